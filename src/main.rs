@@ -1,0 +1,43 @@
+//! `kitaru-mcp`: the Kitaru MCP server over stdio.
+//!
+//! stdout carries protocol messages only; every log line goes to stderr.
+
+use anyhow::Context;
+use clap::Parser;
+use rmcp::ServiceExt;
+use tracing_subscriber::EnvFilter;
+
+use kitaru_mcp::server::KitaruServer;
+
+/// Kitaru MCP server: lets AI assistants drive Kitaru executions,
+/// checkpoints, waits, artifacts, memory, deployments, secrets and stacks.
+///
+/// It speaks the Model Context Protocol over stdin/stdout and connects to the
+/// Kitaru server the way the `kitaru` CLI does: `kitaru login`, or
+/// KITARU_SERVER_URL, KITARU_AUTH_TOKEN (a service-account API key) and
+/// KITARU_PROJECT.
+#[derive(Debug, Parser)]
+#[command(name = "kitaru-mcp", version, about, long_about)]
+struct Args {
+    /// Log filter for stderr, e.g. `info` or `kitaru_mcp=debug`.
+    #[arg(long, env = "KITARU_MCP_LOG", default_value = "warn")]
+    log: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(EnvFilter::try_new(&args.log).context("invalid --log filter")?)
+        .init();
+
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "kitaru-mcp starting on stdio");
+    let service = KitaruServer::new()
+        .serve(rmcp::transport::stdio())
+        .await
+        .context("MCP initialisation over stdio failed")?;
+    service.waiting().await.context("MCP session ended with an error")?;
+    Ok(())
+}

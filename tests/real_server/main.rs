@@ -1,0 +1,10 @@
+//! Integration tests against a real Kitaru server (see `support`).
+//!
+//! One test binary, so one seeded server serves every test in it.
+
+mod support;
+
+mod client_auth;
+mod client_types;
+mod connection_config;
+mod mcp_stdio;

@@ -1,0 +1,91 @@
+//! The binary as users run it, driven by a real MCP client over stdio.
+
+use rmcp::ServiceExt;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use tokio::process::Command;
+
+use crate::support::server;
+
+fn kitaru_mcp() -> Command {
+    let server = server();
+    Command::new(env!("CARGO_BIN_EXE_kitaru-mcp")).configure(|cmd| {
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(server.env())
+            .current_dir(server.str("/project_dir"));
+    })
+}
+
+#[tokio::test]
+async fn initialize_and_list_tools_over_stdio() {
+    let client = ().serve(TokioChildProcess::new(kitaru_mcp()).unwrap()).await.unwrap();
+    let info = client.peer_info().expect("the server answered initialize");
+    let implementation = info.server_info.as_ref().expect("serverInfo");
+    assert_eq!(implementation.name, "kitaru");
+    assert_eq!(implementation.version, env!("CARGO_PKG_VERSION"));
+    assert!(info.capabilities.tools.is_some());
+    let tools = client.list_all_tools().await.unwrap();
+    // Every listed tool is well-formed: a name and an object input schema.
+    for tool in &tools {
+        assert!(!tool.name.is_empty());
+        assert_eq!(tool.input_schema.get("type").and_then(|t| t.as_str()), Some("object"));
+    }
+    client.cancel().await.unwrap();
+}
+
+#[test]
+fn stdout_carries_only_protocol_messages() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let server = server();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kitaru-mcp"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(server.env())
+        .env("KITARU_MCP_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for message in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"0"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    drop(stdin); // EOF ends the session
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "two answers, nothing else: {stdout}");
+    for line in lines {
+        let message: serde_json::Value = serde_json::from_str(line).expect("each stdout line is JSON-RPC");
+        assert_eq!(message["jsonrpc"], "2.0");
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("kitaru-mcp starting"), "logs go to stderr: {stderr}");
+}
+
+#[test]
+fn help_and_version() {
+    let version = std::process::Command::new(env!("CARGO_BIN_EXE_kitaru-mcp"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap().trim(),
+        concat!("kitaru-mcp ", env!("CARGO_PKG_VERSION"))
+    );
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_kitaru-mcp"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).unwrap();
+    assert!(text.contains("KITARU_SERVER_URL") && text.contains("--log"), "{text}");
+}
