@@ -24,7 +24,11 @@
 //!
 //! Timestamps decode into [`Timestamp`], which reads the server's
 //! offset-less values as UTC. Error answers decode into
-//! [`types::ErrorBody`], whatever shape the server gave them.
+//! [`types::ErrorBody`], whatever shape the server gave them. The API's
+//! string enums are open: a value a newer server adds (a new run status,
+//! a new stack component type) decodes as their `Unrecognized(String)`
+//! variant, e.g. [`types::ExecutionStatus::Unrecognized`], instead of
+//! failing the whole answer.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

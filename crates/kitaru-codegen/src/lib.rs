@@ -3,9 +3,11 @@
 //! [`generate`] takes the document exactly as the server serves it (OpenAPI
 //! 3.1), [normalises](normalise) it into the 3.0 that progenitor reads, runs
 //! progenitor (builder interface, merged tags, a session as the client's
-//! inner value, hooks the client crate must implement) and formats the result
-//! with prettyplease. It also writes a report of every operation of the
-//! document and what became of it. The output depends only on the input.
+//! inner value, hooks the client crate must implement), opens the API's
+//! string enums (an `Unrecognized(String)` variant for values a newer server
+//! adds) and formats the result with prettyplease. It also writes a report
+//! of every operation of the document and what became of it. The output
+//! depends only on the input.
 //!
 //! `kitaru-client`'s build script is the one caller; the code lives here so
 //! that the normaliser can be tested on its own.

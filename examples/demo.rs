@@ -1,0 +1,113 @@
+//! The main job, end to end on a fresh machine:
+//!
+//!     cargo run --example demo
+//!
+//! 1. starts a real local Kitaru server, seeded with real flows, through the
+//!    test harness (which provisions the pinned Kitaru 0.10.0 environment on
+//!    first use; the server stops when the demo exits);
+//! 2. connects through the CLI config that `kitaru login` wrote for it, as
+//!    any user's machine would, and tours it with the SDK;
+//! 3. starts the `kitaru-mcp` binary and talks MCP to it over stdio, as an
+//!    assistant would.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+use rmcp::ServiceExt;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use serde_json::Value;
+
+use kitaru_mcp::connection::{ConnectionOptions, ProcessEnv};
+
+#[path = "sdk_tour.rs"]
+#[allow(dead_code)]
+mod sdk_tour;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    println!("== starting a seeded local Kitaru server (first run: installs kitaru 0.10.0, ~1-2 min)");
+    let server = start_server(root)?;
+    let config_dir = server["config_path"].as_str().context("server.json config_path")?;
+    let project_dir = server["project_dir"].as_str().context("server.json project_dir")?;
+
+    println!("\n== the SDK, connected through the CLI config in {config_dir}");
+    let resolved = ConnectionOptions::new()
+        .config_dir(config_dir)
+        .working_dir(project_dir)
+        .resolve(&ProcessEnv)?;
+    println!("connection: {resolved}");
+    let client = resolved.connect().await?;
+    sdk_tour::tour(&client).await?;
+
+    println!("\n== the MCP server over stdio");
+    let binary = mcp_binary()?;
+    let env: Vec<(String, String)> = server["env"]
+        .as_object()
+        .context("server.json env")?
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let child = TokioChildProcess::new(tokio::process::Command::new(&binary).configure(|cmd| {
+        cmd.envs(env).current_dir(project_dir);
+    }))?;
+    let mcp = ().serve(child).await?;
+    let info = mcp.peer_info().context("no initialize answer")?;
+    if let Some(server_info) = &info.server_info {
+        println!("initialize: {} {}", server_info.name, server_info.version);
+    }
+    let tools = mcp.list_all_tools().await?;
+    println!("tools/list: {} tools", tools.len());
+    for tool in &tools {
+        println!("  {}", tool.name);
+    }
+    mcp.cancel().await?;
+    println!("\ndone; the server stops now that the demo exits");
+    Ok(())
+}
+
+/// Starts the harness's server, stopped automatically when this process exits.
+fn start_server(root: &Path) -> anyhow::Result<Value> {
+    let state_dir = root
+        .join("target/kitaru-demo-server")
+        .join(std::process::id().to_string());
+    std::fs::create_dir_all(&state_dir)?;
+    let mut harness = Command::new("python3")
+        .arg(root.join("tests/harness/kitaru_test_server.py"))
+        .args(["up", "--state-dir"])
+        .arg(&state_dir)
+        .args(["--watch-pid", &std::process::id().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("run python3 (3.11) for the test-server harness")?;
+    let mut line = String::new();
+    BufReader::new(harness.stdout.take().context("harness stdout")?).read_line(&mut line)?;
+    if line.trim().is_empty() {
+        bail!("the harness could not start the server ({}); see its log above", harness.wait()?);
+    }
+    let text = std::fs::read_to_string(line.trim())?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// The `kitaru-mcp` binary beside this example, brought up to date first
+/// (`cargo run --example` builds the example, not the binary).
+fn mcp_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the example runs from target/<profile>/examples")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "--bin", "kitaru-mcp"]);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    if !build.status()?.success() {
+        bail!("cargo build --bin kitaru-mcp failed");
+    }
+    Ok(profile_dir.join("kitaru-mcp"))
+}
