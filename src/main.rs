@@ -7,6 +7,7 @@ use clap::Parser;
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
+use kitaru_mcp::connection::ConnectionOptions;
 use kitaru_mcp::server::KitaruServer;
 
 /// Kitaru MCP server: lets AI assistants drive Kitaru executions,
@@ -34,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "kitaru-mcp starting on stdio");
-    let service = KitaruServer::new()
+    let service = KitaruServer::new(ConnectionOptions::new())
         .serve(rmcp::transport::stdio())
         .await
         .context("MCP initialisation over stdio failed")?;

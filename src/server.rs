@@ -1,7 +1,13 @@
 //! The MCP server: what an assistant sees when it connects over stdio.
 
-use rmcp::ServerHandler;
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, tool_handler};
+
+use crate::connection::ConnectionOptions;
+use crate::{Connector, Kitaru, ToolError};
 
 /// The name the server gives itself in `initialize`, as the reference does.
 pub const SERVER_NAME: &str = "kitaru";
@@ -12,17 +18,34 @@ deployments, secrets and stacks. The server uses the same connection as the \
 `kitaru` CLI (`kitaru login`, or KITARU_SERVER_URL / KITARU_AUTH_TOKEN / \
 KITARU_PROJECT).";
 
-/// The Kitaru MCP server.
-#[derive(Clone, Debug, Default)]
-pub struct KitaruServer {}
+/// The Kitaru MCP server: the tools of `openapi/tools.toml` over one lazily
+/// made connection.
+#[derive(Clone)]
+pub struct KitaruServer {
+    connector: Arc<Connector>,
+    tool_router: ToolRouter<Self>,
+}
 
 impl KitaruServer {
-    /// A server ready to be served over any rmcp transport.
-    pub fn new() -> Self {
-        Self {}
+    /// A server that connects, on the first tool call that needs it, with
+    /// `options` resolved against the environment and the CLI's config.
+    pub fn new(options: ConnectionOptions) -> Self {
+        Self {
+            connector: Arc::new(Connector::new(options)),
+            tool_router: Self::generated_tool_router(),
+        }
+    }
+
+    pub(crate) async fn kitaru(&self) -> Result<&Kitaru, ToolError> {
+        self.connector.get().await
+    }
+
+    pub(crate) fn connector(&self) -> &Connector {
+        &self.connector
     }
 }
 
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for KitaruServer {
     fn get_info(&self) -> ServerConfig {
         let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())

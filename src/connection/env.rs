@@ -5,7 +5,7 @@ use std::hash::BuildHasher;
 
 /// Read access to environment variables, so that resolution can run against a
 /// map in tests instead of the process environment.
-pub trait Environment {
+pub trait Environment: Send + Sync {
     /// The value of `name`, or `None` when it is not set.
     fn var(&self, name: &str) -> Option<String>;
 }
@@ -21,13 +21,13 @@ impl Environment for ProcessEnv {
     }
 }
 
-impl<S: BuildHasher> Environment for HashMap<String, String, S> {
+impl<S: BuildHasher + Send + Sync> Environment for HashMap<String, String, S> {
     fn var(&self, name: &str) -> Option<String> {
         self.get(name).cloned()
     }
 }
 
-impl<F: Fn(&str) -> Option<String>> Environment for F {
+impl<F: Fn(&str) -> Option<String> + Send + Sync> Environment for F {
     fn var(&self, name: &str) -> Option<String> {
         self(name)
     }

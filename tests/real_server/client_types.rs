@@ -315,7 +315,7 @@ async fn stacks_and_their_components() {
         .send()
         .await
         .unwrap();
-    let mut kinds: Vec<String> = components
+    let kinds: Vec<String> = components
         .items
         .iter()
         .map(|c| serde_json::to_value(&c.body.as_ref().unwrap().type_).unwrap().as_str().unwrap().to_owned())

@@ -4,7 +4,12 @@
 
 mod support;
 
+mod artifacts_overlay;
 mod client_auth;
 mod client_types;
 mod connection_config;
+mod executions_overlay;
 mod mcp_stdio;
+mod parity;
+mod status_overlay;
+mod stdio_peer;

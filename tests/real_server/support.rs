@@ -47,6 +47,19 @@ impl TestServer {
             .collect()
     }
 
+    /// A connected [`kitaru_mcp::Kitaru`] for this server, resolved from the
+    /// CLI config the harness's `kitaru login` wrote, from the seeded
+    /// project folder — as a user's machine would have it.
+    pub async fn kitaru(&self) -> kitaru_mcp::Kitaru {
+        let connection = kitaru_mcp::connection::ConnectionOptions::new()
+            .config_dir(self.str("/config_path"))
+            .working_dir(self.str("/project_dir"))
+            .resolve(&std::collections::HashMap::<String, String>::new())
+            .expect("the harness's CLI config resolves");
+        let client = connection.connect().await.expect("the test server answers");
+        kitaru_mcp::Kitaru { client, connection }
+    }
+
     /// A client for this server with no credentials (the local server needs none).
     pub fn client(&self) -> kitaru_client::Client {
         kitaru_client::Client::with_credentials(
@@ -110,4 +123,41 @@ fn start_private_server() -> PathBuf {
         panic!("the test-server harness failed ({status}); its log is above on stderr");
     }
     path
+}
+
+/// Serialises tests that change executions (cancel, input, new runs) with
+/// tests that compare listings: readers share it, changers hold it alone.
+pub fn executions_lock() -> &'static std::sync::RwLock<()> {
+    static LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
+    &LOCK
+}
+
+/// Starts `count` new executions of `tests/harness/flows/extra_waiting.py`,
+/// each paused on its wait `approve_extra`, and returns their ids (oldest
+/// first). For tests that cancel an execution or give it input, so the seeded
+/// one stays as it is. Call it while holding [`executions_lock`] for writing.
+pub fn start_waiting_executions(count: usize) -> Vec<String> {
+    let server = server();
+    let project = Path::new(server.str("/project_dir"));
+    std::fs::copy(
+        repo_root().join("tests/harness/flows/extra_waiting.py"),
+        project.join("flows/extra_waiting.py"),
+    )
+    .expect("copy the flow into the project");
+    let mut command = Command::new(server.str("/python"));
+    command
+        .args(["-m", "flows.extra_waiting", &count.to_string()])
+        .current_dir(project)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ZENML_") || name.starts_with("KITARU_") {
+            command.env_remove(name);
+        }
+    }
+    let output = command.envs(server.env()).output().expect("run flows.extra_waiting");
+    assert!(output.status.success(), "flows.extra_waiting failed");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().expect("flows.extra_waiting printed the ids");
+    serde_json::from_str(last).expect("the last line is a JSON list of ids")
 }

@@ -1,0 +1,123 @@
+//! The artifacts an execution's checkpoints produced.
+
+use kitaru_client::types::{ArtifactSaveType, ArtifactVersionResponse};
+
+use super::{ArtifactRef, SaveType};
+use crate::executions::{optional_limit, run_artifacts};
+use crate::tools::args::ArtifactsListArgs;
+use crate::{Kitaru, ToolError};
+
+/// The run-metadata key `kitaru.save(type=...)` stores the kind under.
+const KIND_KEY: &str = "kitaru_artifact_type";
+
+/// Lists an execution's artifacts in checkpoint order, each once
+/// (`kitaru_artifacts_list`), keeping those whose name, kind and producing
+/// checkpoint equal the given ones.
+///
+/// Three requests: the execution, its steps, its artifact versions.
+pub async fn list(kitaru: &Kitaru, args: ArtifactsListArgs) -> Result<Vec<ArtifactRef>, ToolError> {
+    let limit = optional_limit(args.limit)?;
+    let wanted = |filter: &Option<String>, value: Option<&str>| {
+        filter.as_deref().is_none_or(|filter| value == Some(filter))
+    };
+    Ok(run_artifacts(kitaru, &args.exec_id)
+        .await?
+        .into_iter()
+        .filter(|artifact| {
+            wanted(&args.name, Some(&artifact.name))
+                && wanted(&args.kind, artifact.kind.as_deref())
+                && wanted(&args.producing_call, artifact.producing_call.as_deref())
+        })
+        .take(limit.unwrap_or(usize::MAX))
+        .collect())
+}
+
+impl ArtifactRef {
+    /// The reference to an artifact version. Its kind and metadata come from
+    /// the version's run metadata, so pass a hydrated version for them.
+    pub(crate) fn from_version(
+        version: &ArtifactVersionResponse,
+        producing_call: Option<String>,
+    ) -> Self {
+        let body = version.body.as_ref();
+        let metadata = version
+            .metadata
+            .as_ref()
+            .map(|m| m.run_metadata.clone())
+            .unwrap_or_default();
+        Self {
+            artifact_id: version.id.to_string(),
+            name: body.map(|b| b.artifact.name.clone()).unwrap_or_default(),
+            kind: metadata
+                .get(KIND_KEY)
+                .and_then(|kind| kind.as_str())
+                .map(str::to_owned),
+            save_type: body.map_or(SaveType::Other(String::new()), |b| {
+                SaveType::from(&b.save_type)
+            }),
+            producing_call,
+            metadata,
+        }
+    }
+}
+
+impl From<&ArtifactSaveType> for SaveType {
+    fn from(save_type: &ArtifactSaveType) -> Self {
+        match save_type {
+            ArtifactSaveType::StepOutput => Self::StepOutput,
+            ArtifactSaveType::Manual => Self::Manual,
+            ArtifactSaveType::External => Self::External,
+            ArtifactSaveType::Preexisting => Self::Preexisting,
+            ArtifactSaveType::Unrecognized(other) => Self::Other(other.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_saved_artifact_shows_its_kind_and_metadata() {
+        let version: ArtifactVersionResponse = serde_json::from_value(json!({
+            "id": "57af9456-f899-4986-bf6d-b8ed73283a8c",
+            "permission_denied": false,
+            "body": {
+                "created": "2026-11-26T13:45:19.1", "updated": "2026-11-26T13:45:19.1",
+                "project_id": "d1fa1388-9387-4b5c-8af7-1d3c87ef5922",
+                "artifact": {"id": "fc372e1e-5bcb-4dca-bf04-d6d711824c34", "name": "seed_response", "permission_denied": false},
+                "version": "1", "uri": "/tmp/x", "type": "BaseArtifact",
+                "materializer": {"module": "m", "attribute": "a", "type": "internal"},
+                "data_type": {"module": "builtins", "attribute": "str", "type": "builtin"},
+                "save_type": "manual",
+            },
+            "metadata": {"run_metadata": {"storage_size": 35, "kitaru_artifact_type": "response"}},
+        }))
+        .unwrap();
+        let reference = ArtifactRef::from_version(&version, Some("pair".into()));
+        assert_eq!(
+            serde_json::to_value(&reference).unwrap(),
+            json!({
+                "artifact_id": "57af9456-f899-4986-bf6d-b8ed73283a8c",
+                "name": "seed_response",
+                "kind": "response",
+                "save_type": "manual",
+                "producing_call": "pair",
+                "metadata": {"storage_size": 35, "kitaru_artifact_type": "response"},
+            })
+        );
+    }
+
+    #[test]
+    fn a_kind_that_is_not_text_is_no_kind() {
+        let version: ArtifactVersionResponse = serde_json::from_value(json!({
+            "id": "57af9456-f899-4986-bf6d-b8ed73283a8c",
+            "permission_denied": false,
+            "metadata": {"run_metadata": {"kitaru_artifact_type": 3}},
+        }))
+        .unwrap();
+        assert_eq!(ArtifactRef::from_version(&version, None).kind, None);
+    }
+}

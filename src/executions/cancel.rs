@@ -1,0 +1,141 @@
+//! Cancelling an execution: the server's forceful stop of a pipeline run.
+
+use kitaru_client::types::ExecutionStatus as ZenmlStatus;
+
+use super::execution::Execution;
+use super::{ServerException, lookup};
+use crate::tools::args::ExecutionsCancelArgs;
+use crate::{Kitaru, ToolError};
+
+/// Stops an execution and returns its detail (`kitaru_executions_cancel`).
+///
+/// The server marks the run as stopping (Kitaru: `cancelled`), then asks
+/// the run's orchestrator to kill it. Orchestrators that cannot (the local
+/// one) make the server answer "not implemented" after the mark is set:
+/// for a paused execution nothing is left running, so that is success; for
+/// one that is running it is an error, since its process goes on until it
+/// ends, fails or reaches a wait.
+pub async fn cancel(kitaru: &Kitaru, args: ExecutionsCancelArgs) -> Result<Execution, ToolError> {
+    let run = lookup::find_run(kitaru, &args.exec_id).await?;
+    if run
+        .resources
+        .as_ref()
+        .and_then(|r| r.stack.as_ref())
+        .is_none()
+    {
+        return Err(ToolError::State(
+            "The stack that this pipeline run response was executed on is either not \
+             accessible or has been deleted."
+                .to_owned(),
+        ));
+    }
+    let status = run.body.as_ref().map(|body| body.status.clone());
+    if let Some(refusal) = status.as_ref().and_then(refusal) {
+        return Err(ToolError::State(refusal.to_owned()));
+    }
+    let run_id = run.id.to_string();
+    let answer = kitaru
+        .client
+        .stop_run()
+        .run_id(run.id)
+        .graceful(false)
+        .send()
+        .await;
+    if let Err(error) = answer {
+        let exception = ServerException::from(error);
+        let paused = status == Some(ZenmlStatus::Paused);
+        if !(cannot_kill(&exception) && paused) {
+            return Err(stop_failed(&args.exec_id, exception));
+        }
+    }
+    Execution::load(kitaru, lookup::reload(kitaru, &run_id).await?).await
+}
+
+/// Why a run in this ZenML status cannot be stopped, if it cannot.
+fn refusal(status: &ZenmlStatus) -> Option<&'static str> {
+    match status {
+        ZenmlStatus::Completed => Some("Cannot stop a run that is already completed."),
+        ZenmlStatus::Stopped => Some("Run is already stopped."),
+        ZenmlStatus::Stopping => Some("Run is already being stopped."),
+        _ => None,
+    }
+}
+
+/// Whether the orchestrator could not kill the run (after the server had
+/// marked it as stopping).
+fn cannot_kill(exception: &ServerException) -> bool {
+    exception.status == Some(501) || exception.kind.as_deref() == Some("NotImplementedError")
+}
+
+fn stop_failed(exec_id: &str, exception: ServerException) -> ToolError {
+    if cannot_kill(&exception) {
+        ToolError::State(format!(
+            "Execution '{exec_id}' is now marked as stopping (it reads as cancelled), but its \
+             orchestrator cannot stop it: {} Its process keeps running until it finishes, \
+             fails or reaches a wait.",
+            exception.message
+        ))
+    } else if matches!(exception.status, Some(400 | 403 | 409)) {
+        ToolError::State(exception.message)
+    } else {
+        exception.into_tool_error(format!("Failed to cancel execution '{exec_id}'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_or_stopping_runs_are_refused_with_the_servers_words() {
+        assert_eq!(
+            refusal(&ZenmlStatus::Completed),
+            Some("Cannot stop a run that is already completed.")
+        );
+        assert_eq!(
+            refusal(&ZenmlStatus::Stopped),
+            Some("Run is already stopped.")
+        );
+        assert_eq!(
+            refusal(&ZenmlStatus::Stopping),
+            Some("Run is already being stopped.")
+        );
+        for status in [
+            ZenmlStatus::Running,
+            ZenmlStatus::Paused,
+            ZenmlStatus::Failed,
+        ] {
+            assert_eq!(refusal(&status), None);
+        }
+    }
+
+    #[test]
+    fn a_running_local_execution_that_cannot_be_killed_says_what_happened() {
+        let exception = ServerException {
+            status: Some(501),
+            kind: Some("NotImplementedError".into()),
+            message: "The forceful stop run functionality is not implemented for the \
+                      'LocalOrchestrator' orchestrator."
+                .into(),
+        };
+        let message = stop_failed("r1", exception).to_string();
+        assert!(
+            message.starts_with("Execution 'r1' is now marked as stopping"),
+            "{message}"
+        );
+        assert!(message.contains("'LocalOrchestrator'"), "{message}");
+    }
+
+    #[test]
+    fn an_illegal_stop_reports_the_servers_reason() {
+        let exception = ServerException {
+            status: Some(403),
+            kind: Some("IllegalOperationError".into()),
+            message: "Run is already being stopped.".into(),
+        };
+        assert_eq!(
+            stop_failed("r1", exception).to_string(),
+            "Run is already being stopped."
+        );
+    }
+}

@@ -1,0 +1,327 @@
+//! Parity with the reference: the same tool call, on the same server, through
+//! the Python reference `kitaru-mcp` and through ours, gives the same payload.
+//!
+//! Both servers are driven over stdio by the same client. The only fields
+//! allowed to differ are the reference's documented bugs that we fix (see
+//! the README), and what only a Python process can know; each test names
+//! them.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::stdio_peer::{StdioPeer, ToolAnswer};
+use crate::support::server;
+
+fn start(program: &str) -> StdioPeer {
+    let server = server();
+    let mut command = Command::new(program);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+        .envs(server.env())
+        .current_dir(server.str("/project_dir"));
+    StdioPeer::start(command)
+}
+
+fn reference() -> StdioPeer {
+    start(server().str("/kitaru_mcp"))
+}
+
+fn ours() -> StdioPeer {
+    start(env!("CARGO_BIN_EXE_kitaru-mcp"))
+}
+
+/// Removes every place `pattern` (a JSON pointer where `*` matches any array
+/// element or object key) names.
+fn remove(value: &mut Value, pattern: &str) {
+    fn walk(value: &mut Value, segments: &[&str]) {
+        let Some((head, rest)) = segments.split_first() else {
+            return;
+        };
+        if rest.is_empty() {
+            match value {
+                Value::Object(map) if *head == "*" => map.clear(),
+                Value::Object(map) => {
+                    map.remove(*head);
+                }
+                _ => {}
+            }
+            return;
+        }
+        match value {
+            Value::Array(items) if *head == "*" => items.iter_mut().for_each(|v| walk(v, rest)),
+            Value::Object(map) if *head == "*" => map.values_mut().for_each(|v| walk(v, rest)),
+            Value::Array(items) => {
+                if let Some(v) = head.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                    walk(v, rest)
+                }
+            }
+            Value::Object(map) => {
+                if let Some(v) = map.get_mut(*head) {
+                    walk(v, rest)
+                }
+            }
+            _ => {}
+        }
+    }
+    let segments: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+    walk(value, &segments);
+}
+
+/// The first difference between two JSON values, as a pointer and both sides.
+fn first_difference(path: &str, left: &Value, right: &Value) -> Option<String> {
+    match (left, right) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys_a: Vec<&String> = a.keys().collect();
+            let keys_b: Vec<&String> = b.keys().collect();
+            if keys_a != keys_b {
+                return Some(format!("{path}: keys {keys_a:?} vs {keys_b:?}"));
+            }
+            a.iter().find_map(|(k, v)| first_difference(&format!("{path}/{k}"), v, &b[k]))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if a.len() != b.len() {
+                return Some(format!("{path}: {} items vs {}", a.len(), b.len()));
+            }
+            a.iter()
+                .zip(b)
+                .enumerate()
+                .find_map(|(i, (x, y))| first_difference(&format!("{path}/{i}"), x, y))
+        }
+        _ if left == right => None,
+        _ => Some(format!("{path}: {left} vs {right}")),
+    }
+}
+
+/// Calls `tool` on both servers and compares the structured results with
+/// the `allowed` differences removed from both.
+fn same_payload(tool: &str, arguments: Value, allowed: &[&str]) -> (ToolAnswer, ToolAnswer) {
+    let theirs = reference().call(tool, arguments.clone());
+    let ours = ours().call(tool, arguments.clone());
+    assert_eq!(
+        theirs.is_error, ours.is_error,
+        "{tool} {arguments}: reference error={} ({:?}), ours error={} ({:?})",
+        theirs.is_error, theirs.texts, ours.is_error, ours.texts
+    );
+    if !theirs.is_error {
+        let mut a = theirs.structured.clone().expect("reference structuredContent");
+        let mut b = ours.structured.clone().expect("our structuredContent");
+        for pattern in allowed {
+            remove(&mut a, pattern);
+            remove(&mut b, pattern);
+        }
+        if let Some(difference) = first_difference("", &a, &b) {
+            panic!("{tool} {arguments}: payloads differ at {difference}\nreference: {a}\nours: {b}");
+        }
+    }
+    (theirs, ours)
+}
+
+#[test]
+fn both_servers_list_the_same_tools_with_the_same_arguments() {
+    let theirs = reference().tools();
+    let ours = ours().tools();
+    for tool in &ours {
+        let name = tool["name"].as_str().unwrap();
+        let reference = theirs
+            .iter()
+            .find(|t| t["name"] == tool["name"])
+            .unwrap_or_else(|| panic!("{name} is not a reference tool"));
+        let properties = |t: &Value| -> Vec<String> {
+            let mut names: Vec<String> = t["inputSchema"]["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default();
+            names.sort();
+            names
+        };
+        assert_eq!(properties(tool), properties(reference), "arguments of {name}");
+        let required = |t: &Value| t["inputSchema"]["required"].clone();
+        let none = json!([]);
+        let (ours_required, their_required) = (required(tool), required(reference));
+        assert_eq!(
+            if ours_required.is_null() { &none } else { &ours_required },
+            if their_required.is_null() { &none } else { &their_required },
+            "required arguments of {name}"
+        );
+    }
+}
+
+/// The fixes to the reference's execution payload (see the README): the
+/// server's status reason, the real exception, and real counts.
+fn execution_fixes(at: &str) -> Vec<String> {
+    [
+        "status_reason",
+        "failure/message",
+        "failure/exception_type",
+        "checkpoints/*/failure/message",
+        "checkpoints/*/failure/exception_type",
+        "checkpoints/*/attempts/*/failure/message",
+        "checkpoints/*/attempts/*/failure/exception_type",
+    ]
+    .iter()
+    .map(|field| format!("{at}/{field}"))
+    .collect()
+}
+
+fn strs(patterns: &[String]) -> Vec<&str> {
+    patterns.iter().map(String::as_str).collect()
+}
+
+fn read_lock() -> std::sync::RwLockReadGuard<'static, ()> {
+    crate::support::executions_lock()
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[test]
+fn executions_list_matches_with_every_filter() {
+    let _listing = read_lock();
+    let mut allowed = execution_fixes("/result/*");
+    // Real counts instead of the reference's constant 0.
+    allowed.push("/result/*/checkpoint_count".into());
+    allowed.push("/result/*/artifact_count".into());
+    let server = server();
+    for arguments in [
+        json!({}),
+        json!({"limit": 2}),
+        json!({"status": "failed"}),
+        json!({"status": " Waiting "}),
+        json!({"status": "completed", "flow": server.str("/seed/completed/flow_name")}),
+        json!({"stack": server.str("/seed/stack/name"), "limit": 3}),
+        json!({"flow": "no-such-flow"}),
+        json!({"status": "sleeping"}),
+        json!({"limit": 0}),
+    ] {
+        same_payload("kitaru_executions_list", arguments, &strs(&allowed));
+    }
+}
+
+#[test]
+fn executions_get_matches_for_each_seeded_execution() {
+    let server = server();
+    let allowed = execution_fixes("");
+    for seed in ["completed", "failed", "waiting"] {
+        let id = server.str(&format!("/seed/{seed}/exec_id"));
+        same_payload("kitaru_executions_get", json!({"exec_id": id}), &strs(&allowed));
+        let name = server.str(&format!("/seed/{seed}/name"));
+        same_payload("kitaru_executions_get", json!({"exec_id": name}), &strs(&allowed));
+    }
+    let prefix = &server.str("/seed/completed/exec_id")[..8];
+    same_payload("kitaru_executions_get", json!({"exec_id": prefix}), &strs(&allowed));
+    same_payload("kitaru_executions_get", json!({"exec_id": "nope"}), &[]);
+}
+
+#[test]
+fn executions_latest_matches() {
+    let _listing = read_lock();
+    let mut allowed = execution_fixes("");
+    // The reference's latest is a detail payload without its checkpoints.
+    allowed.extend(["/checkpoints", "/artifacts", "/checkpoint_count", "/artifact_count"].map(String::from));
+    let server = server();
+    for arguments in [
+        json!({"status": "failed"}),
+        json!({"flow": server.str("/seed/completed/flow_name")}),
+        json!({"status": "completed", "stack": server.str("/seed/stack/name")}),
+        json!({"flow": "x", "stack": "nope"}),
+    ] {
+        same_payload("kitaru_executions_latest", arguments, &strs(&allowed));
+    }
+}
+
+#[test]
+fn execution_logs_match_but_name_their_levels() {
+    let server = server();
+    for (seed, arguments) in [
+        ("completed", json!({})),
+        ("failed", json!({})),
+        ("completed", json!({"checkpoint": "greet"})),
+        ("completed", json!({"limit": 2})),
+        ("completed", json!({"source": "runner"})),
+    ] {
+        let mut arguments = arguments;
+        arguments["exec_id"] = json!(server.str(&format!("/seed/{seed}/exec_id")));
+        let (theirs, ours) = same_payload("get_execution_logs", arguments.clone(), &["/result"]);
+        if theirs.is_error {
+            continue;
+        }
+        let text = |answer: &ToolAnswer| answer.structured.as_ref().unwrap()["result"].as_str().unwrap().to_owned();
+        // The reference prints Python's numeric levels; we print their names.
+        let mut expected = text(&theirs);
+        for (number, name) in [(" 10 [", " DEBUG ["), (" 20 [", " INFO ["), (" 30 [", " WARNING ["), (" 40 [", " ERROR ["), (" 50 [", " CRITICAL [")] {
+            expected = expected.replace(number, name);
+        }
+        assert_eq!(text(&ours), expected, "get_execution_logs {arguments}");
+    }
+}
+
+#[test]
+fn artifacts_list_and_get_match() {
+    let server = server();
+    let exec_id = server.str("/seed/completed/exec_id");
+    for arguments in [
+        json!({"exec_id": exec_id}),
+        json!({"exec_id": exec_id, "producing_call": "pair"}),
+        json!({"exec_id": exec_id, "kind": "response"}),
+        json!({"exec_id": exec_id, "name": "seed_response", "limit": 1}),
+        json!({"exec_id": "nope"}),
+    ] {
+        same_payload("kitaru_artifacts_list", arguments, &[]);
+    }
+    // Beyond the reference: whether the value could be read here, and why not.
+    let extra = ["/value_available", "/value_unavailable"];
+    for artifact in server.get("/seed/completed/artifacts").as_array().unwrap() {
+        let id = artifact["artifact_id"].as_str().unwrap();
+        same_payload("kitaru_artifacts_get", json!({"artifact_id": id}), &extra);
+    }
+    same_payload("kitaru_artifacts_get", json!({"artifact_id": "seed_response"}), &extra);
+    same_payload("kitaru_artifacts_get", json!({"artifact_id": "nope"}), &extra);
+}
+
+/// What only the Python process hosting the reference can know.
+const PYTHON_ONLY: [&str; 5] = ["/sdk_version", "/python_version", "/zenml_version", "/packages", "/system_info"];
+
+#[test]
+fn status_info_and_stacks_match() {
+    same_payload("kitaru_status", json!({}), &PYTHON_ONLY);
+    same_payload("kitaru_info", json!({"all": true}), &PYTHON_ONLY);
+    same_payload("kitaru_info", json!({}), &PYTHON_ONLY);
+    same_payload("kitaru_stacks_list", json!({}), &[]);
+}
+
+/// Removes `key` at every depth (sizes that change as the server logs).
+fn remove_everywhere(value: &mut Value, key: &str) {
+    match value {
+        Value::Object(map) => {
+            map.remove(key);
+            map.values_mut().for_each(|v| remove_everywhere(v, key));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| remove_everywhere(v, key)),
+        _ => {}
+    }
+}
+
+#[test]
+fn clean_preview_matches_for_each_scope() {
+    for scope in ["project", "global", "all"] {
+        let arguments = json!({"scope": scope});
+        let theirs = reference().call("kitaru_clean_preview", arguments.clone());
+        let ours = ours().call("kitaru_clean_preview", arguments);
+        assert!(!theirs.is_error && !ours.is_error, "{scope}: {:?} {:?}", theirs.texts, ours.texts);
+        let (mut a, mut b) = (theirs.structured.unwrap(), ours.structured.unwrap());
+        for value in [&mut a, &mut b] {
+            // The daemon's log grows while it runs, and the backup entry is
+            // named after the current second.
+            remove_everywhere(value, "size_bytes");
+            remove(value, "/total_bytes");
+            if let Some(entries) = value["preview"].as_array_mut() {
+                entries.retain(|entry| entry["type"] != "backup");
+            }
+        }
+        if let Some(difference) = first_difference("", &a, &b) {
+            panic!("kitaru_clean_preview {scope}: {difference}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! A minimal MCP client over stdio that tolerates noise on the server's
+//! stdout, so the reference server (which prints log lines between protocol
+//! messages) and ours can be driven the same way.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use serde_json::{Value, json};
+
+/// One MCP session with a server process.
+pub struct StdioPeer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: u64,
+    /// Lines on stdout that were not JSON-RPC messages.
+    pub noise: Vec<String>,
+}
+
+/// What a `tools/call` answered.
+#[derive(Debug, Clone)]
+pub struct ToolAnswer {
+    /// `isError`.
+    pub is_error: bool,
+    /// `structuredContent`, if any.
+    pub structured: Option<Value>,
+    /// The text of the content items.
+    pub texts: Vec<String>,
+}
+
+impl StdioPeer {
+    /// Starts `command` and completes the MCP handshake.
+    pub fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the MCP server process");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut peer = Self {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+            noise: Vec::new(),
+        };
+        peer.request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "parity", "version": "0"}}),
+        );
+        peer.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        peer
+    }
+
+    fn send(&mut self, message: &Value) {
+        writeln!(self.stdin, "{message}").expect("write to the server");
+        self.stdin.flush().unwrap();
+    }
+
+    /// Sends a request and returns its `result` (panics on a JSON-RPC error).
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let mut line = String::new();
+            let read = self.stdout.read_line(&mut line).expect("read from the server");
+            assert!(read > 0, "the server closed stdout while we waited for answer {id}");
+            let Ok(message) = serde_json::from_str::<Value>(line.trim()) else {
+                self.noise.push(line.trim_end().to_owned());
+                continue;
+            };
+            if message.get("id") == Some(&json!(id)) {
+                if let Some(error) = message.get("error") {
+                    panic!("{method} failed with a JSON-RPC error: {error}");
+                }
+                return message["result"].clone();
+            }
+        }
+    }
+
+    /// Calls a tool.
+    pub fn call(&mut self, tool: &str, arguments: Value) -> ToolAnswer {
+        let result = self.request("tools/call", json!({"name": tool, "arguments": arguments}));
+        ToolAnswer {
+            is_error: result["isError"].as_bool().unwrap_or(false),
+            structured: result.get("structuredContent").cloned(),
+            texts: result["content"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item["text"].as_str().map(str::to_owned))
+                .collect(),
+        }
+    }
+
+    /// The `tools/list` answer's tools.
+    pub fn tools(&mut self) -> Vec<Value> {
+        self.request("tools/list", json!({}))["tools"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for StdioPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
