@@ -25,9 +25,21 @@ struct Args {
     log: String,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Stack of the runtime's threads. A hydrated run answer nests deeply; in
+/// unoptimised builds decoding one needs more than the default 2 MiB.
+const THREAD_STACK: usize = 16 * 1024 * 1024;
+
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK)
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)

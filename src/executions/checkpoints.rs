@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::failure::{Failure, Subject};
-use super::{ExecutionStatus, all_pages, one_of};
+use super::{ExecutionStatus, InProject, PAGE_SIZE, all_pages, one_of};
 use crate::artifacts::ArtifactRef;
 use crate::error::ApiContext;
 use crate::{Kitaru, ToolError};
@@ -85,7 +85,7 @@ pub(crate) async fn steps_of(
     for chunk in run_ids.chunks(RUNS_PER_QUERY) {
         let runs = one_of(chunk);
         let steps = all_pages(|page| {
-            let mut request = kitaru
+            kitaru
                 .client
                 .list_run_steps()
                 .hydrate(true)
@@ -93,17 +93,9 @@ pub(crate) async fn steps_of(
                 .pipeline_run_id(runs.as_str())
                 .exclude_retried(false)
                 .page(page)
-                .size(super::PAGE_SIZE);
-            if let Some(project) = kitaru.project() {
-                request = request.project(project);
-            }
-            async move {
-                request
-                    .send()
-                    .await
-                    .map(|page| page.into_inner())
-                    .map(|page| (page.items, page.total_pages))
-            }
+                .size(PAGE_SIZE)
+                .in_project(kitaru)
+                .send()
         })
         .await
         .context("Failed to list the checkpoints")?;
@@ -147,7 +139,7 @@ pub(crate) async fn run_artifacts(
     kitaru: &Kitaru,
     exec_id: &str,
 ) -> Result<Vec<ArtifactRef>, ToolError> {
-    let run = super::find_run(kitaru, exec_id).await?;
+    let run = super::lookup::find_run(kitaru, exec_id).await?;
     Ok(artifacts(&load(kitaru, &run.id.to_string()).await?))
 }
 
@@ -166,20 +158,14 @@ async fn hydrated_outputs(
     }
     let context = || format!("Failed to load the artifacts of execution '{run_id}'");
     let linked = all_pages(|page| {
-        let request = kitaru
+        kitaru
             .client
             .list_artifact_versions()
             .hydrate(true)
             .pipeline_run(run_id)
             .page(page)
-            .size(super::PAGE_SIZE);
-        async move {
-            request
-                .send()
-                .await
-                .map(|page| page.into_inner())
-                .map(|page| (page.items, page.total_pages))
-        }
+            .size(PAGE_SIZE)
+            .send()
     })
     .await
     .context(context())?;

@@ -4,6 +4,7 @@ use kitaru_client::ResponseValue;
 use kitaru_client::types::{PagePipelineRunResponse, PipelineRunResponse};
 
 use super::execution::{Execution, PIPELINE_NAME_PREFIX, RunState, flow_name, stack_name};
+use super::lookup::newest_runs;
 use super::{ClientError, ExecutionStatus, one_of, optional_limit};
 use crate::error::ApiContext;
 use crate::tools::args::{ExecutionsLatestArgs, ExecutionsListArgs};
@@ -105,17 +106,9 @@ impl Filter {
         page: i64,
         size: usize,
     ) -> Result<ResponseValue<PagePipelineRunResponse>, ClientError> {
-        let mut request = kitaru
-            .client
-            .list_runs()
-            .hydrate(true)
-            .include_full_metadata(false)
-            .sort_by("desc:created")
+        let mut request = newest_runs(kitaru)
             .page(page)
             .size(i64::try_from(size).unwrap_or(i64::MAX));
-        if let Some(project) = kitaru.project() {
-            request = request.project(project);
-        }
         if let Some(status) = self.status {
             request = request.status(one_of(&status.zenml_candidates()));
         }

@@ -6,7 +6,7 @@ use kitaru_client::Timestamp;
 use kitaru_client::types::{LogEntry, StepRunResponse};
 
 use super::checkpoints::checkpoint_name;
-use super::{ClientError, PAGE_SIZE, ServerException, all_pages, lookup};
+use super::{ClientError, InProject, PAGE_SIZE, ServerException, all_pages, lookup};
 use crate::error::ApiContext;
 use crate::tools::args::GetExecutionLogsArgs;
 use crate::{Kitaru, ToolError};
@@ -97,24 +97,16 @@ async fn step_lines(
     limit: usize,
 ) -> Result<Vec<Line>, ToolError> {
     let mut steps = all_pages(|page| {
-        let mut request = kitaru
+        kitaru
             .client
             .list_run_steps()
             .sort_by("created")
             .pipeline_run_id(run_id)
             .exclude_retried(true)
             .page(page)
-            .size(PAGE_SIZE);
-        if let Some(project) = kitaru.project() {
-            request = request.project(project);
-        }
-        async move {
-            request
-                .send()
-                .await
-                .map(|page| page.into_inner())
-                .map(|page| (page.items, page.total_pages))
-        }
+            .size(PAGE_SIZE)
+            .in_project(kitaru)
+            .send()
     })
     .await
     .context(format!(

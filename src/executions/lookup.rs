@@ -4,7 +4,7 @@
 use kitaru_client::builder::ListRuns;
 use kitaru_client::types::{PagePipelineRunResponse, PipelineRunResponse};
 
-use super::ServerException;
+use super::{InProject, ServerException};
 use crate::{Kitaru, ToolError};
 
 /// How many prefix matches an ambiguity error lists.
@@ -108,22 +108,25 @@ async fn get_run(
     }
 }
 
-/// One page of project runs, newest first, narrowed by `filter`.
-async fn list_runs<'a>(
-    kitaru: &'a Kitaru,
-    filter: impl FnOnce(ListRuns<'a>) -> ListRuns<'a>,
-) -> Result<PagePipelineRunResponse, ServerException> {
-    let mut request = kitaru
+/// The runs query every lookup and listing starts from: hydrated runs of
+/// the project, newest first.
+pub(super) fn newest_runs(kitaru: &Kitaru) -> ListRuns<'_> {
+    kitaru
         .client
         .list_runs()
         .hydrate(true)
         .include_full_metadata(false)
         .sort_by("desc:created")
-        .size(AMBIGUOUS_SHOWN);
-    if let Some(project) = kitaru.project() {
-        request = request.project(project);
-    }
-    Ok(filter(request)
+        .in_project(kitaru)
+}
+
+/// One page of runs, narrowed by `filter`.
+async fn list_runs<'a>(
+    kitaru: &'a Kitaru,
+    filter: impl FnOnce(ListRuns<'a>) -> ListRuns<'a>,
+) -> Result<PagePipelineRunResponse, ServerException> {
+    let request = filter(newest_runs(kitaru).size(AMBIGUOUS_SHOWN));
+    Ok(request
         .send()
         .await
         .map_err(ServerException::from)?

@@ -34,14 +34,14 @@ pub use status::ExecutionStatus;
 pub use waits::{PendingWait, input};
 
 pub(crate) use checkpoints::run_artifacts;
-pub(crate) use lookup::find_run;
 
 use std::future::Future;
 
-use kitaru_client::types::ErrorBody;
+use kitaru_client::ResponseValue;
+use kitaru_client::types::{self, ErrorBody};
 
-use crate::ToolError;
 use crate::connection::error_detail;
+use crate::{Kitaru, ToolError};
 
 /// Page size of the steps, wait-condition and artifact queries.
 const PAGE_SIZE: i64 = 200;
@@ -49,17 +49,18 @@ const PAGE_SIZE: i64 = 200;
 /// The client's error type.
 type ClientError = kitaru_client::Error<ErrorBody>;
 
-/// Every item of a paged query; `fetch` gets the page number and answers
-/// the page's items and the total number of pages.
-async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ClientError>
+/// Every item of a paged query; `fetch` sends the request for a page
+/// number.
+async fn all_pages<P, F, Fut>(mut fetch: F) -> Result<Vec<P::Item>, ClientError>
 where
+    P: Page,
     F: FnMut(i64) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, u64), ClientError>>,
+    Fut: Future<Output = Result<ResponseValue<P>, ClientError>>,
 {
     let mut items = Vec::new();
     let mut page = 1;
     loop {
-        let (batch, total_pages) = fetch(page).await?;
+        let (batch, total_pages) = fetch(page).await?.into_inner().into_parts();
         items.extend(batch);
         if u64::try_from(page).unwrap_or(u64::MAX) >= total_pages {
             return Ok(items);
@@ -67,6 +68,53 @@ where
         page += 1;
     }
 }
+
+/// One page of a list answer.
+trait Page {
+    /// What the list holds.
+    type Item;
+    /// The page's items and the number of pages.
+    fn into_parts(self) -> (Vec<Self::Item>, u64);
+}
+
+macro_rules! page {
+    ($($page:ident => $item:ident),+ $(,)?) => {$(
+        impl Page for types::$page {
+            type Item = types::$item;
+            fn into_parts(self) -> (Vec<Self::Item>, u64) {
+                (self.items, self.total_pages)
+            }
+        }
+    )+};
+}
+
+page!(
+    PageStepRunResponse => StepRunResponse,
+    PageRunWaitConditionResponse => RunWaitConditionResponse,
+    PageArtifactVersionResponse => ArtifactVersionResponse,
+);
+
+/// Scopes a list query to the configured project; without one the
+/// server's default project applies.
+trait InProject: Sized {
+    /// The query, scoped.
+    fn in_project(self, kitaru: &Kitaru) -> Self;
+}
+
+macro_rules! in_project {
+    ($($builder:ident),+ $(,)?) => {$(
+        impl InProject for kitaru_client::builder::$builder<'_> {
+            fn in_project(self, kitaru: &Kitaru) -> Self {
+                match kitaru.project() {
+                    Some(project) => self.project(project),
+                    None => self,
+                }
+            }
+        }
+    )+};
+}
+
+in_project!(ListRuns, ListRunSteps, ListWaitConditions);
 
 /// A `oneof:` filter value: `oneof:["a","b"]`.
 fn one_of<S: AsRef<str>>(values: &[S]) -> String {

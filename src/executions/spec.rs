@@ -63,15 +63,9 @@ pub struct FlowDefaults {
     /// Default retries.
     #[serde(default)]
     pub retries: Option<u32>,
-    /// Server URL to run against.
-    #[serde(default)]
-    pub server_url: Option<String>,
-    /// Always null: the SDK does not store tokens.
-    #[serde(default)]
-    pub auth_token: Option<String>,
-    /// Project to run in.
-    #[serde(default)]
-    pub project: Option<String>,
+    /// Default server connection.
+    #[serde(flatten)]
+    pub connection: ConnectionSettings,
 }
 
 /// The connection an execution was started through.

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Execution, ServerException, all_pages, lookup, one_of};
+use super::{Execution, InProject, PAGE_SIZE, ServerException, all_pages, lookup, one_of};
 use crate::error::ApiContext;
 use crate::tools::args::ExecutionsInputArgs;
 use crate::{Kitaru, ToolError};
@@ -60,7 +60,7 @@ pub(crate) async fn pending_waits_of(
     }
     let runs = one_of(run_ids);
     let conditions = all_pages(|page| {
-        let mut request = kitaru
+        kitaru
             .client
             .list_wait_conditions()
             .hydrate(true)
@@ -68,17 +68,9 @@ pub(crate) async fn pending_waits_of(
             .status("pending")
             .pipeline_run(runs.as_str())
             .page(page)
-            .size(super::PAGE_SIZE);
-        if let Some(project) = kitaru.project() {
-            request = request.project(project);
-        }
-        async move {
-            request
-                .send()
-                .await
-                .map(|page| page.into_inner())
-                .map(|page| (page.items, page.total_pages))
-        }
+            .size(PAGE_SIZE)
+            .in_project(kitaru)
+            .send()
     })
     .await
     .context("Failed to list pending waits")?;

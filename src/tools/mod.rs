@@ -58,7 +58,8 @@ pub fn arguments<A: DeserializeOwned + Validate>(
     let parsed: A = serde_path_to_error::deserialize(serde_json::Value::Object(arguments))
         .map_err(|error| {
             let path = error.path().to_string();
-            let reason = error.into_inner().to_string();
+            // serde names Rust types; the assistant knows JSON ones.
+            let reason = error.into_inner().to_string().replace("expected i64", "expected an integer");
             let error = if path == "." {
                 ToolError::Arguments(reason)
             } else {

@@ -2,8 +2,7 @@
 //! server: detail, listing with filters, latest, logs, and — on executions
 //! these tests start themselves — input and cancel.
 
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, PoisonError};
 
 use kitaru_mcp::executions::{self, Execution, ExecutionDetail, ExecutionStatus, FailureOrigin};
 use kitaru_mcp::tools::args::{
@@ -13,7 +12,7 @@ use kitaru_mcp::tools::args::{
 use kitaru_mcp::{Kitaru, ToolError, artifacts};
 use serde_json::{Value, json};
 
-use crate::support::server;
+use crate::support::{executions_lock, server, start_waiting_executions};
 
 async fn kitaru() -> Kitaru {
     server().kitaru().await
@@ -616,41 +615,32 @@ async fn a_finished_execution_cannot_be_cancelled() {
 }
 
 /// Two executions of `flows/extra_waiting.py`, paused on their wait, that
-/// the tests below may change: [0] gets input, [1] is cancelled.
+/// the tests below change: [0] gets input, [1] is cancelled. Call it while
+/// holding [`executions_lock`] for writing.
 fn fresh_waiting_executions() -> &'static [String] {
     static IDS: OnceLock<Vec<String>> = OnceLock::new();
-    IDS.get_or_init(|| {
-        let server = server();
-        let project = std::path::Path::new(server.str("/project_dir"));
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/harness/flows/extra_waiting.py");
-        std::fs::copy(&script, project.join("flows/extra_waiting.py"))
-            .expect("copy the flow into the project");
-        let mut command = Command::new(server.str("/python"));
-        command
-            .args(["-m", "flows.extra_waiting", "2"])
-            .current_dir(project)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit());
-        for (name, _) in std::env::vars() {
-            if name.starts_with("ZENML_") || name.starts_with("KITARU_") {
-                command.env_remove(name);
-            }
-        }
-        command.envs(server.env());
-        let output = command.output().expect("run flows.extra_waiting");
-        assert!(output.status.success(), "flows.extra_waiting failed");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let last = stdout
-            .lines()
-            .last()
-            .expect("flows.extra_waiting printed the ids");
-        serde_json::from_str(last).expect("the last line is a JSON list of ids")
-    })
+    IDS.get_or_init(|| start_waiting_executions(2))
 }
 
-#[tokio::test]
-async fn input_to_a_paused_execution_resolves_its_wait() {
+/// Runs a test that changes an execution, holding off the tests that
+/// compare listings meanwhile.
+fn changing_executions(test: impl Future<Output = ()>) {
+    let _changing = executions_lock()
+        .write()
+        .unwrap_or_else(PoisonError::into_inner);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(test);
+}
+
+#[test]
+fn input_to_a_paused_execution_resolves_its_wait() {
+    changing_executions(give_input_to_a_paused_execution());
+}
+
+async fn give_input_to_a_paused_execution() {
     let exec_id = fresh_waiting_executions()[0].as_str();
     let kitaru = kitaru().await;
     let before = get(exec_id).await.unwrap();
@@ -687,8 +677,12 @@ async fn input_to_a_paused_execution_resolves_its_wait() {
     assert!(again.contains("manual resume"), "{again}");
 }
 
-#[tokio::test]
-async fn cancelling_a_paused_execution_stops_it() {
+#[test]
+fn cancelling_a_paused_execution_stops_it() {
+    changing_executions(cancel_a_paused_execution());
+}
+
+async fn cancel_a_paused_execution() {
     let exec_id = fresh_waiting_executions()[1].clone();
     let kitaru = kitaru().await;
     let args = || ExecutionsCancelArgs {

@@ -1,6 +1,7 @@
 //! The binary as users run it, driven by a real MCP client over stdio.
 
 use rmcp::ServiceExt;
+use serde_json::json;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use tokio::process::Command;
 
@@ -25,6 +26,11 @@ async fn initialize_and_list_tools_over_stdio() {
     assert_eq!(implementation.version, env!("CARGO_PKG_VERSION"));
     assert!(info.capabilities.tools.is_some());
     let tools = client.list_all_tools().await.unwrap();
+    let mut names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
+    names.sort();
+    let mut declared = kitaru_mcp::tools::TOOL_NAMES.to_vec();
+    declared.sort();
+    assert_eq!(names, declared, "every tool of openapi/tools.toml is listed");
     // Every listed tool is well-formed: a name and an object input schema.
     for tool in &tools {
         assert!(!tool.name.is_empty());
@@ -88,4 +94,36 @@ fn help_and_version() {
     assert!(help.status.success());
     let text = String::from_utf8(help.stdout).unwrap();
     assert!(text.contains("KITARU_SERVER_URL") && text.contains("--log"), "{text}");
+}
+
+#[test]
+fn bad_arguments_are_tool_errors_that_name_the_argument() {
+    let server = server();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(server.env())
+        .current_dir(server.str("/project_dir"));
+    let mut peer = crate::stdio_peer::StdioPeer::start(command);
+    let exec_id = server.str("/seed/completed/exec_id");
+    for (tool, arguments, expected) in [
+        ("kitaru_executions_list", json!({"limit": "x"}), "invalid argument `limit`: invalid type: string \"x\", expected an integer"),
+        ("kitaru_executions_list", json!({"limit": 0}), "invalid argument `limit`: must be >= 1"),
+        ("kitaru_executions_list", json!({"status": "sleeping"}), "Unsupported status filter 'sleeping'"),
+        ("kitaru_executions_get", json!({}), "invalid arguments: missing field `exec_id`"),
+        ("kitaru_executions_get", json!({"exec_id": exec_id, "bogus": 1}), "invalid argument `bogus`: unknown field `bogus`"),
+        ("get_execution_logs", json!({"exec_id": exec_id, "limit": -1}), "invalid argument `limit`: must be >= 1"),
+        ("kitaru_clean_preview", json!({"scope": "everything"}), "invalid argument `scope`: unknown variant `everything`"),
+        ("kitaru_executions_input", json!({"exec_id": exec_id, "wait": "w"}), "missing field `value`"),
+    ] {
+        let answer = peer.call(tool, arguments.clone());
+        assert!(answer.is_error, "{tool} {arguments} should fail: {:?}", answer.structured);
+        assert!(
+            answer.texts.iter().any(|text| text.contains(expected)),
+            "{tool} {arguments}: {:?} does not say {expected:?}",
+            answer.texts
+        );
+    }
+    assert!(peer.noise.is_empty(), "stdout carried non-protocol lines: {:?}", peer.noise);
 }

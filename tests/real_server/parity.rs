@@ -325,3 +325,99 @@ fn clean_preview_matches_for_each_scope() {
         }
     }
 }
+
+/// Replaces ids and timestamps, so two executions of the same flow that went
+/// through the same steps compare equal.
+fn anonymize(value: &mut Value) {
+    match value {
+        Value::String(text) => {
+            let is_uuid = text.len() == 36
+                && text.chars().enumerate().all(|(i, c)| {
+                    if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() }
+                });
+            let is_time = text.len() >= 19 && text.as_bytes()[4] == b'-' && text.as_bytes()[10] == b'T';
+            if is_uuid {
+                *text = "<id>".into();
+            } else if is_time {
+                *text = "<time>".into();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(anonymize),
+        Value::Object(map) => map.values_mut().for_each(anonymize),
+        _ => {}
+    }
+}
+
+/// Runs `tool` on two fresh, identical waiting executions: the reference on
+/// one, ours on the other; compares the answers ids and times aside.
+fn same_change(tool: &str, arguments: impl Fn(&str) -> Value, allowed: &[&str]) {
+    let _changing = crate::support::executions_lock()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let fresh = crate::support::start_waiting_executions(2);
+    let theirs = reference().call(tool, arguments(&fresh[0]));
+    let ours = ours().call(tool, arguments(&fresh[1]));
+    assert_eq!(
+        theirs.is_error, ours.is_error,
+        "{tool}: reference {:?}, ours {:?}",
+        theirs.texts, ours.texts
+    );
+    if theirs.is_error {
+        return;
+    }
+    let (mut a, mut b) = (theirs.structured.unwrap(), ours.structured.unwrap());
+    for value in [&mut a, &mut b] {
+        for pattern in allowed {
+            remove(value, pattern);
+        }
+        anonymize(value);
+    }
+    if let Some(difference) = first_difference("", &a, &b) {
+        panic!("{tool}: payloads differ at {difference}\nreference: {a}\nours: {b}");
+    }
+}
+
+#[test]
+fn input_to_a_waiting_execution_matches() {
+    let allowed = execution_fixes("");
+    same_change(
+        "kitaru_executions_input",
+        |exec_id| json!({"exec_id": exec_id, "wait": "approve_extra", "value": true}),
+        &strs(&allowed),
+    );
+    // A value the wait's schema (boolean) refuses.
+    same_change(
+        "kitaru_executions_input",
+        |exec_id| json!({"exec_id": exec_id, "wait": "approve_extra", "value": "yes"}),
+        &[],
+    );
+}
+
+#[test]
+fn cancel_of_a_waiting_execution_ends_in_the_same_state() {
+    let _changing = crate::support::executions_lock()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let fresh = crate::support::start_waiting_executions(2);
+    // The reference reports the local orchestrator's missing forceful stop
+    // as a failure, although the server has already marked the run as
+    // stopping; ours reports the cancelled execution (a documented fix).
+    let theirs = reference().call("kitaru_executions_cancel", json!({"exec_id": fresh[0]}));
+    assert!(theirs.is_error, "{:?}", theirs.texts);
+    assert!(theirs.texts[0].contains("forceful stop"), "{:?}", theirs.texts);
+    let ours = ours().call("kitaru_executions_cancel", json!({"exec_id": fresh[1]}));
+    assert!(!ours.is_error, "{:?}", ours.texts);
+    let mut cancelled = ours.structured.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+
+    // The reference's execution, read back, is in the state ours reported.
+    let mut theirs_after = self::ours()
+        .call("kitaru_executions_get", json!({"exec_id": fresh[0]}))
+        .structured
+        .unwrap();
+    anonymize(&mut cancelled);
+    anonymize(&mut theirs_after);
+    if let Some(difference) = first_difference("", &theirs_after, &cancelled) {
+        panic!("cancelled executions differ at {difference}");
+    }
+}
