@@ -8,7 +8,8 @@
 //! 2. connects through the CLI config that `kitaru login` wrote for it, as
 //!    any user's machine would, and tours it with the SDK;
 //! 3. starts the `kitaru-mcp` binary and talks MCP to it over stdio, as an
-//!    assistant would.
+//!    assistant would, and calls its tools: status, executions, the waiting
+//!    and the failed one, and a completed one's response artifact.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 use rmcp::ServiceExt;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use kitaru_mcp::connection::{ConnectionOptions, ProcessEnv};
 
@@ -59,13 +60,72 @@ async fn main() -> anyhow::Result<()> {
         println!("initialize: {} {}", server_info.name, server_info.version);
     }
     let tools = mcp.list_all_tools().await?;
-    println!("tools/list: {} tools", tools.len());
-    for tool in &tools {
-        println!("  {}", tool.name);
+    println!(
+        "tools/list: {}",
+        tools.iter().map(|tool| tool.name.as_ref()).collect::<Vec<_>>().join(", ")
+    );
+
+    // What an assistant would do with "check my Kitaru status and summarise
+    // anything waiting for input".
+    let status = call(&mcp, "kitaru_status", json!({})).await?;
+    println!(
+        "\nkitaru_status: {} at {} (server {}), user {}, stack {}",
+        status["connection"], status["server_url"], status["server_version"], status["active_user"], status["active_stack"]
+    );
+    let executions = call(&mcp, "kitaru_executions_list", json!({"limit": 5})).await?;
+    println!("kitaru_executions_list {{limit: 5}}:");
+    for execution in executions["result"].as_array().into_iter().flatten() {
+        println!(
+            "  {} {:<10} {:<15} {}",
+            execution["exec_id"].as_str().unwrap_or_default(),
+            execution["status"].as_str().unwrap_or_default(),
+            execution["flow_name"].as_str().unwrap_or_default(),
+            execution["status_reason"].as_str().unwrap_or_default()
+        );
+    }
+    let waiting = call(&mcp, "kitaru_executions_latest", json!({"status": "waiting"})).await?;
+    let wait = &waiting["pending_wait"];
+    println!(
+        "waiting: {} asks {} (wait '{}', schema {})",
+        waiting["exec_id"], wait["question"], wait["name"].as_str().unwrap_or_default(), wait["schema"]
+    );
+    let failed = call(&mcp, "kitaru_executions_latest", json!({"status": "failed"})).await?;
+    println!(
+        "failed: {} in checkpoint '{}': {}: {}",
+        failed["exec_id"],
+        failed["checkpoints"].as_array().and_then(|c| c.last()).map_or("?", |c| c["name"].as_str().unwrap_or("?")),
+        failed["failure"]["exception_type"].as_str().unwrap_or_default(),
+        failed["failure"]["message"].as_str().unwrap_or_default()
+    );
+    let completed = call(&mcp, "kitaru_executions_latest", json!({"status": "completed"})).await?;
+    let exec_id = completed["exec_id"].as_str().unwrap_or_default();
+    let responses = call(&mcp, "kitaru_artifacts_list", json!({"exec_id": exec_id, "kind": "response"})).await?;
+    for artifact in responses["result"].as_array().into_iter().flatten() {
+        let id = artifact["artifact_id"].as_str().unwrap_or_default();
+        let loaded = call(&mcp, "kitaru_artifacts_get", json!({"artifact_id": id})).await?;
+        println!("response artifact '{}': {}", loaded["name"].as_str().unwrap_or_default(), loaded["value"]);
     }
     mcp.cancel().await?;
     println!("\ndone; the server stops now that the demo exits");
     Ok(())
+}
+
+/// Calls a tool and returns its structured result, or fails with its error text.
+async fn call(
+    mcp: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    tool: &'static str,
+    arguments: Value,
+) -> anyhow::Result<Value> {
+    let Value::Object(arguments) = arguments else {
+        bail!("arguments are an object");
+    };
+    let result = mcp
+        .call_tool(rmcp::model::CallToolRequestParams::new(tool).with_arguments(arguments))
+        .await?;
+    if result.is_error == Some(true) {
+        bail!("{tool} failed: {:?}", result.content);
+    }
+    result.structured_content.with_context(|| format!("{tool} returned no structured content"))
 }
 
 /// Starts the harness's server, stopped automatically when this process exits.

@@ -190,16 +190,8 @@ async fn producing_call(
             version.id
         ))?
         .into_inner();
-    let name = step.name;
-    Ok(Some(
-        name.strip_prefix(CHECKPOINT_SOURCE_PREFIX)
-            .map(str::to_owned)
-            .unwrap_or(name),
-    ))
+    Ok(Some(crate::executions::checkpoint_name(&step.name).to_owned()))
 }
-
-/// Kitaru registers a checkpoint's step under this alias prefix.
-const CHECKPOINT_SOURCE_PREFIX: &str = "__kitaru_checkpoint_source_";
 
 /// The stored value, downloaded through the server when Rust can read it.
 async fn read_value(

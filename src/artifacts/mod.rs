@@ -10,6 +10,7 @@ mod value;
 pub use get::{Artifact, get};
 pub use list::list;
 pub use value::{ArtifactValue, ValueFormat, ValueUnavailable};
+pub(crate) use value::str_repr as python_str_repr;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

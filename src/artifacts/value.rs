@@ -577,7 +577,7 @@ fn quote_for(has_single: bool, has_double: bool) -> char {
 }
 
 /// Python's `repr()` of a str.
-fn str_repr(s: &str) -> String {
+pub(crate) fn str_repr(s: &str) -> String {
     let quote = quote_for(s.contains('\''), s.contains('"'));
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);

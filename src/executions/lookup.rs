@@ -159,31 +159,9 @@ pub(crate) fn canonical_uuid(text: &str) -> Option<String> {
 }
 
 /// `text` as Python's `repr()` writes a string, which is how the reference
-/// shows a `KeyError`: single quotes unless the text holds a single quote
-/// and no double quote.
+/// shows a `KeyError`.
 fn python_repr(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+    crate::artifacts::python_str_repr(text)
 }
 
 #[cfg(test)]
