@@ -20,7 +20,10 @@ fn main() {
     let text = fs::read_to_string(TOOLS).unwrap_or_else(|e| panic!("cannot read {TOOLS}: {e}"));
     let generated = tools::generate(&text, TOOLS).unwrap_or_else(|e| panic!("{TOOLS}: {e}"));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for (name, code) in [("tool_args.rs", &generated.args), ("tool_router.rs", &generated.router)] {
+    for (name, code) in [
+        ("tool_args.rs", &generated.args),
+        ("tool_router.rs", &generated.router),
+    ] {
         let path = out_dir.join(name);
         fs::write(&path, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     }

@@ -138,7 +138,10 @@ fn check(file: &ToolFile) -> Result<(), String> {
             return Err(format!("tool {} is declared twice", tool.name));
         }
         if tool.read_only && tool.destructive {
-            return Err(format!("tool {} cannot be both read_only and destructive", tool.name));
+            return Err(format!(
+                "tool {} cannot be both read_only and destructive",
+                tool.name
+            ));
         }
         let mut params = BTreeSet::new();
         for param in &tool.param {
@@ -149,8 +152,12 @@ fn check(file: &ToolFile) -> Result<(), String> {
             if param.required && param.default.is_some() {
                 return Err(format!("{at}: required and default exclude each other"));
             }
-            if (param.kind == ParamKind::Enum) != (param.values.is_some() && param.enum_name.is_some()) {
-                return Err(format!("{at}: `values` and `enum_name` go with type = \"enum\", and only with it"));
+            if (param.kind == ParamKind::Enum)
+                != (param.values.is_some() && param.enum_name.is_some())
+            {
+                return Err(format!(
+                    "{at}: `values` and `enum_name` go with type = \"enum\", and only with it"
+                ));
             }
             if param.minimum.is_some() && param.kind != ParamKind::Integer {
                 return Err(format!("{at}: `minimum` applies to integers only"));
@@ -165,7 +172,12 @@ fn pascal(text: &str) -> String {
         .filter(|part| !part.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase()).into_iter().chain(chars).collect::<String>()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+                .collect::<String>()
         })
         .collect()
 }
@@ -200,7 +212,12 @@ fn rust_type(param: &Param) -> TokenStream {
 }
 
 fn default_value(param: &Param, value: &toml::Value) -> Result<TokenStream, String> {
-    let wrong = || format!("parameter {}: default {value} does not fit its type", param.name);
+    let wrong = || {
+        format!(
+            "parameter {}: default {value} does not fit its type",
+            param.name
+        )
+    };
     Ok(match (param.kind, value) {
         (ParamKind::String, toml::Value::String(s)) => quote!(#s.to_owned()),
         (ParamKind::Integer, toml::Value::Integer(i)) => quote!(#i),
@@ -311,8 +328,12 @@ fn route(tool: &Tool) -> Result<TokenStream, String> {
         Some(ResultShape::Text) => quote!(crate::tools::Text),
         None => quote!(#output),
     };
-    let (read_only, destructive, idempotent, open_world) =
-        (tool.read_only, tool.destructive, tool.idempotent, tool.open_world);
+    let (read_only, destructive, idempotent, open_world) = (
+        tool.read_only,
+        tool.destructive,
+        tool.idempotent,
+        tool.open_world,
+    );
     let target = if tool.connect {
         quote!(self.kitaru().await.map_err(|error| crate::tools::failure(#name, error))?)
     } else {

@@ -29,10 +29,16 @@ mod sdk_tour;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    println!("== starting a seeded local Kitaru server (first run: installs kitaru 0.10.0, ~1-2 min)");
+    println!(
+        "== starting a seeded local Kitaru server (first run: installs kitaru 0.10.0, ~1-2 min)"
+    );
     let server = start_server(root)?;
-    let config_dir = server["config_path"].as_str().context("server.json config_path")?;
-    let project_dir = server["project_dir"].as_str().context("server.json project_dir")?;
+    let config_dir = server["config_path"]
+        .as_str()
+        .context("server.json config_path")?;
+    let project_dir = server["project_dir"]
+        .as_str()
+        .context("server.json project_dir")?;
 
     println!("\n== the SDK, connected through the CLI config in {config_dir}");
     let resolved = ConnectionOptions::new()
@@ -62,7 +68,11 @@ async fn main() -> anyhow::Result<()> {
     let tools = mcp.list_all_tools().await?;
     println!(
         "tools/list: {}",
-        tools.iter().map(|tool| tool.name.as_ref()).collect::<Vec<_>>().join(", ")
+        tools
+            .iter()
+            .map(|tool| tool.name.as_ref())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     // What an assistant would do with "check my Kitaru status and summarise
@@ -70,7 +80,11 @@ async fn main() -> anyhow::Result<()> {
     let status = call(&mcp, "kitaru_status", json!({})).await?;
     println!(
         "\nkitaru_status: {} at {} (server {}), user {}, stack {}",
-        status["connection"], status["server_url"], status["server_version"], status["active_user"], status["active_stack"]
+        status["connection"],
+        status["server_url"],
+        status["server_version"],
+        status["active_user"],
+        status["active_stack"]
     );
     let executions = call(&mcp, "kitaru_executions_list", json!({"limit": 5})).await?;
     println!("kitaru_executions_list {{limit: 5}}:");
@@ -83,27 +97,59 @@ async fn main() -> anyhow::Result<()> {
             execution["status_reason"].as_str().unwrap_or_default()
         );
     }
-    let waiting = call(&mcp, "kitaru_executions_latest", json!({"status": "waiting"})).await?;
+    let waiting = call(
+        &mcp,
+        "kitaru_executions_latest",
+        json!({"status": "waiting"}),
+    )
+    .await?;
     let wait = &waiting["pending_wait"];
     println!(
         "waiting: {} asks {} (wait '{}', schema {})",
-        waiting["exec_id"], wait["question"], wait["name"].as_str().unwrap_or_default(), wait["schema"]
+        waiting["exec_id"],
+        wait["question"],
+        wait["name"].as_str().unwrap_or_default(),
+        wait["schema"]
     );
-    let failed = call(&mcp, "kitaru_executions_latest", json!({"status": "failed"})).await?;
+    let failed = call(
+        &mcp,
+        "kitaru_executions_latest",
+        json!({"status": "failed"}),
+    )
+    .await?;
     println!(
         "failed: {} in checkpoint '{}': {}: {}",
         failed["exec_id"],
-        failed["checkpoints"].as_array().and_then(|c| c.last()).map_or("?", |c| c["name"].as_str().unwrap_or("?")),
-        failed["failure"]["exception_type"].as_str().unwrap_or_default(),
+        failed["checkpoints"]
+            .as_array()
+            .and_then(|c| c.last())
+            .map_or("?", |c| c["name"].as_str().unwrap_or("?")),
+        failed["failure"]["exception_type"]
+            .as_str()
+            .unwrap_or_default(),
         failed["failure"]["message"].as_str().unwrap_or_default()
     );
-    let completed = call(&mcp, "kitaru_executions_latest", json!({"status": "completed"})).await?;
+    let completed = call(
+        &mcp,
+        "kitaru_executions_latest",
+        json!({"status": "completed"}),
+    )
+    .await?;
     let exec_id = completed["exec_id"].as_str().unwrap_or_default();
-    let responses = call(&mcp, "kitaru_artifacts_list", json!({"exec_id": exec_id, "kind": "response"})).await?;
+    let responses = call(
+        &mcp,
+        "kitaru_artifacts_list",
+        json!({"exec_id": exec_id, "kind": "response"}),
+    )
+    .await?;
     for artifact in responses["result"].as_array().into_iter().flatten() {
         let id = artifact["artifact_id"].as_str().unwrap_or_default();
         let loaded = call(&mcp, "kitaru_artifacts_get", json!({"artifact_id": id})).await?;
-        println!("response artifact '{}': {}", loaded["name"].as_str().unwrap_or_default(), loaded["value"]);
+        println!(
+            "response artifact '{}': {}",
+            loaded["name"].as_str().unwrap_or_default(),
+            loaded["value"]
+        );
     }
     mcp.cancel().await?;
     println!("\ndone; the server stops now that the demo exits");
@@ -125,7 +171,9 @@ async fn call(
     if result.is_error == Some(true) {
         bail!("{tool} failed: {:?}", result.content);
     }
-    result.structured_content.with_context(|| format!("{tool} returned no structured content"))
+    result
+        .structured_content
+        .with_context(|| format!("{tool} returned no structured content"))
 }
 
 /// Starts the harness's server, stopped automatically when this process exits.
@@ -145,8 +193,11 @@ fn start_server(root: &Path) -> anyhow::Result<Value> {
         .context("run python3 (3.11) for the test-server harness")?;
     let mut line = String::new();
     BufReader::new(harness.stdout.take().context("harness stdout")?).read_line(&mut line)?;
-    if line.trim().is_empty() {
-        bail!("the harness could not start the server ({}); see its log above", harness.wait()?);
+    // `up` returns once the server is ready; its own watcher stops the
+    // server when this process exits.
+    let status = harness.wait()?;
+    if !status.success() || line.trim().is_empty() {
+        bail!("the harness could not start the server ({status}); see its log above");
     }
     let text = std::fs::read_to_string(line.trim())?;
     Ok(serde_json::from_str(&text)?)

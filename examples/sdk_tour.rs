@@ -22,7 +22,10 @@ async fn main() -> anyhow::Result<()> {
 /// artifact version of the latest completed one.
 pub async fn tour(client: &Client) -> anyhow::Result<()> {
     let info = client.server_info().send().await?;
-    println!("server: ZenML {} ({:?} auth)", info.version, info.auth_scheme);
+    println!(
+        "server: ZenML {} ({:?} auth)",
+        info.version, info.auth_scheme
+    );
 
     let runs = client
         .list_runs()
@@ -48,11 +51,11 @@ pub async fn tour(client: &Client) -> anyhow::Result<()> {
         );
     }
 
-    let Some(completed) = runs
-        .items
-        .iter()
-        .find(|run| run.body.as_ref().is_some_and(|b| b.status == types::ExecutionStatus::Completed))
-    else {
+    let Some(completed) = runs.items.iter().find(|run| {
+        run.body
+            .as_ref()
+            .is_some_and(|b| b.status == types::ExecutionStatus::Completed)
+    }) else {
         println!("\nno completed execution among them");
         return Ok(());
     };
@@ -64,17 +67,26 @@ pub async fn tour(client: &Client) -> anyhow::Result<()> {
         .size(20)
         .send()
         .await?;
-    let Some(artifact) = artifacts
-        .items
-        .iter()
-        .find(|a| a.body.as_ref().is_some_and(|b| b.save_type == types::ArtifactSaveType::StepOutput))
-    else {
+    let Some(artifact) = artifacts.items.iter().find(|a| {
+        a.body
+            .as_ref()
+            .is_some_and(|b| b.save_type == types::ArtifactSaveType::StepOutput)
+    }) else {
         println!("\nexecution {} produced no artifact", completed.id);
         return Ok(());
     };
-    let name = artifact.body.as_ref().map_or("?", |b| b.artifact.name.as_str());
-    let archive = client.download_artifact_version(&artifact.id.to_string()).await?;
-    println!("\nartifact {name} ({}), {} bytes stored:", artifact.id, archive.len());
+    let name = artifact
+        .body
+        .as_ref()
+        .map_or("?", |b| b.artifact.name.as_str());
+    let archive = client
+        .download_artifact_version(&artifact.id.to_string())
+        .await?;
+    println!(
+        "\nartifact {name} ({}), {} bytes stored:",
+        artifact.id,
+        archive.len()
+    );
     let mut files = tar::Archive::new(flate2::read::GzDecoder::new(archive.as_slice()));
     for file in files.entries()? {
         let mut file = file?;

@@ -74,7 +74,13 @@ impl ToolError {
 
     /// Whether the server answered 404 Not Found.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Api { status: Some(404), .. })
+        matches!(
+            self,
+            Self::Api {
+                status: Some(404),
+                ..
+            }
+        )
     }
 }
 

@@ -46,11 +46,17 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_new(&args.log).context("invalid --log filter")?)
         .init();
 
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "kitaru-mcp starting on stdio");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "kitaru-mcp starting on stdio"
+    );
     let service = KitaruServer::new(ConnectionOptions::new())
         .serve(rmcp::transport::stdio())
         .await
         .context("MCP initialisation over stdio failed")?;
-    service.waiting().await.context("MCP session ended with an error")?;
+    service
+        .waiting()
+        .await
+        .context("MCP session ended with an error")?;
     Ok(())
 }

@@ -72,5 +72,9 @@ async fn tools_list_matches_the_snapshot() {
     client.cancel().await.unwrap();
     let mut listed = serde_json::to_string_pretty(&tools).unwrap();
     listed.push('\n');
-    assert_fresh(check("tests/snapshots/tools_list.json", &listed).into_iter().collect());
+    assert_fresh(
+        check("tests/snapshots/tools_list.json", &listed)
+            .into_iter()
+            .collect(),
+    );
 }

@@ -190,7 +190,9 @@ async fn producing_call(
             version.id
         ))?
         .into_inner();
-    Ok(Some(crate::executions::checkpoint_name(&step.name).to_owned()))
+    Ok(Some(
+        crate::executions::checkpoint_name(&step.name).to_owned(),
+    ))
 }
 
 /// The stored value, downloaded through the server when Rust can read it.

@@ -9,8 +9,8 @@ mod value;
 
 pub use get::{Artifact, get};
 pub use list::list;
-pub use value::{ArtifactValue, ValueFormat, ValueUnavailable};
 pub(crate) use value::str_repr as python_str_repr;
+pub use value::{ArtifactValue, ValueFormat, ValueUnavailable};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -34,8 +34,10 @@ mod url;
 
 pub use connect::{ConnectError, error_detail};
 pub use credentials::{ApiToken, Credentials};
+pub(crate) use env::EnvView;
 pub use env::{Environment, ProcessEnv};
 pub use error::{ConnectionError, NotConnectedReason};
+pub(crate) use files::{default_config_dir, find_repository};
 /// Secrets are the client's own type, so resolved credentials pass to it as
 /// they are.
 pub use kitaru_client::Secret;

@@ -296,18 +296,14 @@ fn checkpoint(
     }
 }
 
-/// A step's outputs in the order it produced them (by creation time, then
-/// output name): the order the server lists them in, which the client's
-/// map of outputs by name does not keep.
+/// A step's outputs in the order the server lists them (the client's maps
+/// keep it), which is the order the reference reports them in.
 fn outputs_in_creation_order(step: &StepRunResponse) -> Vec<&ArtifactVersionResponse> {
-    let mut outputs: Vec<(&String, &ArtifactVersionResponse)> = step
-        .resources
+    step.resources
         .iter()
-        .flat_map(|r| &r.outputs)
-        .flat_map(|(name, versions)| versions.iter().map(move |version| (name, version)))
-        .collect();
-    outputs.sort_by_key(|(name, version)| (version.body.as_ref().map(|b| b.created), *name));
-    outputs.into_iter().map(|(_, version)| version).collect()
+        .flat_map(|r| r.outputs.values())
+        .flatten()
+        .collect()
 }
 
 fn attempt(step: &StepRunResponse) -> Attempt {
@@ -438,7 +434,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_checkpoint_shows_its_latest_attempt_and_its_outputs_once_in_creation_order() {
+    fn a_checkpoint_shows_its_latest_attempt_and_its_outputs_once_in_the_servers_order() {
         let saved = created_version(V1, "seed_response", "manual", "2026-11-26T13:45:18.95");
         let outputs = json!({
             "output_0": [version(V2, "seed_completed::pair::output_0", "step_output")],
@@ -459,7 +455,8 @@ pub(crate) mod tests {
         assert_eq!(pair.failure, None);
         assert_eq!(pair.attempts.len(), 1);
         let names: Vec<&str> = pair.artifacts.iter().map(|a| a.name.as_str()).collect();
-        assert_eq!(names, ["seed_response", "seed_completed::pair::output_0"]);
+        // `json!` orders keys alphabetically; the server's order is kept as given.
+        assert_eq!(names, ["seed_completed::pair::output_0", "seed_response"]);
         assert!(
             pair.artifacts
                 .iter()

@@ -21,8 +21,8 @@ mod status;
 mod waits;
 
 pub use cancel::cancel;
-pub use checkpoints::{Attempt, Checkpoint};
 pub(crate) use checkpoints::checkpoint_name;
+pub use checkpoints::{Attempt, Checkpoint};
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
 pub use failure::{Failure, FailureOrigin};
 pub use list::{latest, list};

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
 use super::log_store::LogStoreSetting;
-use crate::connection::{ConnectionOptions, Environment, Source};
+use crate::connection::{
+    ConnectionOptions, EnvView, Environment, Source, default_config_dir, find_repository,
+};
 
 /// The repository marker directory, holding the repository's `config.yaml`.
 pub(crate) const REPOSITORY_DIR: &str = ".kitaru";
@@ -65,18 +67,16 @@ impl ConfigLocations {
             None => {
                 match non_blank("KITARU_CONFIG_PATH").or_else(|| non_blank("ZENML_CONFIG_PATH")) {
                     Some((dir, var)) => (Ok(relative_to(dir.into())), Some(Source::Env(var))),
-                    None => (platform_config_dir(env), None),
+                    None => (
+                        default_config_dir(&EnvView::new(env)).map_err(|e| e.to_string()),
+                        None,
+                    ),
                 }
             }
         };
-        let is_root = |dir: &Path| dir.join(REPOSITORY_DIR).is_dir();
-        let repository_root = match non_blank("ZENML_REPOSITORY_PATH") {
-            Some((dir, _)) => Some(relative_to(dir.into())).filter(|dir| is_root(dir)),
-            None => working_dir
-                .as_deref()
-                .and_then(|dir| dir.ancestors().find(|dir| is_root(dir)))
-                .map(Path::to_owned),
-        };
+        let repository_root = working_dir
+            .as_deref()
+            .and_then(|dir| find_repository(&EnvView::new(env), dir));
         Self {
             config_dir,
             config_dir_source,
@@ -122,30 +122,6 @@ impl ConfigLocations {
             )
         })
     }
-}
-
-/// The platform's config directory for `kitaru`, as the CLI finds it.
-fn platform_config_dir(env: &dyn Environment) -> Result<PathBuf, String> {
-    let var = |name: &str| env.var(name).filter(|value| !value.trim().is_empty());
-    let home = || {
-        var("HOME")
-            .map(PathBuf::from)
-            .ok_or_else(|| "HOME is not set".to_owned())
-    };
-    let base = if cfg!(target_os = "macos") {
-        home()?.join("Library").join("Application Support")
-    } else if cfg!(windows) {
-        match var("APPDATA") {
-            Some(appdata) => PathBuf::from(appdata),
-            None => home()?,
-        }
-    } else {
-        match var("XDG_CONFIG_HOME") {
-            Some(xdg) => PathBuf::from(xdg),
-            None => home()?.join(".config"),
-        }
-    };
-    Ok(base.join("kitaru"))
 }
 
 /// A CLI `config.yaml` read as plain YAML, before anything validates it.

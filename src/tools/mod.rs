@@ -59,7 +59,10 @@ pub fn arguments<A: DeserializeOwned + Validate>(
         .map_err(|error| {
             let path = error.path().to_string();
             // serde names Rust types; the assistant knows JSON ones.
-            let reason = error.into_inner().to_string().replace("expected i64", "expected an integer");
+            let reason = error
+                .into_inner()
+                .to_string()
+                .replace("expected i64", "expected an integer");
             let error = if path == "." {
                 ToolError::Arguments(reason)
             } else {
@@ -73,7 +76,9 @@ pub fn arguments<A: DeserializeOwned + Validate>(
 
 /// Turns an overlay's outcome into the tool result.
 pub fn respond<T, O: From<T>>(tool: &str, result: Result<T, ToolError>) -> Result<Json<O>, String> {
-    result.map(|value| Json(O::from(value))).map_err(|error| failure(tool, error))
+    result
+        .map(|value| Json(O::from(value)))
+        .map_err(|error| failure(tool, error))
 }
 
 /// The text of a failed tool call, logged on stderr as well.

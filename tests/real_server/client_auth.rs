@@ -20,15 +20,22 @@ fn password() -> Credentials {
     }
 }
 
-async fn runs_answer(client: &Client) -> Result<usize, kitaru_client::Error<kitaru_client::types::ErrorBody>> {
+async fn runs_answer(
+    client: &Client,
+) -> Result<usize, kitaru_client::Error<kitaru_client::types::ErrorBody>> {
     Ok(client.list_runs().size(100).send().await?.items.len())
 }
 
-fn status_and_detail(error: kitaru_client::Error<kitaru_client::types::ErrorBody>) -> (u16, String) {
+fn status_and_detail(
+    error: kitaru_client::Error<kitaru_client::types::ErrorBody>,
+) -> (u16, String) {
     match error {
         kitaru_client::Error::ErrorResponse(answer) => {
             let status = answer.status().as_u16();
-            (status, kitaru_mcp::connection::error_detail(&answer.into_inner().0))
+            (
+                status,
+                kitaru_mcp::connection::error_detail(&answer.into_inner().0),
+            )
         }
         other => panic!("expected an error answer from the server, got {other}"),
     }
@@ -46,7 +53,9 @@ async fn the_auth_server_refuses_anonymous_requests() {
 async fn an_api_key_logs_in_on_the_first_401() {
     let client = Client::with_credentials(auth_url(), api_key(), reqwest::Client::new());
     assert!(!client.session().has_token());
-    let runs = runs_answer(&client).await.expect("the API key is exchanged for a token");
+    let runs = runs_answer(&client)
+        .await
+        .expect("the API key is exchanged for a token");
     assert!(runs >= 3, "the seeded runs are visible, got {runs}");
     assert!(client.session().has_token());
 }
@@ -77,7 +86,10 @@ async fn a_bad_api_key_reports_the_servers_reason() {
     let (status, detail) = status_and_detail(runs_answer(&client).await.unwrap_err());
     assert_eq!(status, 401);
     assert!(detail.contains("API key"), "{detail}");
-    assert!(!detail.contains("not-a-key"), "the key is not echoed: {detail}");
+    assert!(
+        !detail.contains("not-a-key"),
+        "the key is not echoed: {detail}"
+    );
     assert!(!client.session().has_token());
 }
 
@@ -87,7 +99,11 @@ async fn a_bare_token_is_used_as_it_is_and_not_renewed() {
     runs_answer(&login).await.unwrap();
     let token = login
         .token()
-        .body(kitaru_client::types::TokenBody::builder().username(Some("default".to_owned())).password(Some(String::new())))
+        .body(
+            kitaru_client::types::TokenBody::builder()
+                .username(Some("default".to_owned()))
+                .password(Some(String::new())),
+        )
         .send()
         .await
         .unwrap()
@@ -96,7 +112,11 @@ async fn a_bare_token_is_used_as_it_is_and_not_renewed() {
         panic!("a password login answers with a token");
     };
     let token = token.access_token;
-    let bare = Client::with_credentials(auth_url(), Credentials::Token(Secret::new(token)), reqwest::Client::new());
+    let bare = Client::with_credentials(
+        auth_url(),
+        Credentials::Token(Secret::new(token)),
+        reqwest::Client::new(),
+    );
     assert!(runs_answer(&bare).await.unwrap() >= 3);
 
     let garbage = Client::with_credentials(

@@ -35,8 +35,17 @@ async fn projects_list_and_get() {
     let client = server.client();
     let projects = client.list_projects().send().await.unwrap();
     let name = server.str("/seed/project/name");
-    assert!(projects.items.iter().any(|p| p.name == name), "project {name} listed");
-    let project = client.get_project().project_name_or_id(name).hydrate(true).send().await.unwrap();
+    assert!(
+        projects.items.iter().any(|p| p.name == name),
+        "project {name} listed"
+    );
+    let project = client
+        .get_project()
+        .project_name_or_id(name)
+        .hydrate(true)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(project.id, uuid(server.str("/seed/project/id")));
 }
 
@@ -60,10 +69,18 @@ async fn runs_list_unhydrated_and_hydrated() {
             .unwrap_or_else(|e| panic!("list_runs hydrate={hydrate}: {e}"));
         for (seed, status) in &expected {
             let id = uuid(server.str(&format!("{seed}/exec_id")));
-            let run = runs.items.iter().find(|r| r.id == id).expect("seeded run listed");
+            let run = runs
+                .items
+                .iter()
+                .find(|r| r.id == id)
+                .expect("seeded run listed");
             assert_eq!(run.name, server.str(&format!("{seed}/name")));
             assert_eq!(run.body.as_ref().unwrap().status, *status);
-            assert_eq!(run.metadata.is_some(), hydrate, "metadata only when hydrated");
+            assert_eq!(
+                run.metadata.is_some(),
+                hydrate,
+                "metadata only when hydrated"
+            );
         }
     }
 }
@@ -93,8 +110,16 @@ async fn hydrated_run_carries_pipeline_times_and_failure() {
         .send()
         .await
         .unwrap();
-    let exception = failed.into_inner().metadata.unwrap().exception_info.expect("a failed run has exception info");
-    assert_eq!(exception.message.as_deref(), Some(server.str("/seed/failed/exception_message")));
+    let exception = failed
+        .into_inner()
+        .metadata
+        .unwrap()
+        .exception_info
+        .expect("a failed run has exception info");
+    assert_eq!(
+        exception.message.as_deref(),
+        Some(server.str("/seed/failed/exception_message"))
+    );
     assert!(!exception.traceback.is_empty());
 }
 
@@ -112,7 +137,11 @@ async fn steps_of_a_run_with_outputs() {
         .send()
         .await
         .unwrap();
-    let names: Vec<&str> = steps.items.iter().map(|s| checkpoint_name(&s.name)).collect();
+    let names: Vec<&str> = steps
+        .items
+        .iter()
+        .map(|s| checkpoint_name(&s.name))
+        .collect();
     let expected: Vec<&str> = server
         .get("/seed/completed/checkpoint_names")
         .as_array()
@@ -122,7 +151,11 @@ async fn steps_of_a_run_with_outputs() {
         .collect();
     assert_eq!(names, expected);
 
-    for checkpoint in server.get("/seed/completed/checkpoints").as_array().unwrap() {
+    for checkpoint in server
+        .get("/seed/completed/checkpoints")
+        .as_array()
+        .unwrap()
+    {
         let step = client
             .get_step()
             .step_id(checkpoint["call_id"].as_str().unwrap())
@@ -130,7 +163,10 @@ async fn steps_of_a_run_with_outputs() {
             .send()
             .await
             .unwrap();
-        assert_eq!(step.body.as_ref().unwrap().status, ExecutionStatus::Completed);
+        assert_eq!(
+            step.body.as_ref().unwrap().status,
+            ExecutionStatus::Completed
+        );
         let mut outputs: Vec<String> = step
             .resources
             .as_ref()
@@ -185,7 +221,11 @@ async fn artifact_versions_hydrated_and_listed_by_run() {
         .unwrap();
     for artifact in server.get("/seed/completed/artifacts").as_array().unwrap() {
         let id = uuid(artifact["artifact_id"].as_str().unwrap());
-        assert!(listed.items.iter().any(|v| v.id == id), "{} listed by run", artifact["name"]);
+        assert!(
+            listed.items.iter().any(|v| v.id == id),
+            "{} listed by run",
+            artifact["name"]
+        );
     }
 }
 
@@ -194,7 +234,12 @@ fn data_json_of(archive: &[u8]) -> Value {
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
     for entry in tar.entries().unwrap() {
         let mut entry = entry.unwrap();
-        if entry.path().unwrap().file_name().is_some_and(|n| n == "data.json") {
+        if entry
+            .path()
+            .unwrap()
+            .file_name()
+            .is_some_and(|n| n == "data.json")
+        {
             let mut text = String::new();
             entry.read_to_string(&mut text).unwrap();
             return serde_json::from_str(&text).unwrap();
@@ -210,7 +255,12 @@ async fn artifact_download_token_and_data_return_the_stored_bytes() {
     for artifact in server.get("/seed/completed/artifacts").as_array().unwrap() {
         let id = artifact["artifact_id"].as_str().unwrap();
         let bytes = client.download_artifact_version(id).await.unwrap();
-        assert_eq!(data_json_of(&bytes), artifact["value"], "value of {}", artifact["name"]);
+        assert_eq!(
+            data_json_of(&bytes),
+            artifact["value"],
+            "value of {}",
+            artifact["name"]
+        );
     }
 }
 
@@ -225,7 +275,12 @@ async fn pipeline_snapshot_of_a_run() {
         .send()
         .await
         .unwrap();
-    let snapshot = run.into_inner().resources.unwrap().snapshot.expect("a run has a snapshot");
+    let snapshot = run
+        .into_inner()
+        .resources
+        .unwrap()
+        .snapshot
+        .expect("a run has a snapshot");
     let fetched = client
         .get_pipeline_snapshot()
         .snapshot_id(snapshot.id.to_string())
@@ -234,7 +289,12 @@ async fn pipeline_snapshot_of_a_run() {
         .await
         .unwrap();
     assert_eq!(fetched.id, snapshot.id);
-    let listed = client.list_pipeline_snapshots().size(100).send().await.unwrap();
+    let listed = client
+        .list_pipeline_snapshots()
+        .size(100)
+        .send()
+        .await
+        .unwrap();
     assert!(listed.items.iter().any(|s| s.id == snapshot.id));
 }
 
@@ -255,14 +315,23 @@ async fn run_wait_conditions_of_the_waiting_run() {
     };
     assert_eq!(wait.id, uuid(server.str("/seed/waiting/wait/wait_id")));
     assert_eq!(wait.name, server.str("/seed/waiting/wait/name"));
-    assert_eq!(wait.body.as_ref().unwrap().status, RunWaitConditionStatus::Pending);
+    assert_eq!(
+        wait.body.as_ref().unwrap().status,
+        RunWaitConditionStatus::Pending
+    );
     let metadata = wait.metadata.as_ref().unwrap();
-    assert_eq!(metadata.question.as_deref(), Some(server.str("/seed/waiting/wait/question")));
+    assert_eq!(
+        metadata.question.as_deref(),
+        Some(server.str("/seed/waiting/wait/question"))
+    );
     assert_eq!(
         metadata.data_schema.clone().map(Value::Object).as_ref(),
         Some(server.get("/seed/waiting/wait/schema"))
     );
-    assert_eq!(&Value::Object(metadata.run_metadata.clone()), server.get("/seed/waiting/wait/metadata"));
+    assert_eq!(
+        &Value::Object(metadata.run_metadata.clone()),
+        server.get("/seed/waiting/wait/metadata")
+    );
 }
 
 #[tokio::test]
@@ -287,7 +356,12 @@ async fn secrets_list_and_get() {
     let [secret] = listed.items.as_slice() else {
         panic!("one secret named {name}");
     };
-    let full = client.get_secret().secret_id(secret.id.to_string()).send().await.unwrap();
+    let full = client
+        .get_secret()
+        .secret_id(secret.id.to_string())
+        .send()
+        .await
+        .unwrap();
     let keys: Vec<&String> = full.body.as_ref().unwrap().values.keys().collect();
     let seeded: Vec<&str> = server
         .get("/seed/secret/keys")
@@ -306,7 +380,13 @@ async fn stacks_and_their_components() {
     let stacks = client.list_stacks().send().await.unwrap();
     let id = uuid(server.str("/seed/stack/id"));
     assert!(stacks.items.iter().any(|s| s.id == id));
-    let stack = client.get_stack().stack_id(id.to_string()).hydrate(true).send().await.unwrap();
+    let stack = client
+        .get_stack()
+        .stack_id(id.to_string())
+        .hydrate(true)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stack.name, server.str("/seed/stack/name"));
     let components = client
         .list_stack_components()
@@ -318,10 +398,19 @@ async fn stacks_and_their_components() {
     let kinds: Vec<String> = components
         .items
         .iter()
-        .map(|c| serde_json::to_value(&c.body.as_ref().unwrap().type_).unwrap().as_str().unwrap().to_owned())
+        .map(|c| {
+            serde_json::to_value(&c.body.as_ref().unwrap().type_)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     for kind in ["artifact_store", "orchestrator"] {
-        assert!(kinds.iter().any(|k| k == kind), "the stack has an {kind}: {kinds:?}");
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "the stack has an {kind}: {kinds:?}"
+        );
     }
 }
 
@@ -339,7 +428,10 @@ async fn step_logs_decode_with_their_utc_timestamps() {
         .unwrap();
     assert!(!logs.is_empty(), "the failed step logged its exception");
     assert!(logs.iter().all(|entry| entry.timestamp.is_some()));
-    assert!(logs.iter().any(|entry| entry.message.contains("deliberate failure")));
+    assert!(
+        logs.iter()
+            .any(|entry| entry.message.contains("deliberate failure"))
+    );
 }
 
 #[tokio::test]
@@ -347,7 +439,12 @@ async fn unknown_run_is_a_typed_404() {
     let server = server();
     let client = server.client();
     let missing = Uuid::nil().to_string();
-    let error = client.get_run().run_id(Uuid::nil()).send().await.unwrap_err();
+    let error = client
+        .get_run()
+        .run_id(Uuid::nil())
+        .send()
+        .await
+        .unwrap_err();
     let kitaru_client::Error::ErrorResponse(answer) = error else {
         panic!("expected the server's error answer, got {error}");
     };

@@ -7,7 +7,10 @@ use kitaru_mcp::connection::{ConnectError, ConnectionOptions, Source};
 use crate::support::server;
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[tokio::test]
@@ -63,7 +66,10 @@ async fn a_refused_api_key_names_where_it_came_from_and_is_not_echoed() {
         .connect()
         .await
         .unwrap_err();
-    assert!(matches!(error, ConnectError::Rejected { status: 401, .. }), "{error:?}");
+    assert!(
+        matches!(error, ConnectError::Rejected { status: 401, .. }),
+        "{error:?}"
+    );
     let message = error.to_string();
     assert!(message.contains("KITARU_SERVER_URL"), "{message}");
     assert!(message.contains("KITARU_AUTH_TOKEN"), "{message}");
@@ -74,7 +80,11 @@ async fn a_refused_api_key_names_where_it_came_from_and_is_not_echoed() {
 async fn an_unreachable_server_names_the_url_and_its_source() {
     let empty = tempfile::tempdir().unwrap();
     // A port nothing listens on: bind one, then free it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}");
     let error = ConnectionOptions::new()
         .working_dir(empty.path())
@@ -89,6 +99,12 @@ async fn an_unreachable_server_names_the_url_and_its_source() {
         .await
         .unwrap_err();
     let message = error.to_string();
-    assert!(matches!(error, ConnectError::Unreachable { .. }), "{message}");
-    assert!(message.contains(&url) && message.contains("KITARU_SERVER_URL"), "{message}");
+    assert!(
+        matches!(error, ConnectError::Unreachable { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains(&url) && message.contains("KITARU_SERVER_URL"),
+        "{message}"
+    );
 }

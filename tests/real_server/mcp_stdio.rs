@@ -1,8 +1,8 @@
 //! The binary as users run it, driven by a real MCP client over stdio.
 
 use rmcp::ServiceExt;
-use serde_json::json;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use serde_json::json;
 use tokio::process::Command;
 
 use crate::support::server;
@@ -30,11 +30,17 @@ async fn initialize_and_list_tools_over_stdio() {
     names.sort();
     let mut declared = kitaru_mcp::tools::TOOL_NAMES.to_vec();
     declared.sort();
-    assert_eq!(names, declared, "every tool of openapi/tools.toml is listed");
+    assert_eq!(
+        names, declared,
+        "every tool of openapi/tools.toml is listed"
+    );
     // Every listed tool is well-formed: a name and an object input schema.
     for tool in &tools {
         assert!(!tool.name.is_empty());
-        assert_eq!(tool.input_schema.get("type").and_then(|t| t.as_str()), Some("object"));
+        assert_eq!(
+            tool.input_schema.get("type").and_then(|t| t.as_str()),
+            Some("object")
+        );
     }
     client.cancel().await.unwrap();
 }
@@ -69,11 +75,15 @@ fn stdout_carries_only_protocol_messages() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "two answers, nothing else: {stdout}");
     for line in lines {
-        let message: serde_json::Value = serde_json::from_str(line).expect("each stdout line is JSON-RPC");
+        let message: serde_json::Value =
+            serde_json::from_str(line).expect("each stdout line is JSON-RPC");
         assert_eq!(message["jsonrpc"], "2.0");
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("kitaru-mcp starting"), "logs go to stderr: {stderr}");
+    assert!(
+        stderr.contains("kitaru-mcp starting"),
+        "logs go to stderr: {stderr}"
+    );
 }
 
 #[test]
@@ -93,7 +103,10 @@ fn help_and_version() {
         .unwrap();
     assert!(help.status.success());
     let text = String::from_utf8(help.stdout).unwrap();
-    assert!(text.contains("KITARU_SERVER_URL") && text.contains("--log"), "{text}");
+    assert!(
+        text.contains("KITARU_SERVER_URL") && text.contains("--log"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -108,22 +121,62 @@ fn bad_arguments_are_tool_errors_that_name_the_argument() {
     let mut peer = crate::stdio_peer::StdioPeer::start(command);
     let exec_id = server.str("/seed/completed/exec_id");
     for (tool, arguments, expected) in [
-        ("kitaru_executions_list", json!({"limit": "x"}), "invalid argument `limit`: invalid type: string \"x\", expected an integer"),
-        ("kitaru_executions_list", json!({"limit": 0}), "invalid argument `limit`: must be >= 1"),
-        ("kitaru_executions_list", json!({"status": "sleeping"}), "Unsupported status filter 'sleeping'"),
-        ("kitaru_executions_get", json!({}), "invalid arguments: missing field `exec_id`"),
-        ("kitaru_executions_get", json!({"exec_id": exec_id, "bogus": 1}), "invalid argument `bogus`: unknown field `bogus`"),
-        ("get_execution_logs", json!({"exec_id": exec_id, "limit": -1}), "invalid argument `limit`: must be >= 1"),
-        ("kitaru_clean_preview", json!({"scope": "everything"}), "invalid argument `scope`: unknown variant `everything`"),
-        ("kitaru_executions_input", json!({"exec_id": exec_id, "wait": "w"}), "missing field `value`"),
+        (
+            "kitaru_executions_list",
+            json!({"limit": "x"}),
+            "invalid argument `limit`: invalid type: string \"x\", expected an integer",
+        ),
+        (
+            "kitaru_executions_list",
+            json!({"limit": 0}),
+            "invalid argument `limit`: must be >= 1",
+        ),
+        (
+            "kitaru_executions_list",
+            json!({"status": "sleeping"}),
+            "Unsupported status filter 'sleeping'",
+        ),
+        (
+            "kitaru_executions_get",
+            json!({}),
+            "invalid arguments: missing field `exec_id`",
+        ),
+        (
+            "kitaru_executions_get",
+            json!({"exec_id": exec_id, "bogus": 1}),
+            "invalid argument `bogus`: unknown field `bogus`",
+        ),
+        (
+            "get_execution_logs",
+            json!({"exec_id": exec_id, "limit": -1}),
+            "invalid argument `limit`: must be >= 1",
+        ),
+        (
+            "kitaru_clean_preview",
+            json!({"scope": "everything"}),
+            "invalid argument `scope`: unknown variant `everything`",
+        ),
+        (
+            "kitaru_executions_input",
+            json!({"exec_id": exec_id, "wait": "w"}),
+            "missing field `value`",
+        ),
     ] {
         let answer = peer.call(tool, arguments.clone());
-        assert!(answer.is_error, "{tool} {arguments} should fail: {:?}", answer.structured);
+        assert!(
+            answer.is_error,
+            "{tool} {arguments} should fail: {:?}",
+            answer.structured
+        );
         assert!(
             answer.texts.iter().any(|text| text.contains(expected)),
             "{tool} {arguments}: {:?} does not say {expected:?}",
             answer.texts
         );
     }
-    assert!(peer.noise.is_empty(), "stdout carried non-protocol lines: {:?}", peer.noise);
+    assert!(
+        peer.noise.is_empty(),
+        "stdout carried non-protocol lines: {:?}",
+        peer.noise
+    );
 }

@@ -79,7 +79,8 @@ fn first_difference(path: &str, left: &Value, right: &Value) -> Option<String> {
             if keys_a != keys_b {
                 return Some(format!("{path}: keys {keys_a:?} vs {keys_b:?}"));
             }
-            a.iter().find_map(|(k, v)| first_difference(&format!("{path}/{k}"), v, &b[k]))
+            a.iter()
+                .find_map(|(k, v)| first_difference(&format!("{path}/{k}"), v, &b[k]))
         }
         (Value::Array(a), Value::Array(b)) => {
             if a.len() != b.len() {
@@ -106,14 +107,19 @@ fn same_payload(tool: &str, arguments: Value, allowed: &[&str]) -> (ToolAnswer, 
         theirs.is_error, theirs.texts, ours.is_error, ours.texts
     );
     if !theirs.is_error {
-        let mut a = theirs.structured.clone().expect("reference structuredContent");
+        let mut a = theirs
+            .structured
+            .clone()
+            .expect("reference structuredContent");
         let mut b = ours.structured.clone().expect("our structuredContent");
         for pattern in allowed {
             remove(&mut a, pattern);
             remove(&mut b, pattern);
         }
         if let Some(difference) = first_difference("", &a, &b) {
-            panic!("{tool} {arguments}: payloads differ at {difference}\nreference: {a}\nours: {b}");
+            panic!(
+                "{tool} {arguments}: payloads differ at {difference}\nreference: {a}\nours: {b}"
+            );
         }
     }
     (theirs, ours)
@@ -137,13 +143,25 @@ fn both_servers_list_the_same_tools_with_the_same_arguments() {
             names.sort();
             names
         };
-        assert_eq!(properties(tool), properties(reference), "arguments of {name}");
+        assert_eq!(
+            properties(tool),
+            properties(reference),
+            "arguments of {name}"
+        );
         let required = |t: &Value| t["inputSchema"]["required"].clone();
         let none = json!([]);
         let (ours_required, their_required) = (required(tool), required(reference));
         assert_eq!(
-            if ours_required.is_null() { &none } else { &ours_required },
-            if their_required.is_null() { &none } else { &their_required },
+            if ours_required.is_null() {
+                &none
+            } else {
+                &ours_required
+            },
+            if their_required.is_null() {
+                &none
+            } else {
+                &their_required
+            },
             "required arguments of {name}"
         );
     }
@@ -205,12 +223,24 @@ fn executions_get_matches_for_each_seeded_execution() {
     let allowed = execution_fixes("");
     for seed in ["completed", "failed", "waiting"] {
         let id = server.str(&format!("/seed/{seed}/exec_id"));
-        same_payload("kitaru_executions_get", json!({"exec_id": id}), &strs(&allowed));
+        same_payload(
+            "kitaru_executions_get",
+            json!({"exec_id": id}),
+            &strs(&allowed),
+        );
         let name = server.str(&format!("/seed/{seed}/name"));
-        same_payload("kitaru_executions_get", json!({"exec_id": name}), &strs(&allowed));
+        same_payload(
+            "kitaru_executions_get",
+            json!({"exec_id": name}),
+            &strs(&allowed),
+        );
     }
     let prefix = &server.str("/seed/completed/exec_id")[..8];
-    same_payload("kitaru_executions_get", json!({"exec_id": prefix}), &strs(&allowed));
+    same_payload(
+        "kitaru_executions_get",
+        json!({"exec_id": prefix}),
+        &strs(&allowed),
+    );
     same_payload("kitaru_executions_get", json!({"exec_id": "nope"}), &[]);
 }
 
@@ -219,7 +249,15 @@ fn executions_latest_matches() {
     let _listing = read_lock();
     let mut allowed = execution_fixes("");
     // The reference's latest is a detail payload without its checkpoints.
-    allowed.extend(["/checkpoints", "/artifacts", "/checkpoint_count", "/artifact_count"].map(String::from));
+    allowed.extend(
+        [
+            "/checkpoints",
+            "/artifacts",
+            "/checkpoint_count",
+            "/artifact_count",
+        ]
+        .map(String::from),
+    );
     let server = server();
     for arguments in [
         json!({"status": "failed"}),
@@ -247,10 +285,21 @@ fn execution_logs_match_but_name_their_levels() {
         if theirs.is_error {
             continue;
         }
-        let text = |answer: &ToolAnswer| answer.structured.as_ref().unwrap()["result"].as_str().unwrap().to_owned();
+        let text = |answer: &ToolAnswer| {
+            answer.structured.as_ref().unwrap()["result"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
         // The reference prints Python's numeric levels; we print their names.
         let mut expected = text(&theirs);
-        for (number, name) in [(" 10 [", " DEBUG ["), (" 20 [", " INFO ["), (" 30 [", " WARNING ["), (" 40 [", " ERROR ["), (" 50 [", " CRITICAL [")] {
+        for (number, name) in [
+            (" 10 [", " DEBUG ["),
+            (" 20 [", " INFO ["),
+            (" 30 [", " WARNING ["),
+            (" 40 [", " ERROR ["),
+            (" 50 [", " CRITICAL ["),
+        ] {
             expected = expected.replace(number, name);
         }
         assert_eq!(text(&ours), expected, "get_execution_logs {arguments}");
@@ -276,12 +325,26 @@ fn artifacts_list_and_get_match() {
         let id = artifact["artifact_id"].as_str().unwrap();
         same_payload("kitaru_artifacts_get", json!({"artifact_id": id}), &extra);
     }
-    same_payload("kitaru_artifacts_get", json!({"artifact_id": "seed_response"}), &extra);
-    same_payload("kitaru_artifacts_get", json!({"artifact_id": "nope"}), &extra);
+    same_payload(
+        "kitaru_artifacts_get",
+        json!({"artifact_id": "seed_response"}),
+        &extra,
+    );
+    same_payload(
+        "kitaru_artifacts_get",
+        json!({"artifact_id": "nope"}),
+        &extra,
+    );
 }
 
 /// What only the Python process hosting the reference can know.
-const PYTHON_ONLY: [&str; 5] = ["/sdk_version", "/python_version", "/zenml_version", "/packages", "/system_info"];
+const PYTHON_ONLY: [&str; 5] = [
+    "/sdk_version",
+    "/python_version",
+    "/zenml_version",
+    "/packages",
+    "/system_info",
+];
 
 #[test]
 fn status_info_and_stacks_match() {
@@ -309,7 +372,12 @@ fn clean_preview_matches_for_each_scope() {
         let arguments = json!({"scope": scope});
         let theirs = reference().call("kitaru_clean_preview", arguments.clone());
         let ours = ours().call("kitaru_clean_preview", arguments);
-        assert!(!theirs.is_error && !ours.is_error, "{scope}: {:?} {:?}", theirs.texts, ours.texts);
+        assert!(
+            !theirs.is_error && !ours.is_error,
+            "{scope}: {:?} {:?}",
+            theirs.texts,
+            ours.texts
+        );
         let (mut a, mut b) = (theirs.structured.unwrap(), ours.structured.unwrap());
         for value in [&mut a, &mut b] {
             // The daemon's log grows while it runs, and the backup entry is
@@ -333,9 +401,14 @@ fn anonymize(value: &mut Value) {
         Value::String(text) => {
             let is_uuid = text.len() == 36
                 && text.chars().enumerate().all(|(i, c)| {
-                    if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() }
+                    if [8, 13, 18, 23].contains(&i) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
                 });
-            let is_time = text.len() >= 19 && text.as_bytes()[4] == b'-' && text.as_bytes()[10] == b'T';
+            let is_time =
+                text.len() >= 19 && text.as_bytes()[4] == b'-' && text.as_bytes()[10] == b'T';
             if is_uuid {
                 *text = "<id>".into();
             } else if is_time {
@@ -404,7 +477,11 @@ fn cancel_of_a_waiting_execution_ends_in_the_same_state() {
     // stopping; ours reports the cancelled execution (a documented fix).
     let theirs = reference().call("kitaru_executions_cancel", json!({"exec_id": fresh[0]}));
     assert!(theirs.is_error, "{:?}", theirs.texts);
-    assert!(theirs.texts[0].contains("forceful stop"), "{:?}", theirs.texts);
+    assert!(
+        theirs.texts[0].contains("forceful stop"),
+        "{:?}",
+        theirs.texts
+    );
     let ours = ours().call("kitaru_executions_cancel", json!({"exec_id": fresh[1]}));
     assert!(!ours.is_error, "{:?}", ours.texts);
     let mut cancelled = ours.structured.unwrap();

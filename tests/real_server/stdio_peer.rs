@@ -66,8 +66,14 @@ impl StdioPeer {
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
         loop {
             let mut line = String::new();
-            let read = self.stdout.read_line(&mut line).expect("read from the server");
-            assert!(read > 0, "the server closed stdout while we waited for answer {id}");
+            let read = self
+                .stdout
+                .read_line(&mut line)
+                .expect("read from the server");
+            assert!(
+                read > 0,
+                "the server closed stdout while we waited for answer {id}"
+            );
             let Ok(message) = serde_json::from_str::<Value>(line.trim()) else {
                 self.noise.push(line.trim_end().to_owned());
                 continue;

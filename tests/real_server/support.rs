@@ -117,9 +117,11 @@ fn start_private_server() -> PathBuf {
     BufReader::new(child.stdout.take().expect("harness stdout"))
         .read_line(&mut line)
         .expect("read the harness's answer");
+    // `up` returns once the server is ready; a detached watcher of its own
+    // stops the server when this process exits.
+    let status = child.wait().expect("wait for the harness");
     let path = PathBuf::from(line.trim());
-    if line.trim().is_empty() || !path.exists() {
-        let status = child.wait().expect("wait for the harness");
+    if !status.success() || line.trim().is_empty() || !path.exists() {
         panic!("the test-server harness failed ({status}); its log is above on stderr");
     }
     path
@@ -155,9 +157,15 @@ pub fn start_waiting_executions(count: usize) -> Vec<String> {
             command.env_remove(name);
         }
     }
-    let output = command.envs(server.env()).output().expect("run flows.extra_waiting");
+    let output = command
+        .envs(server.env())
+        .output()
+        .expect("run flows.extra_waiting");
     assert!(output.status.success(), "flows.extra_waiting failed");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let last = stdout.lines().last().expect("flows.extra_waiting printed the ids");
+    let last = stdout
+        .lines()
+        .last()
+        .expect("flows.extra_waiting printed the ids");
     serde_json::from_str(last).expect("the last line is a JSON list of ids")
 }

@@ -18,8 +18,9 @@ pub(crate) fn generate_client(doc: &Value, options: &Options) -> Result<String, 
         .with_tag(TagStyle::Merged)
         .with_inner_type(quote!(#inner_type))
         .with_hooks(HooksMode::Expected)
-        // Maps serialise in key order: stable output for people and tests.
-        .with_map_type("::std::collections::BTreeMap")
+        // Maps keep the server's order: it carries meaning (a step's
+        // outputs are listed in the order it produced them).
+        .with_map_type("::indexmap::IndexMap")
         .with_conversion(
             date_time_schema(),
             &options.timestamp_type,
