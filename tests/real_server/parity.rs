@@ -25,8 +25,37 @@ fn start(program: &str) -> StdioPeer {
     StdioPeer::start(command)
 }
 
-fn reference() -> StdioPeer {
-    start(server().str("/kitaru_mcp"))
+/// A session with the reference server. One at a time: concurrent
+/// reference processes race on the CLI config files they rewrite at start-up
+/// and fail at random (`'NoneType' object has no attribute 'update'`).
+struct Reference {
+    // Declared first so the process ends before the next one may start.
+    peer: StdioPeer,
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
+}
+
+impl std::ops::Deref for Reference {
+    type Target = StdioPeer;
+    fn deref(&self) -> &StdioPeer {
+        &self.peer
+    }
+}
+
+impl std::ops::DerefMut for Reference {
+    fn deref_mut(&mut self) -> &mut StdioPeer {
+        &mut self.peer
+    }
+}
+
+fn reference() -> Reference {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Reference {
+        peer: start(server().str("/kitaru_mcp")),
+        _one_at_a_time: guard,
+    }
 }
 
 fn ours() -> StdioPeer {
@@ -99,6 +128,8 @@ fn first_difference(path: &str, left: &Value, right: &Value) -> Option<String> {
 /// Calls `tool` on both servers and compares the structured results with
 /// the `allowed` differences removed from both.
 fn same_payload(tool: &str, arguments: Value, allowed: &[&str]) -> (ToolAnswer, ToolAnswer) {
+    // No execution changes (or flow process runs) between the two calls.
+    let _stable = read_lock();
     let theirs = reference().call(tool, arguments.clone());
     let ours = ours().call(tool, arguments.clone());
     assert_eq!(
@@ -196,7 +227,6 @@ fn read_lock() -> std::sync::RwLockReadGuard<'static, ()> {
 
 #[test]
 fn executions_list_matches_with_every_filter() {
-    let _listing = read_lock();
     let mut allowed = execution_fixes("/result/*");
     // Real counts instead of the reference's constant 0.
     allowed.push("/result/*/checkpoint_count".into());
@@ -246,7 +276,6 @@ fn executions_get_matches_for_each_seeded_execution() {
 
 #[test]
 fn executions_latest_matches() {
-    let _listing = read_lock();
     let mut allowed = execution_fixes("");
     // The reference's latest is a detail payload without its checkpoints.
     allowed.extend(
