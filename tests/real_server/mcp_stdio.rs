@@ -1,25 +1,22 @@
 //! The binary as users run it, driven by a real MCP client over stdio.
 
 use rmcp::ServiceExt;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::transport::TokioChildProcess;
 use serde_json::json;
 use tokio::process::Command;
 
 use crate::support::server;
 
-fn kitaru_mcp() -> Command {
-    let server = server();
-    Command::new(env!("CARGO_BIN_EXE_kitaru-mcp")).configure(|cmd| {
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(server.env())
-            .current_dir(server.str("/project_dir"));
-    })
+fn kitaru_mcp() -> std::process::Command {
+    server().command(env!("CARGO_BIN_EXE_kitaru-mcp"))
 }
 
 #[tokio::test]
 async fn initialize_and_list_tools_over_stdio() {
-    let client = ().serve(TokioChildProcess::new(kitaru_mcp()).unwrap()).await.unwrap();
+    let client =
+        ().serve(TokioChildProcess::new(Command::from(kitaru_mcp())).unwrap())
+            .await
+            .unwrap();
     let info = client.peer_info().expect("the server answered initialize");
     let implementation = info.server_info.as_ref().expect("serverInfo");
     assert_eq!(implementation.name, "kitaru");
@@ -48,13 +45,9 @@ async fn initialize_and_list_tools_over_stdio() {
 #[test]
 fn stdout_carries_only_protocol_messages() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
-    let server = server();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kitaru-mcp"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(server.env())
+    let mut child = kitaru_mcp()
         .env("KITARU_MCP_LOG", "debug")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -112,13 +105,7 @@ fn help_and_version() {
 #[test]
 fn bad_arguments_are_tool_errors_that_name_the_argument() {
     let server = server();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kitaru-mcp"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(server.env())
-        .current_dir(server.str("/project_dir"));
-    let mut peer = crate::stdio_peer::StdioPeer::start(command);
+    let mut peer = crate::stdio_peer::StdioPeer::start(kitaru_mcp());
     let exec_id = server.str("/seed/completed/exec_id");
     for (tool, arguments, expected) in [
         (

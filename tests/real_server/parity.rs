@@ -6,23 +6,13 @@
 //! the README), and what only a Python process can know; each test names
 //! them.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
 use crate::stdio_peer::{StdioPeer, ToolAnswer};
 use crate::support::server;
 
 fn start(program: &str) -> StdioPeer {
-    let server = server();
-    let mut command = Command::new(program);
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
-        .envs(server.env())
-        .current_dir(server.str("/project_dir"));
-    StdioPeer::start(command)
+    StdioPeer::start(server().command(program))
 }
 
 /// A session with the reference server. One at a time: concurrent

@@ -47,6 +47,20 @@ impl TestServer {
             .collect()
     }
 
+    /// `program` set up to reach this server as a user's shell would: only
+    /// PATH and HOME from outside, the CLI environment of this server, and
+    /// the seeded project folder as working directory.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            .envs(self.env())
+            .current_dir(self.str("/project_dir"));
+        command
+    }
+
     /// A connected [`kitaru_mcp::Kitaru`] for this server, resolved from the
     /// CLI config the harness's `kitaru login` wrote, from the seeded
     /// project folder — as a user's machine would have it.
