@@ -1,5 +1,5 @@
-//! `openapi/tools.toml` → Rust: one argument type per tool and the rmcp
-//! registrations that call the overlays.
+//! `openapi/tools.toml` → Rust: one argument type per tool, the table of
+//! tools and toolsets, and the rmcp registrations that call the adapters.
 //!
 //! Deterministic (tools in file order, parameters in file order) and
 //! formatted with prettyplease, so `generated/tools.rs` diffs cleanly.
@@ -14,7 +14,18 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ToolFile {
+    /// Toolsets by name, in file order of their first tool.
+    toolset: std::collections::BTreeMap<String, ToolsetDecl>,
+    /// Parameters several tools share, by name.
+    #[serde(default)]
+    param: std::collections::BTreeMap<String, Param>,
     tool: Vec<Tool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolsetDecl {
+    description: String,
 }
 
 #[derive(Deserialize)]
@@ -23,7 +34,8 @@ struct Tool {
     name: String,
     title: String,
     description: String,
-    overlay: String,
+    toolset: String,
+    adapter: String,
     output: String,
     result: Option<ResultShape>,
     #[serde(default = "yes")]
@@ -37,7 +49,7 @@ struct Tool {
     #[serde(default)]
     open_world: bool,
     #[serde(default)]
-    param: Vec<Param>,
+    param: Vec<ParamDecl>,
 }
 
 fn yes() -> bool {
@@ -51,9 +63,18 @@ enum ResultShape {
     Text,
 }
 
+/// A parameter as a tool declares it: its own, or a shared one by name.
 #[derive(Deserialize)]
+#[serde(untagged)]
+enum ParamDecl {
+    Shared { shared: String },
+    Own(Param),
+}
+
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct Param {
+    #[serde(default)]
     name: String,
     description: String,
     #[serde(rename = "type")]
@@ -62,8 +83,9 @@ struct Param {
     required: bool,
     default: Option<toml::Value>,
     minimum: Option<i64>,
+    /// For strings: the closed set of values, advertised as the schema's
+    /// `enum` (the adapter reads the value).
     values: Option<Vec<String>>,
-    enum_name: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -75,24 +97,39 @@ enum ParamKind {
     Object,
     Any,
     StringList,
-    Enum,
 }
 
-/// The generated Rust sources: the argument types, and the registrations.
+/// The generated Rust sources.
 pub struct Generated {
-    /// `pub mod args` and `TOOL_NAMES`.
+    /// `pub mod args`, the tool and toolset tables.
     pub args: String,
     /// The `#[tool_router]` impl on `KitaruServer`.
     pub router: String,
 }
 
+/// A tool with its parameters resolved (shared ones looked up).
+struct Resolved<'a> {
+    tool: &'a Tool,
+    params: Vec<Param>,
+}
+
 /// The generated Rust source for the whole tool surface.
 pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
     let file: ToolFile = toml::from_str(toml_text).map_err(|e| e.to_string())?;
-    check(&file)?;
-    let args: Vec<TokenStream> = file.tool.iter().map(args_type).collect::<Result<_, _>>()?;
-    let routes: Vec<TokenStream> = file.tool.iter().map(route).collect::<Result<_, _>>()?;
-    let names: Vec<&str> = file.tool.iter().map(|t| t.name.as_str()).collect();
+    let tools = resolve(&file)?;
+    check(&file, &tools)?;
+    let args: Vec<TokenStream> = tools.iter().map(args_type).collect::<Result<_, _>>()?;
+    let routes: Vec<TokenStream> = tools.iter().map(route).collect::<Result<_, _>>()?;
+    let entries = tools.iter().map(|resolved| {
+        let tool = resolved.tool;
+        let (name, title, toolset, read_only) =
+            (&tool.name, &tool.title, &tool.toolset, tool.read_only);
+        quote!(crate::tools::ToolInfo { name: #name, title: #title, toolset: #toolset, read_only: #read_only })
+    });
+    let toolsets = file.toolset.iter().map(|(name, toolset)| {
+        let description = &toolset.description;
+        quote!(crate::tools::ToolsetInfo { name: #name, description: #description })
+    });
     let args = quote! {
         /// The argument types of the tools, one per tool; their JSON schemas
         /// are the tools' input schemas.
@@ -102,8 +139,11 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
             #(#args)*
         }
 
-        /// The names of all tools, in declaration order.
-        pub const TOOL_NAMES: &[&str] = &[#(#names),*];
+        /// Every tool, in declaration order.
+        pub const TOOLS: &[crate::tools::ToolInfo] = &[#(#entries),*];
+
+        /// Every toolset, by name.
+        pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[#(#toolsets),*];
     };
     let router = quote! {
         use super::args;
@@ -131,11 +171,46 @@ fn format_file(tokens: TokenStream, file_name: &str) -> Result<String, String> {
     Ok(out)
 }
 
-fn check(file: &ToolFile) -> Result<(), String> {
+/// Each tool with its shared parameters looked up.
+fn resolve(file: &ToolFile) -> Result<Vec<Resolved<'_>>, String> {
+    file.tool
+        .iter()
+        .map(|tool| {
+            let params = tool
+                .param
+                .iter()
+                .map(|decl| match decl {
+                    ParamDecl::Own(param) => Ok(param.clone()),
+                    ParamDecl::Shared { shared } => {
+                        let mut param = file.param.get(shared).cloned().ok_or_else(|| {
+                            format!("tool {}: no shared parameter `{shared}`", tool.name)
+                        })?;
+                        param.name = shared.clone();
+                        Ok(param)
+                    }
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(Resolved { tool, params })
+        })
+        .collect()
+}
+
+fn check(file: &ToolFile, tools: &[Resolved<'_>]) -> Result<(), String> {
     let mut seen = BTreeSet::new();
-    for tool in &file.tool {
+    for (name, param) in &file.param {
+        if !param.name.is_empty() {
+            return Err(format!("shared parameter {name}: its name is its key"));
+        }
+    }
+    for Resolved { tool, params } in tools {
         if !seen.insert(&tool.name) {
             return Err(format!("tool {} is declared twice", tool.name));
+        }
+        if !file.toolset.contains_key(&tool.toolset) {
+            return Err(format!(
+                "tool {}: toolset `{}` is not declared in [toolset]",
+                tool.name, tool.toolset
+            ));
         }
         if tool.read_only && tool.destructive {
             return Err(format!(
@@ -143,26 +218,29 @@ fn check(file: &ToolFile) -> Result<(), String> {
                 tool.name
             ));
         }
-        let mut params = BTreeSet::new();
-        for param in &tool.param {
+        let mut names = BTreeSet::new();
+        for param in params {
             let at = format!("tool {} parameter {}", tool.name, param.name);
-            if !params.insert(&param.name) {
+            if param.name.is_empty() {
+                return Err(format!("tool {}: a parameter has no name", tool.name));
+            }
+            if !names.insert(&param.name) {
                 return Err(format!("{at} is declared twice"));
             }
             if param.required && param.default.is_some() {
                 return Err(format!("{at}: required and default exclude each other"));
             }
-            if (param.kind == ParamKind::Enum)
-                != (param.values.is_some() && param.enum_name.is_some())
-            {
-                return Err(format!(
-                    "{at}: `values` and `enum_name` go with type = \"enum\", and only with it"
-                ));
+            if param.values.is_some() && param.kind != ParamKind::String {
+                return Err(format!("{at}: `values` applies to strings only"));
             }
             if param.minimum.is_some() && param.kind != ParamKind::Integer {
                 return Err(format!("{at}: `minimum` applies to integers only"));
             }
         }
+    }
+    let used: BTreeSet<&String> = tools.iter().map(|t| &t.tool.toolset).collect();
+    if let Some(unused) = file.toolset.keys().find(|name| !used.contains(name)) {
+        return Err(format!("toolset {unused} has no tools"));
     }
     Ok(())
 }
@@ -199,10 +277,6 @@ fn rust_type(param: &Param) -> TokenStream {
         ParamKind::Object => quote!(serde_json::Map<String, serde_json::Value>),
         ParamKind::Any => quote!(serde_json::Value),
         ParamKind::StringList => quote!(Vec<String>),
-        ParamKind::Enum => {
-            let name = format_ident!("{}", param.enum_name.as_deref().unwrap_or_default());
-            quote!(#name)
-        }
     };
     if param.required || param.default.is_some() {
         base
@@ -219,30 +293,30 @@ fn default_value(param: &Param, value: &toml::Value) -> Result<TokenStream, Stri
         )
     };
     Ok(match (param.kind, value) {
-        (ParamKind::String, toml::Value::String(s)) => quote!(#s.to_owned()),
-        (ParamKind::Integer, toml::Value::Integer(i)) => quote!(#i),
-        (ParamKind::Boolean, toml::Value::Boolean(b)) => quote!(#b),
-        (ParamKind::Enum, toml::Value::String(s)) => {
-            let values = param.values.as_deref().unwrap_or_default();
-            if !values.contains(s) {
+        (ParamKind::String, toml::Value::String(s)) => {
+            if param
+                .values
+                .as_ref()
+                .is_some_and(|values| !values.contains(s))
+            {
                 return Err(wrong());
             }
-            let name = format_ident!("{}", param.enum_name.as_deref().unwrap_or_default());
-            let variant = format_ident!("{}", pascal(s));
-            quote!(#name::#variant)
+            quote!(#s.to_owned())
         }
+        (ParamKind::Integer, toml::Value::Integer(i)) => quote!(#i),
+        (ParamKind::Boolean, toml::Value::Boolean(b)) => quote!(#b),
         _ => return Err(wrong()),
     })
 }
 
-fn args_type(tool: &Tool) -> Result<TokenStream, String> {
+fn args_type(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
+    let tool = resolved.tool;
     let name = args_name(tool);
     let doc = format!("Arguments of `{}`.", tool.name);
     let mut fields = Vec::new();
     let mut defaults = Vec::new();
-    let mut enums = Vec::new();
     let mut checks = Vec::new();
-    for param in &tool.param {
+    for param in &resolved.params {
         let field = format_ident!("{}", param.name);
         let ty = rust_type(param);
         let description = &param.description;
@@ -261,34 +335,30 @@ fn args_type(tool: &Tool) -> Result<TokenStream, String> {
         if let Some(minimum) = param.minimum {
             attrs.push(quote!(#[schemars(range(min = #minimum))]));
             let argument = &param.name;
-            let reason = format!("must be >= {minimum}");
+            // The reference's wording.
+            let reason = if param.required || param.default.is_some() {
+                format!("`{argument}` must be >= {minimum}.")
+            } else {
+                format!("`{argument}` must be >= {minimum} when provided.")
+            };
             checks.push(if param.required || param.default.is_some() {
                 quote! {
                     if self.#field < #minimum {
-                        return Err(crate::ToolError::argument(#argument, #reason));
+                        return Err(crate::tools::ToolError::argument(#argument, #reason));
                     }
                 }
             } else {
                 quote! {
                     if self.#field.is_some_and(|value| value < #minimum) {
-                        return Err(crate::ToolError::argument(#argument, #reason));
+                        return Err(crate::tools::ToolError::argument(#argument, #reason));
                     }
                 }
             });
         }
-        if let (Some(values), Some(enum_name)) = (&param.values, &param.enum_name) {
-            let enum_ident = format_ident!("{}", enum_name);
-            let variants = values.iter().map(|v| {
-                let variant = format_ident!("{}", pascal(v));
-                let doc = format!("`{v}`");
-                quote!(#[doc = #doc] #[serde(rename = #v)] #variant)
-            });
-            let enum_doc = format!("Values of `{}`.", param.name);
-            enums.push(quote! {
-                #[doc = #enum_doc]
-                #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-                pub enum #enum_ident { #(#variants),* }
-            });
+        if let Some(values) = &param.values {
+            // Optional parameters may also be null.
+            let null = (!param.required && param.default.is_none()).then(|| quote!(, null));
+            attrs.push(quote!(#[schemars(extend("enum" = [#(#values),* #null]))]));
         }
         fields.push(quote! {
             #[doc = #description]
@@ -297,13 +367,12 @@ fn args_type(tool: &Tool) -> Result<TokenStream, String> {
         });
     }
     Ok(quote! {
-        #(#enums)*
         #[doc = #doc]
         #[derive(Clone, Debug, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct #name { #(#fields),* }
         impl crate::tools::Validate for #name {
-            fn validate(&self) -> Result<(), crate::ToolError> {
+            fn validate(&self) -> Result<(), crate::tools::ToolError> {
                 #(#checks)*
                 Ok(())
             }
@@ -312,17 +381,13 @@ fn args_type(tool: &Tool) -> Result<TokenStream, String> {
     })
 }
 
-fn route(tool: &Tool) -> Result<TokenStream, String> {
+fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
+    let tool = resolved.tool;
     let fn_name = format_ident!("{}", tool.name);
     let (name, title, description) = (&tool.name, &tool.title, &tool.description);
     let args = args_name(tool);
-    let overlay = path(&format!("crate::{}", tool.overlay))?;
-    // A path into this crate (`executions::Execution`) or a plain type (`String`).
-    let output = if tool.output.contains("::") {
-        path(&format!("crate::{}", tool.output))?
-    } else {
-        path(&tool.output)?
-    };
+    let adapter = path(&format!("crate::tools::{}", tool.adapter))?;
+    let output = path(&tool.output)?;
     let output_ty = match tool.result {
         Some(ResultShape::List) => quote!(crate::tools::Listed<#output>),
         Some(ResultShape::Text) => quote!(crate::tools::Text),
@@ -335,7 +400,7 @@ fn route(tool: &Tool) -> Result<TokenStream, String> {
         tool.open_world,
     );
     let target = if tool.connect {
-        quote!(self.kitaru().await.map_err(|error| crate::tools::failure(#name, error))?)
+        quote!(self.kitaru().await?)
     } else {
         quote!(self.connector())
     };
@@ -356,10 +421,14 @@ fn route(tool: &Tool) -> Result<TokenStream, String> {
         async fn #fn_name(
             &self,
             rmcp::handler::server::wrapper::Parameters(arguments): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-        ) -> Result<rmcp::Json<#output_ty>, String> {
-            let args: args::#args = crate::tools::arguments(#name, arguments)?;
-            let result = #overlay(#target, args).await;
-            crate::tools::respond(#name, result)
+            request: rmcp::service::RequestContext<rmcp::RoleServer>,
+        ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+            let context = crate::tools::ToolContext::new(#name, request);
+            let outcome = context.run(async {
+                let args: args::#args = crate::tools::arguments(arguments)?;
+                #adapter(#target, args, &context).await
+            }).await;
+            crate::tools::respond::<#output_ty, _>(&context, outcome)
         }
     })
 }

@@ -20,7 +20,9 @@ use rmcp::ServiceExt;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use serde_json::{Value, json};
 
-use kitaru_mcp::connection::{ConnectionOptions, ProcessEnv};
+use kitaru_client::connection::{ConnectionOptions, ProcessEnv};
+use kitaru_sdk::Kitaru;
+use kitaru_sdk::executions::{self, ExecutionFilter, ExecutionStatus};
 
 #[path = "sdk_tour.rs"]
 #[allow(dead_code)]
@@ -48,6 +50,26 @@ async fn main() -> anyhow::Result<()> {
     println!("connection: {resolved}");
     let client = resolved.connect().await?;
     sdk_tour::tour(&client).await?;
+
+    println!("\n== the Kitaru SDK, without MCP: the latest failed execution and why");
+    let kitaru = Kitaru::connect_with(
+        &ConnectionOptions::new()
+            .config_dir(config_dir)
+            .working_dir(project_dir),
+    )
+    .await?;
+    let failed = ExecutionFilter::default().status(ExecutionStatus::Failed);
+    if let Some(execution) = executions::latest(&kitaru, &failed).await? {
+        let summary = &execution.summary;
+        let failure = summary.failure.as_ref().map(|f| f.message.as_str());
+        println!(
+            "{} ({}): {} checkpoints, failed with {:?}",
+            summary.exec_id,
+            summary.flow_name.as_deref().unwrap_or("-"),
+            summary.checkpoint_count,
+            failure.unwrap_or("-")
+        );
+    }
 
     println!("\n== the MCP server over stdio");
     let binary = mcp_binary()?;

@@ -8,8 +8,8 @@
 
 use std::io::Read;
 
-use kitaru_mcp::api::{Client, types};
-use kitaru_mcp::connection::ConnectionOptions;
+use kitaru_client::connection::ConnectionOptions;
+use kitaru_client::{Client, types};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -11,6 +11,16 @@ pub mod args {
     pub struct ExecutionsListArgs {
         ///Only executions in this Kitaru status: running, waiting, completed, failed or cancelled.
         #[serde(default)]
+        #[schemars(
+            extend(
+                "enum" = ["running",
+                "waiting",
+                "completed",
+                "failed",
+                "cancelled",
+                null]
+            )
+        )]
         pub status: Option<String>,
         ///Only executions of the flow with exactly this name.
         #[serde(default)]
@@ -24,9 +34,14 @@ pub mod args {
         pub limit: Option<i64>,
     }
     impl crate::tools::Validate for ExecutionsListArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             if self.limit.is_some_and(|value| value < 1i64) {
-                return Err(crate::ToolError::argument("limit", "must be >= 1"));
+                return Err(
+                    crate::tools::ToolError::argument(
+                        "limit",
+                        "`limit` must be >= 1 when provided.",
+                    ),
+                );
             }
             Ok(())
         }
@@ -39,7 +54,7 @@ pub mod args {
         pub exec_id: String,
     }
     impl crate::tools::Validate for ExecutionsGetArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
     }
@@ -49,6 +64,16 @@ pub mod args {
     pub struct ExecutionsLatestArgs {
         ///Only executions in this Kitaru status: running, waiting, completed, failed or cancelled.
         #[serde(default)]
+        #[schemars(
+            extend(
+                "enum" = ["running",
+                "waiting",
+                "completed",
+                "failed",
+                "cancelled",
+                null]
+            )
+        )]
         pub status: Option<String>,
         ///Only executions of the flow with exactly this name.
         #[serde(default)]
@@ -58,7 +83,7 @@ pub mod args {
         pub stack: Option<String>,
     }
     impl crate::tools::Validate for ExecutionsLatestArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
     }
@@ -80,9 +105,11 @@ pub mod args {
         pub limit: i64,
     }
     impl crate::tools::Validate for GetExecutionLogsArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             if self.limit < 1i64 {
-                return Err(crate::ToolError::argument("limit", "must be >= 1"));
+                return Err(
+                    crate::tools::ToolError::argument("limit", "`limit` must be >= 1."),
+                );
             }
             Ok(())
         }
@@ -101,7 +128,7 @@ pub mod args {
         pub exec_id: String,
     }
     impl crate::tools::Validate for ExecutionsCancelArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
     }
@@ -117,7 +144,7 @@ pub mod args {
         pub value: serde_json::Value,
     }
     impl crate::tools::Validate for ExecutionsInputArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
     }
@@ -142,9 +169,14 @@ pub mod args {
         pub limit: Option<i64>,
     }
     impl crate::tools::Validate for ArtifactsListArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             if self.limit.is_some_and(|value| value < 1i64) {
-                return Err(crate::ToolError::argument("limit", "must be >= 1"));
+                return Err(
+                    crate::tools::ToolError::argument(
+                        "limit",
+                        "`limit` must be >= 1 when provided.",
+                    ),
+                );
             }
             Ok(())
         }
@@ -157,7 +189,7 @@ pub mod args {
         pub artifact_id: String,
     }
     impl crate::tools::Validate for ArtifactsGetArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
     }
@@ -166,7 +198,7 @@ pub mod args {
     #[serde(deny_unknown_fields)]
     pub struct StatusArgs {}
     impl crate::tools::Validate for StatusArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
     }
@@ -180,12 +212,12 @@ pub mod args {
         ///List every installed Python package of the Kitaru environment (none without Python).
         #[serde(default = "default_kitaru_info_all_packages")]
         pub all_packages: bool,
-        ///List these Python packages with their versions.
+        ///List these Python packages with their versions (none without Python: kitaru-mcp has no Python environment).
         #[serde(default)]
         pub packages: Option<Vec<String>>,
     }
     impl crate::tools::Validate for InfoArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
     }
@@ -200,31 +232,9 @@ pub mod args {
     #[serde(deny_unknown_fields)]
     pub struct StacksListArgs {}
     impl crate::tools::Validate for StacksListArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
-    }
-    ///Values of `scope`.
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Deserialize,
-        serde::Serialize,
-        JsonSchema
-    )]
-    pub enum CleanScope {
-        ///`project`
-        #[serde(rename = "project")]
-        Project,
-        ///`global`
-        #[serde(rename = "global")]
-        Global,
-        ///`all`
-        #[serde(rename = "all")]
-        All,
     }
     ///Arguments of `kitaru_clean_preview`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
@@ -232,29 +242,113 @@ pub mod args {
     pub struct CleanPreviewArgs {
         ///What a clean would remove: the project's .kitaru folder, the global config folder, or both.
         #[serde(default = "default_kitaru_clean_preview_scope")]
-        pub scope: CleanScope,
+        #[schemars(extend("enum" = ["project", "global", "all"]))]
+        pub scope: String,
     }
     impl crate::tools::Validate for CleanPreviewArgs {
-        fn validate(&self) -> Result<(), crate::ToolError> {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
     }
-    fn default_kitaru_clean_preview_scope() -> CleanScope {
-        CleanScope::Project
+    fn default_kitaru_clean_preview_scope() -> String {
+        "project".to_owned()
     }
 }
-/// The names of all tools, in declaration order.
-pub const TOOL_NAMES: &[&str] = &[
-    "kitaru_executions_list",
-    "kitaru_executions_get",
-    "kitaru_executions_latest",
-    "get_execution_logs",
-    "kitaru_executions_cancel",
-    "kitaru_executions_input",
-    "kitaru_artifacts_list",
-    "kitaru_artifacts_get",
-    "kitaru_status",
-    "kitaru_info",
-    "kitaru_stacks_list",
-    "kitaru_clean_preview",
+/// Every tool, in declaration order.
+pub const TOOLS: &[crate::tools::ToolInfo] = &[
+    crate::tools::ToolInfo {
+        name: "kitaru_executions_list",
+        title: "List executions",
+        toolset: "executions",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_executions_get",
+        title: "Get an execution",
+        toolset: "executions",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_executions_latest",
+        title: "Latest execution",
+        toolset: "executions",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "get_execution_logs",
+        title: "Execution logs",
+        toolset: "executions",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_executions_cancel",
+        title: "Cancel an execution",
+        toolset: "executions",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_executions_input",
+        title: "Answer a wait",
+        toolset: "executions",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_artifacts_list",
+        title: "List artifacts",
+        toolset: "artifacts",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_artifacts_get",
+        title: "Get an artifact",
+        toolset: "artifacts",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_status",
+        title: "Connection status",
+        toolset: "connection",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_info",
+        title: "Environment details",
+        toolset: "connection",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_stacks_list",
+        title: "List stacks",
+        toolset: "stacks",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_clean_preview",
+        title: "Preview a clean",
+        toolset: "maintenance",
+        read_only: true,
+    },
+];
+/// Every toolset, by name.
+pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[
+    crate::tools::ToolsetInfo {
+        name: "artifacts",
+        description: "Artifacts: what an execution's checkpoints produced, with their stored values.",
+    },
+    crate::tools::ToolsetInfo {
+        name: "connection",
+        description: "Connection: which Kitaru server is used, how, and where each setting came from.",
+    },
+    crate::tools::ToolsetInfo {
+        name: "executions",
+        description: "Executions: list, inspect, follow their logs, cancel them, answer their waits for input.",
+    },
+    crate::tools::ToolsetInfo {
+        name: "maintenance",
+        description: "Maintenance: previews of local clean-ups.",
+    },
+    crate::tools::ToolsetInfo {
+        name: "stacks",
+        description: "Stacks: where executions run.",
+    },
 ];

@@ -9,7 +9,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsListArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<crate::executions::Execution>>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::executions::Execution>>(
 
         ),
         annotations(
@@ -25,23 +25,20 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::tools::Listed<crate::executions::Execution>>, String> {
-        let args: args::ExecutionsListArgs = crate::tools::arguments(
-            "kitaru_executions_list",
-            arguments,
-        )?;
-        let result = crate::executions::list(
-                self
-                    .kitaru()
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_list", request);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsListArgs = crate::tools::arguments(arguments)?;
+                crate::tools::executions::list(self.kitaru().await?, args, &context)
                     .await
-                    .map_err(|error| crate::tools::failure(
-                        "kitaru_executions_list",
-                        error,
-                    ))?,
-                args,
-            )
+            })
             .await;
-        crate::tools::respond("kitaru_executions_list", result)
+        crate::tools::respond::<
+            crate::tools::Listed<kitaru_sdk::executions::Execution>,
+            _,
+        >(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_executions_get",
@@ -49,7 +46,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsGetArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::executions::Execution>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
         ),
         annotations(
@@ -65,23 +62,16 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::executions::Execution>, String> {
-        let args: args::ExecutionsGetArgs = crate::tools::arguments(
-            "kitaru_executions_get",
-            arguments,
-        )?;
-        let result = crate::executions::get(
-                self
-                    .kitaru()
-                    .await
-                    .map_err(|error| crate::tools::failure(
-                        "kitaru_executions_get",
-                        error,
-                    ))?,
-                args,
-            )
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_get", request);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsGetArgs = crate::tools::arguments(arguments)?;
+                crate::tools::executions::get(self.kitaru().await?, args, &context).await
+            })
             .await;
-        crate::tools::respond("kitaru_executions_get", result)
+        crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_executions_latest",
@@ -89,7 +79,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsLatestArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::executions::Execution>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
         ),
         annotations(
@@ -105,23 +95,22 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::executions::Execution>, String> {
-        let args: args::ExecutionsLatestArgs = crate::tools::arguments(
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
             "kitaru_executions_latest",
-            arguments,
-        )?;
-        let result = crate::executions::latest(
-                self
-                    .kitaru()
+            request,
+        );
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsLatestArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::latest(self.kitaru().await?, args, &context)
                     .await
-                    .map_err(|error| crate::tools::failure(
-                        "kitaru_executions_latest",
-                        error,
-                    ))?,
-                args,
-            )
+            })
             .await;
-        crate::tools::respond("kitaru_executions_latest", result)
+        crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "get_execution_logs",
@@ -145,23 +134,19 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::tools::Text>, String> {
-        let args: args::GetExecutionLogsArgs = crate::tools::arguments(
-            "get_execution_logs",
-            arguments,
-        )?;
-        let result = crate::executions::logs(
-                self
-                    .kitaru()
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("get_execution_logs", request);
+        let outcome = context
+            .run(async {
+                let args: args::GetExecutionLogsArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::logs(self.kitaru().await?, args, &context)
                     .await
-                    .map_err(|error| crate::tools::failure(
-                        "get_execution_logs",
-                        error,
-                    ))?,
-                args,
-            )
+            })
             .await;
-        crate::tools::respond("get_execution_logs", result)
+        crate::tools::respond::<crate::tools::Text, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_executions_cancel",
@@ -169,7 +154,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsCancelArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::executions::Execution>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
         ),
         annotations(
@@ -185,23 +170,22 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::executions::Execution>, String> {
-        let args: args::ExecutionsCancelArgs = crate::tools::arguments(
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
             "kitaru_executions_cancel",
-            arguments,
-        )?;
-        let result = crate::executions::cancel(
-                self
-                    .kitaru()
+            request,
+        );
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsCancelArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::cancel(self.kitaru().await?, args, &context)
                     .await
-                    .map_err(|error| crate::tools::failure(
-                        "kitaru_executions_cancel",
-                        error,
-                    ))?,
-                args,
-            )
+            })
             .await;
-        crate::tools::respond("kitaru_executions_cancel", result)
+        crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_executions_input",
@@ -209,7 +193,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsInputArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::executions::Execution>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
         ),
         annotations(
@@ -225,23 +209,19 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::executions::Execution>, String> {
-        let args: args::ExecutionsInputArgs = crate::tools::arguments(
-            "kitaru_executions_input",
-            arguments,
-        )?;
-        let result = crate::executions::input(
-                self
-                    .kitaru()
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_input", request);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsInputArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::input(self.kitaru().await?, args, &context)
                     .await
-                    .map_err(|error| crate::tools::failure(
-                        "kitaru_executions_input",
-                        error,
-                    ))?,
-                args,
-            )
+            })
             .await;
-        crate::tools::respond("kitaru_executions_input", result)
+        crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_artifacts_list",
@@ -249,7 +229,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::ArtifactsListArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<crate::artifacts::ArtifactRef>>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::artifacts::ArtifactRef>>(
 
         ),
         annotations(
@@ -265,26 +245,19 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<
-        rmcp::Json<crate::tools::Listed<crate::artifacts::ArtifactRef>>,
-        String,
-    > {
-        let args: args::ArtifactsListArgs = crate::tools::arguments(
-            "kitaru_artifacts_list",
-            arguments,
-        )?;
-        let result = crate::artifacts::list(
-                self
-                    .kitaru()
-                    .await
-                    .map_err(|error| crate::tools::failure(
-                        "kitaru_artifacts_list",
-                        error,
-                    ))?,
-                args,
-            )
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_artifacts_list", request);
+        let outcome = context
+            .run(async {
+                let args: args::ArtifactsListArgs = crate::tools::arguments(arguments)?;
+                crate::tools::artifacts::list(self.kitaru().await?, args, &context).await
+            })
             .await;
-        crate::tools::respond("kitaru_artifacts_list", result)
+        crate::tools::respond::<
+            crate::tools::Listed<kitaru_sdk::artifacts::ArtifactRef>,
+            _,
+        >(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_artifacts_get",
@@ -292,7 +265,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::ArtifactsGetArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::artifacts::Artifact>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::artifacts::Artifact>(
 
         ),
         annotations(
@@ -308,23 +281,16 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::artifacts::Artifact>, String> {
-        let args: args::ArtifactsGetArgs = crate::tools::arguments(
-            "kitaru_artifacts_get",
-            arguments,
-        )?;
-        let result = crate::artifacts::get(
-                self
-                    .kitaru()
-                    .await
-                    .map_err(|error| crate::tools::failure(
-                        "kitaru_artifacts_get",
-                        error,
-                    ))?,
-                args,
-            )
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_artifacts_get", request);
+        let outcome = context
+            .run(async {
+                let args: args::ArtifactsGetArgs = crate::tools::arguments(arguments)?;
+                crate::tools::artifacts::get(self.kitaru().await?, args, &context).await
+            })
             .await;
-        crate::tools::respond("kitaru_artifacts_get", result)
+        crate::tools::respond::<kitaru_sdk::artifacts::Artifact, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_status",
@@ -332,7 +298,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::StatusArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::status::StatusReport>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::status::StatusReport>(
 
         ),
         annotations(
@@ -348,13 +314,16 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::status::StatusReport>, String> {
-        let args: args::StatusArgs = crate::tools::arguments(
-            "kitaru_status",
-            arguments,
-        )?;
-        let result = crate::status::status(self.connector(), args).await;
-        crate::tools::respond("kitaru_status", result)
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_status", request);
+        let outcome = context
+            .run(async {
+                let args: args::StatusArgs = crate::tools::arguments(arguments)?;
+                crate::tools::environment::status(self.connector(), args, &context).await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::status::StatusReport, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_info",
@@ -362,7 +331,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::InfoArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::status::StatusReport>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::status::StatusReport>(
 
         ),
         annotations(
@@ -378,10 +347,16 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::status::StatusReport>, String> {
-        let args: args::InfoArgs = crate::tools::arguments("kitaru_info", arguments)?;
-        let result = crate::status::info(self.connector(), args).await;
-        crate::tools::respond("kitaru_info", result)
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_info", request);
+        let outcome = context
+            .run(async {
+                let args: args::InfoArgs = crate::tools::arguments(arguments)?;
+                crate::tools::environment::info(self.connector(), args, &context).await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::status::StatusReport, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_stacks_list",
@@ -389,7 +364,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::StacksListArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<crate::stacks::StackSummary>>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::stacks::StackSummary>>(
 
         ),
         annotations(
@@ -405,23 +380,19 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::tools::Listed<crate::stacks::StackSummary>>, String> {
-        let args: args::StacksListArgs = crate::tools::arguments(
-            "kitaru_stacks_list",
-            arguments,
-        )?;
-        let result = crate::stacks::list(
-                self
-                    .kitaru()
-                    .await
-                    .map_err(|error| crate::tools::failure(
-                        "kitaru_stacks_list",
-                        error,
-                    ))?,
-                args,
-            )
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_stacks_list", request);
+        let outcome = context
+            .run(async {
+                let args: args::StacksListArgs = crate::tools::arguments(arguments)?;
+                crate::tools::stacks::list(self.kitaru().await?, args, &context).await
+            })
             .await;
-        crate::tools::respond("kitaru_stacks_list", result)
+        crate::tools::respond::<
+            crate::tools::Listed<kitaru_sdk::stacks::StackSummary>,
+            _,
+        >(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_clean_preview",
@@ -429,7 +400,7 @@ impl crate::server::KitaruServer {
         input_schema = rmcp::handler::server::common::schema_for_type::<args::CleanPreviewArgs>(
 
         ),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::status::CleanPreview>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::clean::CleanPreview>(
 
         ),
         annotations(
@@ -445,12 +416,20 @@ impl crate::server::KitaruServer {
         rmcp::handler::server::wrapper::Parameters(
             arguments,
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
-    ) -> Result<rmcp::Json<crate::status::CleanPreview>, String> {
-        let args: args::CleanPreviewArgs = crate::tools::arguments(
-            "kitaru_clean_preview",
-            arguments,
-        )?;
-        let result = crate::status::clean_preview(self.connector(), args).await;
-        crate::tools::respond("kitaru_clean_preview", result)
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_clean_preview", request);
+        let outcome = context
+            .run(async {
+                let args: args::CleanPreviewArgs = crate::tools::arguments(arguments)?;
+                crate::tools::environment::clean_preview(
+                        self.connector(),
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::clean::CleanPreview, _>(&context, outcome)
     }
 }

@@ -7,22 +7,35 @@ use clap::Parser;
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
-use kitaru_mcp::connection::ConnectionOptions;
+use kitaru_client::ConnectionOptions;
 use kitaru_mcp::server::KitaruServer;
+use kitaru_mcp::tools::TOOLSETS;
 
-/// Kitaru MCP server: lets AI assistants drive Kitaru executions,
-/// checkpoints, waits, artifacts, memory, deployments, secrets and stacks.
+/// Kitaru MCP server: lets AI assistants drive Kitaru executions, their
+/// checkpoints, waits and logs, artifacts, and stacks.
 ///
 /// It speaks the Model Context Protocol over stdin/stdout and connects to the
 /// Kitaru server the way the `kitaru` CLI does: `kitaru login`, or
 /// KITARU_SERVER_URL, KITARU_AUTH_TOKEN (a service-account API key) and
 /// KITARU_PROJECT.
 #[derive(Debug, Parser)]
-#[command(name = "kitaru-mcp", version, about, long_about)]
+#[command(name = "kitaru-mcp", version, about, long_about, after_long_help = tool_list())]
 struct Args {
     /// Log filter for stderr, e.g. `info` or `kitaru_mcp=debug`.
     #[arg(long, env = "KITARU_MCP_LOG", default_value = "warn")]
     log: String,
+}
+
+/// The tools, by toolset, for `--help`.
+fn tool_list() -> String {
+    let mut text = String::from("Tools:");
+    for toolset in TOOLSETS {
+        text.push_str(&format!("\n  {}:", toolset.name));
+        for tool in toolset.tools() {
+            text.push_str(&format!("\n    {:<28} {}", tool.name, tool.title));
+        }
+    }
+    text
 }
 
 /// Stack of the runtime's threads. A hydrated run answer nests deeply; in

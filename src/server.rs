@@ -6,17 +6,32 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, tool_handler};
 
-use crate::connection::ConnectionOptions;
-use crate::{Connector, Kitaru, ToolError};
+use kitaru_client::ConnectionOptions;
+use kitaru_sdk::{Connector, Kitaru};
+
+use crate::tools::TOOLSETS;
 
 /// The name the server gives itself in `initialize`, as the reference does.
 pub const SERVER_NAME: &str = "kitaru";
 
-const INSTRUCTIONS: &str = "Tools for the Kitaru durable-execution platform: \
-executions, checkpoints, waits for human input, artifacts, durable memory, \
-deployments, secrets and stacks. The server uses the same connection as the \
-`kitaru` CLI (`kitaru login`, or KITARU_SERVER_URL / KITARU_AUTH_TOKEN / \
-KITARU_PROJECT).";
+/// What the server tells the assistant about itself: its toolsets and their
+/// tools, as `tools.toml` declares them, and how it connects.
+pub fn instructions() -> String {
+    let mut text = String::from("Tools for the Kitaru durable-execution platform.\n");
+    for toolset in TOOLSETS {
+        let tools: Vec<&str> = toolset.tools().map(|tool| tool.name).collect();
+        text.push_str(&format!(
+            "- {} ({})\n",
+            toolset.description,
+            tools.join(", ")
+        ));
+    }
+    text.push_str(
+        "The server uses the same connection as the `kitaru` CLI (`kitaru login`, or \
+         KITARU_SERVER_URL / KITARU_AUTH_TOKEN / KITARU_PROJECT).",
+    );
+    text
+}
 
 /// The Kitaru MCP server: the tools of `openapi/tools.toml` over one lazily
 /// made connection.
@@ -36,7 +51,7 @@ impl KitaruServer {
         }
     }
 
-    pub(crate) async fn kitaru(&self) -> Result<&Kitaru, ToolError> {
+    pub(crate) async fn kitaru(&self) -> Result<&Kitaru, kitaru_sdk::Error> {
         self.connector.get().await
     }
 
@@ -49,7 +64,7 @@ impl KitaruServer {
 impl ServerHandler for KitaruServer {
     fn get_info(&self) -> ServerConfig {
         let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_instructions(INSTRUCTIONS);
+            .with_instructions(instructions());
         config.server_info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION"))
             .with_title("Kitaru MCP server");
         config

@@ -9,14 +9,16 @@ use std::path::PathBuf;
 use std::time::Instant;
 use std::{env, fs};
 
-/// The spec, relative to the workspace root; the header of the generated
-/// files names it this way.
+/// The spec, relative to this crate (a link to the workspace's
+/// `openapi/kitaru-server.openapi.json`, so `cargo package` puts the document
+/// itself into the crate); the header of the generated files names it this
+/// way.
 const SPEC: &str = "openapi/kitaru-server.openapi.json";
 
 fn main() {
     let manifest_dir =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let spec_path = manifest_dir.join("../..").join(SPEC);
+    let spec_path = manifest_dir.join(SPEC);
     println!("cargo:rerun-if-changed={}", spec_path.display());
 
     let spec = fs::read(&spec_path)

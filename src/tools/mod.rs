@@ -1,21 +1,59 @@
-//! The MCP tool layer.
+//! The MCP tool layer: thin adapters from tool arguments to the Kitaru SDK.
 //!
 //! Every tool is declared in `openapi/tools.toml`; the build script generates
-//! its argument type (`args`) and its registration on
-//! [`KitaruServer`](crate::server::KitaruServer), which parses the
-//! arguments, connects if the tool needs the server, calls the overlay
-//! function, and turns the outcome into a tool result. This module holds the
-//! little glue those registrations share.
+//! its argument type (`args`), its entry in [`TOOLS`] and its registration on
+//! [`KitaruServer`](crate::server::KitaruServer). A registration parses the
+//! arguments, connects if the tool needs the server, and calls the tool's
+//! adapter in one of the modules here, which turns the arguments into the
+//! SDK's inputs, calls the SDK, and hands back its result; [`respond`] turns
+//! that into the tool result. The behaviour itself lives in `kitaru_sdk`.
 
-use rmcp::Json;
-use rmcp::model::JsonObject;
+mod artifacts;
+mod context;
+mod environment;
+mod error;
+mod executions;
+mod stacks;
+
+pub use context::ToolContext;
+pub use error::ToolError;
+
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::ToolError;
-
 include!(concat!(env!("OUT_DIR"), "/tool_args.rs"));
+
+/// A tool as `tools.toml` declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ToolInfo {
+    /// The tool's name.
+    pub name: &'static str,
+    /// Its human-readable title.
+    pub title: &'static str,
+    /// The toolset it belongs to.
+    pub toolset: &'static str,
+    /// Whether it only reads.
+    pub read_only: bool,
+}
+
+/// A group of tools, as `tools.toml` declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ToolsetInfo {
+    /// The toolset's name.
+    pub name: &'static str,
+    /// What its tools are for.
+    pub description: &'static str,
+}
+
+impl ToolsetInfo {
+    /// The tools of this toolset, in declaration order.
+    pub fn tools(&self) -> impl Iterator<Item = &'static ToolInfo> {
+        let name = self.name;
+        TOOLS.iter().filter(move |tool| tool.toolset == name)
+    }
+}
 
 /// Checks an argument type's bounds (e.g. `limit >= 1`) before the tool runs.
 pub trait Validate {
@@ -50,11 +88,12 @@ impl From<String> for Text {
     }
 }
 
+/// The `_meta` key of a failed tool result that names the error's kind
+/// (`not_found`, `invalid_argument`, ...).
+pub const ERROR_KIND_META: &str = "kitaru/error_kind";
+
 /// Parses a tool's arguments, naming the argument that is wrong.
-pub fn arguments<A: DeserializeOwned + Validate>(
-    tool: &str,
-    arguments: JsonObject,
-) -> Result<A, String> {
+pub fn arguments<A: DeserializeOwned + Validate>(arguments: JsonObject) -> Result<A, ToolError> {
     let parsed: A = serde_path_to_error::deserialize(serde_json::Value::Object(arguments))
         .map_err(|error| {
             let path = error.path().to_string();
@@ -63,31 +102,75 @@ pub fn arguments<A: DeserializeOwned + Validate>(
                 .into_inner()
                 .to_string()
                 .replace("expected i64", "expected an integer");
-            let error = if path == "." {
-                ToolError::Arguments(reason)
+            if path == "." {
+                ToolError::arguments(reason)
             } else {
                 ToolError::argument(path, reason)
-            };
-            failure(tool, error)
+            }
         })?;
-    parsed.validate().map_err(|error| failure(tool, error))?;
+    parsed.validate()?;
     Ok(parsed)
 }
 
-/// Turns an overlay's outcome into the tool result.
-pub fn respond<T, O: From<T>>(tool: &str, result: Result<T, ToolError>) -> Result<Json<O>, String> {
-    result
-        .map(|value| Json(O::from(value)))
-        .map_err(|error| failure(tool, error))
+/// Turns an adapter's outcome into the tool result: the payload as
+/// structured content (and its JSON text), or an error result whose text is
+/// the message and whose `_meta` names the kind.
+pub fn respond<O: Serialize + From<T>, T>(
+    context: &ToolContext,
+    outcome: Result<T, ToolError>,
+) -> Result<CallToolResult, rmcp::ErrorData> {
+    match outcome {
+        Ok(value) => {
+            let value = serde_json::to_value(O::from(value)).map_err(|error| {
+                rmcp::ErrorData::internal_error(
+                    format!("{}: cannot serialise the result: {error}", context.tool()),
+                    None,
+                )
+            })?;
+            Ok(CallToolResult::structured(value))
+        }
+        Err(error) => {
+            tracing::debug!(
+                tool = context.tool(),
+                kind = error.kind(),
+                "tool failed: {error}"
+            );
+            let mut meta = MetaObject::new();
+            meta.0
+                .insert(ERROR_KIND_META.to_owned(), error.kind().into());
+            Ok(
+                CallToolResult::error(vec![ContentBlock::text(error.to_string())])
+                    .with_meta(Some(meta)),
+            )
+        }
+    }
 }
 
-/// The text of a failed tool call, logged on stderr as well.
-pub fn failure(tool: &str, error: ToolError) -> String {
-    tracing::debug!(tool, "tool failed: {error}");
-    error.to_string()
+/// A `limit` argument as the SDK takes it; a negative one reads as 0, which
+/// the SDK refuses as it refuses 0 (the declared minimum refuses both first).
+fn optional_limit(limit: Option<i64>) -> Option<usize> {
+    limit.map(|limit| usize::try_from(limit).unwrap_or(0))
 }
 
 /// The registrations of the tools on the server.
 mod router {
     include!(concat!(env!("OUT_DIR"), "/tool_router.rs"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_belongs_to_a_declared_toolset() {
+        for tool in TOOLS {
+            assert!(
+                TOOLSETS.iter().any(|toolset| toolset.name == tool.toolset),
+                "{}",
+                tool.name
+            );
+        }
+        let listed: usize = TOOLSETS.iter().map(|toolset| toolset.tools().count()).sum();
+        assert_eq!(listed, TOOLS.len());
+    }
 }

@@ -1,7 +1,7 @@
 //! Logging in against a server with authentication on (the harness runs one
 //! beside the local daemon, over the same database).
 
-use kitaru_client::{Client, Credentials, Secret, Session};
+use kitaru_client::{ApiToken, Client, Credentials, Secret, Session};
 
 use crate::support::server;
 
@@ -32,10 +32,7 @@ fn status_and_detail(
     match error {
         kitaru_client::Error::ErrorResponse(answer) => {
             let status = answer.status().as_u16();
-            (
-                status,
-                kitaru_mcp::connection::error_detail(&answer.into_inner().0),
-            )
+            (status, kitaru_client::error_detail(&answer.into_inner().0))
         }
         other => panic!("expected an error answer from the server, got {other}"),
     }
@@ -114,14 +111,14 @@ async fn a_bare_token_is_used_as_it_is_and_not_renewed() {
     let token = token.access_token;
     let bare = Client::with_credentials(
         auth_url(),
-        Credentials::Token(Secret::new(token)),
+        Credentials::Token(ApiToken::new(token)),
         reqwest::Client::new(),
     );
     assert!(runs_answer(&bare).await.unwrap() >= 3);
 
     let garbage = Client::with_credentials(
         auth_url(),
-        Credentials::Token(Secret::new("garbage")),
+        Credentials::Token(ApiToken::new("garbage")),
         reqwest::Client::new(),
     );
     let (status, _) = status_and_detail(runs_answer(&garbage).await.unwrap_err());

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use kitaru_mcp::connection::{ConnectError, ConnectionOptions, Source};
+use kitaru_client::connection::{ConnectError, ConnectionOptions, Source};
 
 use crate::support::server;
 

@@ -4,12 +4,13 @@
 
 mod support;
 
-mod artifacts_overlay;
 mod client_auth;
 mod client_types;
 mod connection_config;
-mod executions_overlay;
 mod mcp_stdio;
 mod parity;
-mod status_overlay;
+mod sdk_artifacts;
+mod sdk_executions;
+mod sdk_status;
+mod standalone_sdk;
 mod stdio_peer;

@@ -22,10 +22,18 @@ async fn initialize_and_list_tools_over_stdio() {
     assert_eq!(implementation.name, "kitaru");
     assert_eq!(implementation.version, env!("CARGO_PKG_VERSION"));
     assert!(info.capabilities.tools.is_some());
+    let instructions = info.instructions.as_deref().expect("instructions");
+    for tool in kitaru_mcp::tools::TOOLS {
+        assert!(instructions.contains(tool.name), "{instructions}");
+    }
+    assert_eq!(instructions, kitaru_mcp::server::instructions());
     let tools = client.list_all_tools().await.unwrap();
     let mut names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
     names.sort();
-    let mut declared = kitaru_mcp::tools::TOOL_NAMES.to_vec();
+    let mut declared: Vec<&str> = kitaru_mcp::tools::TOOLS
+        .iter()
+        .map(|tool| tool.name)
+        .collect();
     declared.sort();
     assert_eq!(
         names, declared,
@@ -100,6 +108,30 @@ fn help_and_version() {
         text.contains("KITARU_SERVER_URL") && text.contains("--log"),
         "{text}"
     );
+    // It names the tools there are, and only those: every tool, and no
+    // area that has none yet.
+    for tool in kitaru_mcp::tools::TOOLS {
+        assert!(text.contains(tool.name), "{} missing in {text}", tool.name);
+    }
+    for absent in ["memory", "deployment", "secret"] {
+        assert!(!text.to_lowercase().contains(absent), "{absent} in {text}");
+    }
+}
+
+#[test]
+fn failures_name_their_kind() {
+    let mut peer = crate::stdio_peer::StdioPeer::start(kitaru_mcp());
+    let missing = peer.call("kitaru_executions_get", json!({"exec_id": "nope"}));
+    assert!(missing.is_error);
+    assert_eq!(missing.error_kind.as_deref(), Some("not_found"));
+    let finished = crate::support::server().str("/seed/completed/exec_id");
+    let refused = peer.call("kitaru_executions_cancel", json!({"exec_id": finished}));
+    assert!(refused.is_error);
+    assert_eq!(refused.error_kind.as_deref(), Some("state"));
+    assert_eq!(
+        refused.texts,
+        ["Cannot stop a run that is already completed."]
+    );
 }
 
 #[test]
@@ -116,7 +148,7 @@ fn bad_arguments_are_tool_errors_that_name_the_argument() {
         (
             "kitaru_executions_list",
             json!({"limit": 0}),
-            "invalid argument `limit`: must be >= 1",
+            "invalid argument `limit`: `limit` must be >= 1 when provided.",
         ),
         (
             "kitaru_executions_list",
@@ -136,12 +168,12 @@ fn bad_arguments_are_tool_errors_that_name_the_argument() {
         (
             "get_execution_logs",
             json!({"exec_id": exec_id, "limit": -1}),
-            "invalid argument `limit`: must be >= 1",
+            "invalid argument `limit`: `limit` must be >= 1.",
         ),
         (
             "kitaru_clean_preview",
             json!({"scope": "everything"}),
-            "invalid argument `scope`: unknown variant `everything`",
+            "invalid argument `scope`: unknown scope 'everything': expected project, global or all",
         ),
         (
             "kitaru_executions_input",
@@ -159,6 +191,11 @@ fn bad_arguments_are_tool_errors_that_name_the_argument() {
             answer.texts.iter().any(|text| text.contains(expected)),
             "{tool} {arguments}: {:?} does not say {expected:?}",
             answer.texts
+        );
+        assert_eq!(
+            answer.error_kind.as_deref(),
+            Some("invalid_argument"),
+            "{tool} {arguments}"
         );
     }
     assert!(

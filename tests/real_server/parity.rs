@@ -127,7 +127,9 @@ fn same_payload(tool: &str, arguments: Value, allowed: &[&str]) -> (ToolAnswer, 
         "{tool} {arguments}: reference error={} ({:?}), ours error={} ({:?})",
         theirs.is_error, theirs.texts, ours.is_error, ours.texts
     );
-    if !theirs.is_error {
+    if theirs.is_error {
+        assert_same_error(tool, &arguments, &theirs, &ours);
+    } else {
         let mut a = theirs
             .structured
             .clone()
@@ -144,6 +146,50 @@ fn same_payload(tool: &str, arguments: Value, allowed: &[&str]) -> (ToolAnswer, 
         }
     }
     (theirs, ours)
+}
+
+/// The reference's error text (without its `Error executing tool <name>: `
+/// prefix) ends ours, ids aside: ours may name the argument first. The
+/// reference's own argument validation (pydantic's report) has no
+/// counterpart to compare with.
+fn assert_same_error(tool: &str, arguments: &Value, theirs: &ToolAnswer, ours: &ToolAnswer) {
+    let their_text = normalise_ids(&theirs.texts.join("\n"));
+    let their_text = their_text
+        .strip_prefix(&format!("Error executing tool {tool}: "))
+        .unwrap_or(&their_text);
+    if their_text.contains(" validation error for ") {
+        return;
+    }
+    let our_text = normalise_ids(&ours.texts.join("\n"));
+    assert!(
+        our_text.ends_with(their_text),
+        "{tool} {arguments}: error texts differ\nreference: {their_text}\nours: {our_text}"
+    );
+}
+
+/// `text` with every UUID replaced by `<id>`.
+fn normalise_ids(text: &str) -> String {
+    let is_uuid = |word: &[u8]| {
+        word.len() == 36
+            && word.iter().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => *b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            })
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes.len() - i >= 36 && is_uuid(&bytes[i..i + 36]) {
+            out.push_str("<id>");
+            i += 36;
+        } else {
+            let c = text[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
 }
 
 #[test]
@@ -455,7 +501,8 @@ fn same_change(tool: &str, arguments: impl Fn(&str) -> Value, allowed: &[&str]) 
         theirs.texts, ours.texts
     );
     if theirs.is_error {
-        return;
+        let arguments = arguments("<exec_id>");
+        return assert_same_error(tool, &arguments, &theirs, &ours);
     }
     let (mut a, mut b) = (theirs.structured.unwrap(), ours.structured.unwrap());
     for value in [&mut a, &mut b] {
@@ -483,6 +530,17 @@ fn input_to_a_waiting_execution_matches() {
         |exec_id| json!({"exec_id": exec_id, "wait": "approve_extra", "value": "yes"}),
         &[],
     );
+}
+
+#[test]
+fn cancel_of_a_finished_or_unknown_execution_fails_alike() {
+    let completed = server().str("/seed/completed/exec_id");
+    same_payload(
+        "kitaru_executions_cancel",
+        json!({"exec_id": completed}),
+        &[],
+    );
+    same_payload("kitaru_executions_cancel", json!({"exec_id": "nope"}), &[]);
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub struct ToolAnswer {
     pub structured: Option<Value>,
     /// The text of the content items.
     pub texts: Vec<String>,
+    /// The kind of a failure (`_meta["kitaru/error_kind"]`), if the server
+    /// named one.
+    pub error_kind: Option<String>,
 }
 
 impl StdioPeer {
@@ -99,6 +102,9 @@ impl StdioPeer {
                 .flatten()
                 .filter_map(|item| item["text"].as_str().map(str::to_owned))
                 .collect(),
+            error_kind: result["_meta"]["kitaru/error_kind"]
+                .as_str()
+                .map(str::to_owned),
         }
     }
 

@@ -61,17 +61,17 @@ impl TestServer {
         command
     }
 
-    /// A connected [`kitaru_mcp::Kitaru`] for this server, resolved from the
+    /// A connected [`kitaru_sdk::Kitaru`] for this server, resolved from the
     /// CLI config the harness's `kitaru login` wrote, from the seeded
     /// project folder — as a user's machine would have it.
-    pub async fn kitaru(&self) -> kitaru_mcp::Kitaru {
-        let connection = kitaru_mcp::connection::ConnectionOptions::new()
+    pub async fn kitaru(&self) -> kitaru_sdk::Kitaru {
+        let connection = kitaru_client::ConnectionOptions::new()
             .config_dir(self.str("/config_path"))
             .working_dir(self.str("/project_dir"))
             .resolve(&std::collections::HashMap::<String, String>::new())
             .expect("the harness's CLI config resolves");
         let client = connection.connect().await.expect("the test server answers");
-        kitaru_mcp::Kitaru { client, connection }
+        kitaru_sdk::Kitaru { client, connection }
     }
 
     /// A client for this server with no credentials (the local server needs none).

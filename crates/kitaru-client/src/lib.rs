@@ -22,6 +22,21 @@
 //! # }
 //! ```
 //!
+//! To connect the way the `kitaru` CLI does (explicit settings, then the
+//! `KITARU_*` / `ZENML_*` variables, then the CLI's config files), use
+//! [`ConnectionOptions`]; the answer records where each setting came from:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), kitaru_client::ConnectError> {
+//! let (connection, client) = kitaru_client::ConnectionOptions::new().connect().await?;
+//! println!("connected to {connection}");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`paging::all_pages`] collects every page of a list query, and
+//! [`ApiError`] is what the server said when a request failed.
+//!
 //! Timestamps decode into [`Timestamp`], which reads the server's
 //! offset-less values as UTC. Error answers decode into
 //! [`types::ErrorBody`], whatever shape the server gave them. The API's
@@ -31,9 +46,12 @@
 //! failing the whole answer.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
+mod api_error;
 mod artifacts;
+pub mod connection;
+pub mod paging;
 pub mod session;
 pub mod timestamp;
 
@@ -52,10 +70,12 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/kitaru_client.rs"));
 }
 
+pub use api_error::{ApiError, error_detail};
+pub use connection::{ConnectError, ConnectionOptions, ResolvedConnection};
 pub use generated::{
     ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types,
 };
-pub use session::{Credentials, Secret, Session};
+pub use session::{ApiToken, Credentials, Secret, Session};
 pub use timestamp::Timestamp;
 
 #[cfg(test)]

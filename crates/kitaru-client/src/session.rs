@@ -78,7 +78,34 @@ pub enum Credentials {
         password: Secret,
     },
     /// A bearer token used as it is; it cannot be renewed when it expires.
-    Token(Secret),
+    Token(ApiToken),
+}
+
+/// A bearer token, sent as `Authorization: Bearer <token>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiToken {
+    /// The token itself.
+    pub access_token: Secret,
+    /// The moment from which the token counts as expired, already moved
+    /// earlier by the leeway the CLI stored with it; `None` when it never
+    /// expires (a bare token, or a local server's token). The session does
+    /// not check it: it learns that a token expired from the server's 401.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ApiToken {
+    /// A token with no known expiry.
+    pub fn new(access_token: impl Into<Secret>) -> Self {
+        Self {
+            access_token: access_token.into(),
+            expires_at: None,
+        }
+    }
+
+    /// Whether the token can no longer be used at `now`.
+    pub fn is_expired_at(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expires_at.is_some_and(|expires_at| expires_at <= now)
+    }
 }
 
 impl Credentials {
@@ -90,6 +117,11 @@ impl Credentials {
             Credentials::Password { .. } => "username and password",
             Credentials::Token(_) => "bearer token",
         }
+    }
+
+    /// Whether there are credentials at all.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Credentials::None)
     }
 
     /// The login form for credentials that can be exchanged for a token.
@@ -133,7 +165,7 @@ impl Session {
     /// A session that authenticates with `credentials`.
     pub fn new(credentials: Credentials) -> Self {
         let token = match &credentials {
-            Credentials::Token(token) => Some(token.clone()),
+            Credentials::Token(token) => Some(token.access_token.clone()),
             _ => None,
         };
         Self {

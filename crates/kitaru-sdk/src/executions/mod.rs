@@ -1,0 +1,104 @@
+//! Executions: Kitaru's view of ZenML pipeline runs.
+//!
+//! An execution is a pipeline run, a checkpoint one of its steps, a pending
+//! wait a run wait condition. The functions here are the execution tools:
+//! [`list`], [`latest`], [`get`], [`logs`], [`cancel`] and [`input`]; the
+//! payloads they return keep the reference server's field names and order.
+//!
+//! Listing and detail use few requests: the runs query filters on the
+//! server, and the wait conditions and steps of a whole page of runs come in
+//! one query each (`oneof:` filters), as do the artifacts of an execution.
+
+mod cancel;
+mod checkpoints;
+mod execution;
+mod failure;
+mod list;
+mod logs;
+mod lookup;
+mod spec;
+mod status;
+mod waits;
+
+pub use cancel::cancel;
+pub(crate) use checkpoints::checkpoint_name;
+pub use checkpoints::{Attempt, Checkpoint};
+pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
+pub use failure::{Failure, FailureOrigin};
+pub use list::{ExecutionFilter, latest, list};
+pub use logs::{LogQuery, logs};
+pub use spec::{
+    ConnectionSettings, FlowDefaults, FrozenExecutionSpec, ImageSettings, ModelAlias,
+    ModelRegistry, ResolvedExecution,
+};
+pub use status::ExecutionStatus;
+pub use waits::{PendingWait, input};
+
+pub(crate) use checkpoints::run_artifacts;
+
+use kitaru_client::types::ErrorBody;
+
+use crate::Kitaru;
+
+/// Page size of the steps, wait-condition and artifact queries.
+const PAGE_SIZE: i64 = 200;
+
+/// The client's error type.
+type ClientError = kitaru_client::Error<ErrorBody>;
+
+/// Scopes a list query to the configured project; without one the
+/// server's default project applies.
+trait InProject: Sized {
+    /// The query, scoped.
+    fn in_project(self, kitaru: &Kitaru) -> Self;
+}
+
+macro_rules! in_project {
+    ($($builder:ident),+ $(,)?) => {$(
+        impl InProject for kitaru_client::builder::$builder<'_> {
+            fn in_project(self, kitaru: &Kitaru) -> Self {
+                match kitaru.project() {
+                    Some(project) => self.project(project),
+                    None => self,
+                }
+            }
+        }
+    )+};
+}
+
+in_project!(ListRuns, ListRunSteps, ListWaitConditions);
+
+/// A `oneof:` filter value: `oneof:["a","b"]`.
+fn one_of<S: AsRef<str>>(values: &[S]) -> String {
+    let values: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
+    format!("oneof:{}", serde_json::Value::from(values))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Asserts that these keys occur in `json` (first occurrences) in this order.
+    pub(crate) fn assert_key_order(json: &str, keys: &[&str]) {
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|key| {
+                json.find(&format!("\"{key}\":"))
+                    .unwrap_or_else(|| panic!("no key {key} in {json}"))
+            })
+            .collect();
+        assert!(
+            positions.windows(2).all(|pair| pair[0] < pair[1]),
+            "keys out of order {keys:?} in {json}"
+        );
+    }
+
+    #[test]
+    fn a_one_of_filter_is_a_json_list() {
+        assert_eq!(
+            one_of(&["paused", "running"]),
+            r#"oneof:["paused","running"]"#
+        );
+        assert_eq!(one_of(&["a\"b"]), r#"oneof:["a\"b"]"#);
+    }
+}

@@ -1,0 +1,245 @@
+//! Kitaru's five execution states over ZenML's run and step states.
+
+use kitaru_client::types::ExecutionStatus as ZenmlStatus;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Where an execution or checkpoint stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// Queued, starting, running or resuming.
+    Running,
+    /// Paused, or running but blocked on a pending wait for input.
+    Waiting,
+    /// Finished successfully (also: cached or skipped checkpoints).
+    Completed,
+    /// Finished with an error (also: a checkpoint attempt that was retried).
+    Failed,
+    /// Stopped, or being stopped, on request.
+    Cancelled,
+}
+
+/// The status filter's accepted values, in the order error messages list them.
+const FILTER_VALUES: [ExecutionStatus; 5] = [
+    ExecutionStatus::Running,
+    ExecutionStatus::Waiting,
+    ExecutionStatus::Completed,
+    ExecutionStatus::Failed,
+    ExecutionStatus::Cancelled,
+];
+
+/// ZenML statuses of work that is still going.
+const ZENML_RUNNING: [&str; 6] = [
+    "initializing",
+    "provisioning",
+    "queued",
+    "running",
+    "retrying",
+    "resuming",
+];
+
+impl ExecutionStatus {
+    /// The status as the payloads spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Waiting => "waiting",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// The Kitaru status of a ZenML run or step status, before a pending wait
+    /// turns `running` into `waiting`.
+    ///
+    /// Every ZenML status maps to something: the reference fails on `queued`,
+    /// `resuming`, `cancelling` and `cancelled`, and with it every listing
+    /// that meets such a run. A status this client does not know yet is taken
+    /// as still running, the one reading that never claims work has ended.
+    pub fn from_zenml(status: &ZenmlStatus) -> Self {
+        match status {
+            ZenmlStatus::Initializing
+            | ZenmlStatus::Provisioning
+            | ZenmlStatus::Queued
+            | ZenmlStatus::Running
+            | ZenmlStatus::Retrying
+            | ZenmlStatus::Resuming
+            | ZenmlStatus::Unrecognized(_) => Self::Running,
+            ZenmlStatus::Paused => Self::Waiting,
+            ZenmlStatus::Completed | ZenmlStatus::Cached | ZenmlStatus::Skipped => Self::Completed,
+            ZenmlStatus::Failed | ZenmlStatus::Retried => Self::Failed,
+            ZenmlStatus::Stopped
+            | ZenmlStatus::Stopping
+            | ZenmlStatus::Cancelling
+            | ZenmlStatus::Cancelled => Self::Cancelled,
+        }
+    }
+
+    /// Whether an execution in this (pre-override) status may have a pending
+    /// wait, so its wait conditions are worth asking for.
+    pub(crate) fn may_wait(self) -> bool {
+        matches!(self, Self::Running | Self::Waiting)
+    }
+
+    /// This status once the execution's pending wait, if any, is known.
+    pub(crate) fn with_pending_wait(self, has_pending_wait: bool) -> Self {
+        if has_pending_wait && self.may_wait() {
+            Self::Waiting
+        } else {
+            self
+        }
+    }
+
+    /// Reads the `status` filter argument: trimmed, case-insensitive.
+    pub fn parse_filter(raw: &str) -> Result<Self, Error> {
+        let wanted = raw.trim().to_lowercase();
+        FILTER_VALUES
+            .into_iter()
+            .find(|status| status.as_str() == wanted)
+            .ok_or_else(|| {
+                let expected: Vec<&str> = FILTER_VALUES.iter().map(|s| s.as_str()).collect();
+                Error::argument(
+                    "status",
+                    format!(
+                        "Unsupported status filter '{raw}'. Expected one of: {}.",
+                        expected.join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// The ZenML statuses a run can have to end up with this Kitaru status:
+    /// the server-side part of a status filter. `waiting` includes the
+    /// running ones (a running run with a pending wait is waiting), so is
+    /// `running` refined once the waits are known.
+    pub(crate) fn zenml_candidates(self) -> Vec<&'static str> {
+        match self {
+            Self::Running => ZENML_RUNNING.to_vec(),
+            Self::Waiting => std::iter::once("paused").chain(ZENML_RUNNING).collect(),
+            Self::Completed => vec!["completed", "cached", "skipped"],
+            Self::Failed => vec!["failed", "retried"],
+            Self::Cancelled => vec!["stopped", "stopping", "cancelling", "cancelled"],
+        }
+    }
+}
+
+impl std::fmt::Display for ExecutionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zenml(status: &str) -> ZenmlStatus {
+        serde_json::from_value(serde_json::json!(status)).unwrap()
+    }
+
+    #[test]
+    fn every_zenml_status_has_a_kitaru_status() {
+        let table = [
+            ("initializing", "running"),
+            ("provisioning", "running"),
+            ("queued", "running"),
+            ("running", "running"),
+            ("retrying", "running"),
+            ("resuming", "running"),
+            ("paused", "waiting"),
+            ("completed", "completed"),
+            ("cached", "completed"),
+            ("skipped", "completed"),
+            ("failed", "failed"),
+            ("retried", "failed"),
+            ("stopped", "cancelled"),
+            ("stopping", "cancelled"),
+            ("cancelling", "cancelled"),
+            ("cancelled", "cancelled"),
+            ("hibernating", "running"),
+        ];
+        for (zenml_status, kitaru) in table {
+            assert_eq!(
+                ExecutionStatus::from_zenml(&zenml(zenml_status)).as_str(),
+                kitaru,
+                "{zenml_status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pending_wait_turns_running_and_paused_into_waiting_only() {
+        use ExecutionStatus::*;
+        assert_eq!(Running.with_pending_wait(true), Waiting);
+        assert_eq!(Waiting.with_pending_wait(true), Waiting);
+        assert_eq!(Waiting.with_pending_wait(false), Waiting);
+        assert_eq!(Running.with_pending_wait(false), Running);
+        assert_eq!(Completed.with_pending_wait(true), Completed);
+        assert_eq!(Cancelled.with_pending_wait(true), Cancelled);
+    }
+
+    #[test]
+    fn the_server_side_filter_covers_every_status_that_maps_to_the_wanted_one() {
+        let known = [
+            "initializing",
+            "provisioning",
+            "queued",
+            "running",
+            "retrying",
+            "resuming",
+            "paused",
+            "completed",
+            "cached",
+            "skipped",
+            "failed",
+            "retried",
+            "stopped",
+            "stopping",
+            "cancelling",
+            "cancelled",
+        ];
+        for wanted in FILTER_VALUES {
+            for status in known {
+                let mapped = ExecutionStatus::from_zenml(&zenml(status));
+                let could_be_wanted =
+                    mapped == wanted || (wanted == ExecutionStatus::Waiting && mapped.may_wait());
+                assert_eq!(
+                    wanted.zenml_candidates().contains(&status),
+                    could_be_wanted,
+                    "{wanted} / {status}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_filter_is_trimmed_and_case_insensitive() {
+        assert_eq!(
+            ExecutionStatus::parse_filter(" Waiting ").unwrap(),
+            ExecutionStatus::Waiting
+        );
+    }
+
+    #[test]
+    fn an_unknown_filter_names_the_raw_value_and_the_choices() {
+        let error = ExecutionStatus::parse_filter("Done").unwrap_err();
+        assert!(
+            error.to_string().ends_with(
+                "Unsupported status filter 'Done'. Expected one of: running, waiting, completed, failed, cancelled."
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn statuses_serialize_in_lower_case() {
+        assert_eq!(
+            serde_json::to_value(ExecutionStatus::Cancelled).unwrap(),
+            serde_json::json!("cancelled")
+        );
+    }
+}

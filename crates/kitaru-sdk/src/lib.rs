@@ -1,0 +1,59 @@
+//! The Kitaru durable-execution platform as a Rust library.
+//!
+//! Kitaru's concepts are conventions over a ZenML server's objects: an
+//! execution is a pipeline run, a checkpoint one of its steps, a wait a run
+//! wait condition, an artifact an artifact version. This crate reads and
+//! changes them the way Kitaru means them, over the typed REST client
+//! [`kitaru_client`] (re-exported as [`api`]):
+//!
+//! - [`executions`]: list, find, inspect, cancel executions; answer waits;
+//!   read logs;
+//! - [`artifacts`]: an execution's artifacts and their stored values, read
+//!   without Python where the materializer allows;
+//! - [`stacks`]: the server's stacks and the active one;
+//! - [`status`]: the connection and environment report of `kitaru status` /
+//!   `kitaru info`;
+//! - [`clean`]: what `kitaru clean` would delete.
+//!
+//! Connect once with [`Kitaru::connect`] (as the `kitaru` CLI does) and pass
+//! the [`Kitaru`] to the functions:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), kitaru_sdk::Error> {
+//! use kitaru_sdk::executions::{self, ExecutionFilter, ExecutionStatus};
+//! use kitaru_sdk::{Kitaru, artifacts};
+//!
+//! let kitaru = Kitaru::connect().await?;
+//! let failed = ExecutionFilter::default().status(ExecutionStatus::Failed);
+//! if let Some(execution) = executions::latest(&kitaru, &failed).await? {
+//!     let summary = &execution.summary;
+//!     println!("{} failed: {:?}", summary.exec_id, summary.failure);
+//! }
+//! for artifact in artifacts::list(&kitaru, "my-run", &Default::default(), None).await? {
+//!     let value = artifacts::get(&kitaru, &artifact.artifact_id).await?;
+//!     println!("{}: {:?}", artifact.name, value.value);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every failure is an [`Error`] with a stable [`ErrorKind`] and a message
+//! that names the next step. The crate knows nothing of MCP; the
+//! `kitaru-mcp` server is a thin layer over it. With the `schemars` feature
+//! the payload types also describe themselves as JSON schemas.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub use kitaru_client as api;
+
+pub mod artifacts;
+pub mod clean;
+mod error;
+pub mod executions;
+mod kitaru;
+mod python_repr;
+pub mod stacks;
+pub mod status;
+
+pub use error::{Error, ErrorKind, Result};
+pub use kitaru::{Connector, Kitaru};

@@ -1,0 +1,168 @@
+//! Stacks: where executions run.
+//!
+//! A stack is a ZenML stack (orchestrator, artifact store, …). One of them is
+//! active: the one the connection names (`ZENML_ACTIVE_STACK_ID`, the
+//! repository's or the global config), else the server's `default` stack,
+//! which is also what the CLI falls back to when the named one is gone.
+
+use serde::Serialize;
+
+use crate::error::ApiContext;
+use crate::{Error, Kitaru};
+use kitaru_client::types::StackResponse;
+
+/// The label Kitaru puts on the stacks it creates.
+const MANAGED_LABEL: &str = "kitaru.managed";
+/// The stack every server has, used when no other is active.
+const DEFAULT_STACK: &str = "default";
+/// Stacks per request when listing them all.
+const PAGE_SIZE: i64 = 100;
+
+/// A stack as listings show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct StackSummary {
+    /// The stack's id.
+    pub id: String,
+    /// The stack's name.
+    pub name: String,
+    /// Whether executions run on it unless told otherwise.
+    pub is_active: bool,
+    /// Whether Kitaru created it (`kitaru stack create`), so that Kitaru may
+    /// delete its components with it.
+    pub is_managed: bool,
+}
+
+/// Lists every stack of the server, oldest first, marking the active one.
+pub async fn list(kitaru: &Kitaru) -> Result<Vec<StackSummary>, Error> {
+    let stacks = all(kitaru).await?;
+    let active_id = active(&stacks, kitaru.connection.stack.as_deref()).map(|stack| stack.id);
+    Ok(stacks
+        .iter()
+        .map(|stack| StackSummary {
+            id: stack.id.to_string(),
+            name: stack.name.clone(),
+            is_active: Some(stack.id) == active_id,
+            is_managed: is_managed(stack),
+        })
+        .collect())
+}
+
+/// Every stack of the server, oldest first, with its components and labels
+/// (one request per hundred stacks).
+pub(crate) async fn all(kitaru: &Kitaru) -> Result<Vec<StackResponse>, Error> {
+    let mut stacks = Vec::new();
+    for page in 1_i64.. {
+        let answer = kitaru
+            .client
+            .list_stacks()
+            .hydrate(true)
+            .sort_by("created")
+            .page(page)
+            .size(PAGE_SIZE)
+            .send()
+            .await
+            .context("Failed to list stacks")?
+            .into_inner();
+        stacks.extend(answer.items);
+        if page.unsigned_abs() >= answer.total_pages {
+            break;
+        }
+    }
+    Ok(stacks)
+}
+
+/// The active stack among `stacks`: the one `configured` names (by id or
+/// name), else the `default` stack.
+pub(crate) fn active<'a>(
+    stacks: &'a [StackResponse],
+    configured: Option<&str>,
+) -> Option<&'a StackResponse> {
+    configured
+        .and_then(|wanted| {
+            stacks.iter().find(|stack| {
+                stack.id.to_string().eq_ignore_ascii_case(wanted) || stack.name == wanted
+            })
+        })
+        .or_else(|| stacks.iter().find(|stack| stack.name == DEFAULT_STACK))
+}
+
+/// Whether the stack carries Kitaru's `kitaru.managed: true` label.
+fn is_managed(stack: &StackResponse) -> bool {
+    let label = stack
+        .metadata
+        .as_ref()
+        .and_then(|metadata| metadata.labels.as_ref())
+        .and_then(|labels| labels.get(MANAGED_LABEL));
+    let text = match label {
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(serde_json::Value::Bool(flag)) => flag.to_string(),
+        _ => return false,
+    };
+    text.trim().eq_ignore_ascii_case("true")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const DEFAULT_ID: &str = "9df65633-97e3-4a98-95e8-0258c6c621ea";
+    const GPU_ID: &str = "0df51b18-1d08-4f33-8c37-f8ff2f1d9af6";
+
+    fn stack(id: &str, name: &str, labels: serde_json::Value) -> StackResponse {
+        serde_json::from_value(json!({
+            "id": id, "name": name, "permission_denied": false,
+            "metadata": { "components": {}, "secrets": [], "labels": labels },
+        }))
+        .unwrap()
+    }
+
+    fn stacks() -> Vec<StackResponse> {
+        vec![
+            stack(DEFAULT_ID, "default", json!({})),
+            stack(GPU_ID, "gpu", json!({ "kitaru.managed": " TRUE " })),
+        ]
+    }
+
+    #[test]
+    fn the_configured_stack_is_active_by_id_or_name() {
+        let stacks = stacks();
+        assert_eq!(active(&stacks, Some(GPU_ID)).unwrap().name, "gpu");
+        assert_eq!(
+            active(&stacks, Some(&GPU_ID.to_uppercase())).unwrap().name,
+            "gpu"
+        );
+        assert_eq!(active(&stacks, Some("gpu")).unwrap().name, "gpu");
+    }
+
+    #[test]
+    fn without_a_usable_configured_stack_the_default_one_is_active() {
+        let stacks = stacks();
+        assert_eq!(active(&stacks, None).unwrap().name, "default");
+        assert_eq!(
+            active(&stacks, Some("11111111-1111-4111-8111-111111111111"))
+                .unwrap()
+                .name,
+            "default"
+        );
+        assert!(active(&stacks[1..], None).is_none());
+    }
+
+    #[test]
+    fn the_managed_label_is_read_loosely() {
+        assert!(!is_managed(&stacks()[0]));
+        assert!(is_managed(&stacks()[1]));
+        assert!(is_managed(&stack(
+            GPU_ID,
+            "gpu",
+            json!({ "kitaru.managed": true })
+        )));
+        assert!(!is_managed(&stack(
+            GPU_ID,
+            "gpu",
+            json!({ "kitaru.managed": "yes" })
+        )));
+    }
+}

@@ -1,0 +1,106 @@
+//! The execution tools.
+
+use kitaru_sdk::Kitaru;
+use kitaru_sdk::executions::{self, Execution, ExecutionFilter, ExecutionStatus, LogQuery};
+
+use super::args::{
+    ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs, ExecutionsLatestArgs,
+    ExecutionsListArgs, GetExecutionLogsArgs,
+};
+use super::{ToolContext, ToolError, optional_limit};
+
+/// `kitaru_executions_list`.
+pub async fn list(
+    kitaru: &Kitaru,
+    args: ExecutionsListArgs,
+    _: &ToolContext,
+) -> Result<Vec<Execution>, ToolError> {
+    let limit = optional_limit(args.limit);
+    let filter = filter(args.status.as_deref(), args.flow, args.stack)?;
+    Ok(executions::list(kitaru, &filter, limit).await?)
+}
+
+/// `kitaru_executions_get`.
+pub async fn get(
+    kitaru: &Kitaru,
+    args: ExecutionsGetArgs,
+    _: &ToolContext,
+) -> Result<Execution, ToolError> {
+    Ok(executions::get(kitaru, &args.exec_id).await?)
+}
+
+/// `kitaru_executions_latest`: none found is an error naming the filters
+/// as given (the status too, before it is normalised).
+pub async fn latest(
+    kitaru: &Kitaru,
+    args: ExecutionsLatestArgs,
+    _: &ToolContext,
+) -> Result<Execution, ToolError> {
+    let filter = filter(
+        args.status.as_deref(),
+        args.flow.clone(),
+        args.stack.clone(),
+    )?;
+    executions::latest(kitaru, &filter).await?.ok_or_else(|| {
+        let given: Vec<String> = [
+            ("flow", &args.flow),
+            ("status", &args.status),
+            ("stack", &args.stack),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_ref().map(|value| format!("{name}='{value}'")))
+        .collect();
+        ToolError::not_found(if given.is_empty() {
+            "No executions found for the current project.".to_owned()
+        } else {
+            format!("No executions found for {}.", given.join(" and "))
+        })
+    })
+}
+
+/// `get_execution_logs`.
+pub async fn logs(
+    kitaru: &Kitaru,
+    args: GetExecutionLogsArgs,
+    _: &ToolContext,
+) -> Result<String, ToolError> {
+    let query = LogQuery {
+        checkpoint: args.checkpoint,
+        source: args.source,
+        // A negative limit is as wrong as 0, and the SDK says so.
+        limit: usize::try_from(args.limit).unwrap_or(0),
+    };
+    Ok(executions::logs(kitaru, &args.exec_id, &query).await?)
+}
+
+/// `kitaru_executions_cancel`.
+pub async fn cancel(
+    kitaru: &Kitaru,
+    args: ExecutionsCancelArgs,
+    _: &ToolContext,
+) -> Result<Execution, ToolError> {
+    Ok(executions::cancel(kitaru, &args.exec_id).await?)
+}
+
+/// `kitaru_executions_input`.
+pub async fn input(
+    kitaru: &Kitaru,
+    args: ExecutionsInputArgs,
+    _: &ToolContext,
+) -> Result<Execution, ToolError> {
+    Ok(executions::input(kitaru, &args.exec_id, &args.wait, args.value).await?)
+}
+
+/// The SDK filter of the list and latest arguments; the status is read as
+/// the reference reads it (trimmed, any case).
+fn filter(
+    status: Option<&str>,
+    flow: Option<String>,
+    stack: Option<String>,
+) -> Result<ExecutionFilter, ToolError> {
+    Ok(ExecutionFilter {
+        status: status.map(ExecutionStatus::parse_filter).transpose()?,
+        flow,
+        stack,
+    })
+}

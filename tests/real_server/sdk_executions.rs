@@ -1,0 +1,708 @@
+//! The SDK's executions and `artifacts::list` (behind the execution tools and
+//! `kitaru_artifacts_list`) against the seeded server: detail, listing with
+//! filters, latest, logs, and — on executions these tests start themselves —
+//! input and cancel.
+
+use std::sync::{OnceLock, PoisonError};
+
+use kitaru_sdk::artifacts::{ArtifactFilter, ArtifactRef};
+use kitaru_sdk::executions::{
+    self, Execution, ExecutionDetail, ExecutionFilter, ExecutionStatus, FailureOrigin, LogQuery,
+};
+use kitaru_sdk::{Error, Kitaru, artifacts};
+use serde_json::{Value, json};
+
+use crate::support::{executions_lock, server, start_waiting_executions};
+
+async fn kitaru() -> Kitaru {
+    server().kitaru().await
+}
+
+async fn get(exec_id: &str) -> Result<Execution, Error> {
+    executions::get(&kitaru().await, exec_id).await
+}
+
+fn list_args(status: Option<&str>, flow: Option<&str>, stack: Option<&str>) -> ExecutionFilter {
+    ExecutionFilter {
+        status: status.map(|status| ExecutionStatus::parse_filter(status).unwrap()),
+        flow: flow.map(str::to_owned),
+        stack: stack.map(str::to_owned),
+    }
+}
+
+async fn list(kitaru: &Kitaru, filter: ExecutionFilter) -> Result<Vec<Execution>, Error> {
+    executions::list(kitaru, &filter, None).await
+}
+
+async fn latest(kitaru: &Kitaru, filter: ExecutionFilter) -> Result<Option<Execution>, Error> {
+    executions::latest(kitaru, &filter).await
+}
+
+struct LogsArgs {
+    exec_id: String,
+    query: LogQuery,
+}
+
+fn logs_args(exec_id: &str, checkpoint: Option<&str>, source: &str, limit: usize) -> LogsArgs {
+    LogsArgs {
+        exec_id: exec_id.to_owned(),
+        query: LogQuery {
+            checkpoint: checkpoint.map(str::to_owned),
+            source: source.to_owned(),
+            limit,
+        },
+    }
+}
+
+async fn logs(kitaru: &Kitaru, args: LogsArgs) -> Result<String, Error> {
+    executions::logs(kitaru, &args.exec_id, &args.query).await
+}
+
+struct ArtifactsArgs {
+    exec_id: String,
+    filter: ArtifactFilter,
+    limit: Option<usize>,
+}
+
+fn artifacts_args(exec_id: &str) -> ArtifactsArgs {
+    ArtifactsArgs {
+        exec_id: exec_id.to_owned(),
+        filter: ArtifactFilter::default(),
+        limit: None,
+    }
+}
+
+async fn list_artifacts(kitaru: &Kitaru, args: ArtifactsArgs) -> Result<Vec<ArtifactRef>, Error> {
+    artifacts::list(kitaru, &args.exec_id, &args.filter, args.limit).await
+}
+
+fn seed(pointer: &str) -> &'static str {
+    server().str(pointer)
+}
+
+fn detail(execution: &Execution) -> &ExecutionDetail {
+    execution
+        .detail
+        .as_ref()
+        .expect("a single execution comes in detail")
+}
+
+fn names(execution: &Execution) -> Vec<&str> {
+    detail(execution)
+        .checkpoints
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
+// --- get --------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_completed_seed_comes_back_with_its_checkpoints_and_artifacts() {
+    let execution = get(seed("/seed/completed/exec_id")).await.unwrap();
+    let summary = &execution.summary;
+    let detail = detail(&execution);
+    assert_eq!(summary.status, ExecutionStatus::Completed);
+    assert_eq!(summary.flow_name.as_deref(), Some("seed_completed"));
+    assert_eq!(
+        summary.flow_id.as_deref(),
+        Some(seed("/seed/completed/flow_id"))
+    );
+    assert_eq!(summary.stack_name.as_deref(), Some("default"));
+    assert_eq!(summary.status_reason, None);
+    assert_eq!(summary.pending_wait, None);
+    assert_eq!(summary.failure, None);
+    assert!(summary.metadata.contains_key("kitaru_execution_spec"));
+    let expected_names: Vec<&str> = server()
+        .get("/seed/completed/checkpoint_names")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    assert_eq!(names(&execution), expected_names);
+    assert_eq!(summary.checkpoint_count, 6);
+    assert_eq!(summary.artifact_count, 8);
+    assert_eq!(detail.artifacts.len(), 8);
+    let spec = detail
+        .frozen_execution_spec
+        .as_ref()
+        .expect("a frozen spec");
+    assert_eq!(spec.version, 1);
+    assert_eq!(spec.resolved_execution.stack.as_deref(), Some("default"));
+    assert_eq!(detail.original_exec_id, None);
+
+    for expected in server()
+        .get("/seed/completed/checkpoints")
+        .as_array()
+        .unwrap()
+    {
+        let checkpoint = detail
+            .checkpoints
+            .iter()
+            .find(|c| c.call_id == expected["call_id"])
+            .unwrap_or_else(|| panic!("no checkpoint {}", expected["call_id"]));
+        assert_eq!(checkpoint.name, expected["name"]);
+        assert_eq!(
+            json!(checkpoint.checkpoint_type),
+            expected["checkpoint_type"]
+        );
+        assert_eq!(checkpoint.status, ExecutionStatus::Completed);
+        assert_eq!(checkpoint.attempts.len(), 1);
+        let mut ids: Vec<&str> = checkpoint
+            .artifacts
+            .iter()
+            .map(|a| a.artifact_id.as_str())
+            .collect();
+        ids.sort_unstable();
+        let mut expected_ids: Vec<&str> = expected["artifact_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap())
+            .collect();
+        expected_ids.sort_unstable();
+        assert_eq!(ids, expected_ids, "artifacts of {}", checkpoint.name);
+    }
+    for expected in server()
+        .get("/seed/completed/artifacts")
+        .as_array()
+        .unwrap()
+    {
+        let artifact = detail
+            .artifacts
+            .iter()
+            .find(|a| a.artifact_id == expected["artifact_id"])
+            .unwrap();
+        let actual = serde_json::to_value(artifact).unwrap();
+        for field in ["name", "kind", "save_type", "metadata"] {
+            assert_eq!(
+                actual[field], expected[field],
+                "{field} of {}",
+                artifact.name
+            );
+        }
+        assert_eq!(actual["producing_call"], expected["checkpoint"]);
+    }
+}
+
+#[tokio::test]
+async fn the_failed_seed_reports_the_real_exception() {
+    let execution = get(seed("/seed/failed/exec_id")).await.unwrap();
+    assert_eq!(execution.summary.status, ExecutionStatus::Failed);
+    let failure = execution.summary.failure.as_ref().expect("a failure");
+    assert_eq!(failure.message, seed("/seed/failed/exception_message"));
+    assert_eq!(failure.exception_type.as_deref(), Some("RuntimeError"));
+    assert_eq!(failure.origin, FailureOrigin::UserCode);
+    assert!(
+        failure
+            .traceback
+            .as_deref()
+            .unwrap()
+            .contains("raise RuntimeError")
+    );
+    assert_eq!(names(&execution), ["boom"]);
+    let boom = &detail(&execution).checkpoints[0];
+    assert_eq!(boom.call_id, seed("/seed/failed/failed_checkpoint/call_id"));
+    assert_eq!(boom.status, ExecutionStatus::Failed);
+    assert_eq!(boom.failure.as_ref().unwrap().message, "deliberate failure");
+    assert_eq!(boom.attempts[0].failure, boom.failure);
+    assert_eq!(execution.summary.checkpoint_count, 1);
+    assert_eq!(execution.summary.artifact_count, 0);
+}
+
+#[tokio::test]
+async fn the_waiting_seed_shows_its_pending_wait_and_reason() {
+    let execution = get(seed("/seed/waiting/exec_id")).await.unwrap();
+    let summary = &execution.summary;
+    assert_eq!(summary.status, ExecutionStatus::Waiting);
+    assert_eq!(summary.status_reason.as_deref(), Some("Waiting for input."));
+    let wait =
+        serde_json::to_value(summary.pending_wait.as_ref().expect("a pending wait")).unwrap();
+    let expected = server().get("/seed/waiting/wait");
+    for field in [
+        "wait_id",
+        "name",
+        "question",
+        "schema",
+        "metadata",
+        "entered_waiting_at",
+    ] {
+        assert_eq!(wait[field], expected[field], "{field}");
+    }
+    assert_eq!(names(&execution), ["prepare"]);
+}
+
+#[tokio::test]
+async fn an_execution_is_found_by_run_name_id_prefix_or_any_uuid_form() {
+    let exec_id = seed("/seed/waiting/exec_id");
+    for reference in [
+        seed("/seed/waiting/name").to_owned(),
+        exec_id[..8].to_owned(),
+        exec_id.to_uppercase(),
+        exec_id.replace('-', ""),
+    ] {
+        let execution = get(&reference).await.unwrap();
+        assert_eq!(execution.summary.exec_id, exec_id, "{reference}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_execution_fails_with_the_references_words() {
+    assert_eq!(
+        get("nope").await.unwrap_err().to_string(),
+        "Failed to load execution 'nope': \"No runs have been found that have an ID prefix that matches the provided string 'nope'.\""
+    );
+    let missing = "00000000-0000-4000-8000-000000000000";
+    assert_eq!(
+        get(missing).await.unwrap_err().to_string(),
+        format!(
+            "Failed to load execution '{missing}': '\"Unable to get pipeline run with ID \\'{missing}\\': No pipeline run with this ID found\"'"
+        )
+    );
+}
+
+// --- list and latest ----------------------------------------------------------
+
+#[tokio::test]
+async fn listing_by_flow_gives_summaries_with_real_counts() {
+    let kitaru = kitaru().await;
+    let completed = list(&kitaru, list_args(None, Some("seed_completed"), None))
+        .await
+        .unwrap();
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0].detail, None);
+    let summary = &completed[0].summary;
+    assert_eq!(summary.exec_id, seed("/seed/completed/exec_id"));
+    assert_eq!((summary.checkpoint_count, summary.artifact_count), (6, 8));
+    let item = serde_json::to_value(&completed[0]).unwrap();
+    assert_eq!(item.as_object().unwrap().len(), 13, "{item}");
+
+    let failed = list(
+        &kitaru,
+        list_args(Some("FAILED "), Some("seed_failed"), Some("default")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].summary.failure.as_ref().unwrap().message,
+        "deliberate failure"
+    );
+}
+
+#[tokio::test]
+async fn listing_by_status_maps_zenml_statuses_to_kitarus() {
+    let kitaru = kitaru().await;
+    let waiting = list(&kitaru, list_args(Some("waiting"), None, None))
+        .await
+        .unwrap();
+    let seeded = waiting
+        .iter()
+        .map(|e| &e.summary)
+        .find(|e| e.exec_id == seed("/seed/waiting/exec_id"))
+        .expect("the waiting seed is listed as waiting");
+    assert_eq!(seeded.pending_wait.as_ref().unwrap().name, "approve_seed");
+    assert!(
+        waiting
+            .iter()
+            .all(|e| e.summary.status == ExecutionStatus::Waiting)
+    );
+
+    let running = list(
+        &kitaru,
+        list_args(Some("running"), Some("seed_waiting"), None),
+    )
+    .await
+    .unwrap();
+    assert!(running.is_empty(), "{running:?}");
+
+    let newest_first = list(&kitaru, list_args(None, None, None)).await.unwrap();
+    let position = |id: &str| {
+        newest_first
+            .iter()
+            .position(|e| e.summary.exec_id == id)
+            .unwrap()
+    };
+    assert!(position(seed("/seed/waiting/exec_id")) < position(seed("/seed/failed/exec_id")));
+    assert!(position(seed("/seed/failed/exec_id")) < position(seed("/seed/completed/exec_id")));
+}
+
+#[tokio::test]
+async fn a_limit_caps_the_listing() {
+    let filter = ExecutionFilter::default();
+    let listed = executions::list(&kitaru().await, &filter, Some(2))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+}
+
+#[tokio::test]
+async fn listing_with_filters_nothing_matches_is_empty() {
+    let listed = list(
+        &kitaru().await,
+        list_args(None, Some("seed_completed"), Some("nope")),
+    )
+    .await
+    .unwrap();
+    assert!(listed.is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_status_filter_is_refused() {
+    let error = ExecutionStatus::parse_filter("done").unwrap_err();
+    assert_eq!(error.kind(), kitaru_sdk::ErrorKind::InvalidArgument);
+    assert!(
+        error.to_string().contains(
+            "Unsupported status filter 'done'. Expected one of: running, waiting, completed, failed, cancelled."
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn latest_is_a_detail_with_checkpoints() {
+    let latest = latest(
+        &kitaru().await,
+        list_args(Some("completed"), Some("seed_completed"), None),
+    )
+    .await
+    .unwrap()
+    .expect("the completed seed");
+    assert_eq!(latest.summary.exec_id, seed("/seed/completed/exec_id"));
+    let detail = detail(&latest);
+    assert_eq!(detail.checkpoints.len(), 6);
+    assert_eq!(latest.summary.checkpoint_count, 6);
+    assert_eq!(latest.summary.artifact_count, detail.artifacts.len());
+    assert!(detail.frozen_execution_spec.is_some());
+}
+
+#[tokio::test]
+async fn latest_with_no_match_is_none() {
+    let none = latest(&kitaru().await, list_args(None, Some("x"), Some("nope")))
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+}
+
+// --- logs ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_failed_checkpoints_log_shows_the_error_with_its_level_name() {
+    let text = logs(
+        &kitaru().await,
+        logs_args(seed("/seed/failed/exec_id"), None, "step", 200),
+    )
+    .await
+    .unwrap();
+    let line = text.lines().next().unwrap();
+    assert!(
+        line.ends_with("Z ERROR [boom] An exception has occurred."),
+        "{text}"
+    );
+    assert!(text.contains("RuntimeError: deliberate failure"), "{text}");
+}
+
+#[tokio::test]
+async fn logs_come_oldest_first_in_checkpoint_order_and_stop_at_the_limit() {
+    let kitaru = kitaru().await;
+    let exec_id = seed("/seed/completed/exec_id");
+    let text = logs(&kitaru, logs_args(exec_id, None, "prepare_step", 200))
+        .await
+        .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 12, "{text}");
+    assert!(
+        lines[0].ends_with("INFO [greet] Step `greet` has started."),
+        "{text}"
+    );
+    assert!(lines[11].contains("[finalize]"), "{text}");
+
+    let first = logs(&kitaru, logs_args(exec_id, None, "prepare_step", 1))
+        .await
+        .unwrap();
+    assert_eq!(first, lines[0]);
+
+    let pair = logs(
+        &kitaru,
+        logs_args(exec_id, Some(" pair "), "Prepare_Step", 200),
+    )
+    .await
+    .unwrap();
+    assert!(pair.lines().all(|line| line.contains(" [pair] ")), "{pair}");
+    assert_eq!(pair.lines().count(), 2);
+}
+
+#[tokio::test]
+async fn a_log_nobody_wrote_is_no_entries() {
+    let kitaru = kitaru().await;
+    let exec_id = seed("/seed/completed/exec_id");
+    for args in [
+        logs_args(exec_id, Some("no_such_checkpoint"), "step", 200),
+        logs_args(exec_id, None, "client", 200),
+    ] {
+        assert_eq!(logs(&kitaru, args).await.unwrap(), "No log entries found.");
+    }
+}
+
+#[tokio::test]
+async fn runner_logs_of_a_local_execution_are_unavailable() {
+    let error = logs(
+        &kitaru().await,
+        logs_args(seed("/seed/failed/exec_id"), None, "runner", 200),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Failed to retrieve runtime logs for source 'runner': The run does not have a snapshot, thus the runner logs are not available."
+    );
+}
+
+#[tokio::test]
+async fn bad_log_arguments_are_refused_before_any_request() {
+    let kitaru = kitaru().await;
+    let cases = [
+        (logs_args("nope", None, "step", 0), "`limit` must be >= 1."),
+        (
+            logs_args("nope", None, "  ", 5),
+            "`source` must be a non-empty string.",
+        ),
+        (
+            logs_args("nope", Some(" "), "step", 5),
+            "`checkpoint` must be non-empty when provided.",
+        ),
+        (
+            logs_args("nope", Some("boom"), "runner", 5),
+            "`checkpoint` cannot be combined with `source='runner'`.",
+        ),
+    ];
+    for (args, expected) in cases {
+        let error = logs(&kitaru, args).await.unwrap_err();
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+}
+
+// --- artifacts list -----------------------------------------------------------
+
+#[tokio::test]
+async fn an_executions_artifacts_are_listed_in_checkpoint_order() {
+    let kitaru = kitaru().await;
+    let exec_id = seed("/seed/completed/exec_id");
+    let all = list_artifacts(&kitaru, artifacts_args(exec_id))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 8);
+    let producers: Vec<&str> = all
+        .iter()
+        .map(|a| a.producing_call.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        producers,
+        [
+            "greet",
+            "gather",
+            "split_words",
+            "count_words",
+            "pair",
+            "pair",
+            "pair",
+            "finalize"
+        ]
+    );
+
+    let mut responses = artifacts_args(exec_id);
+    responses.filter.kind = Some("response".into());
+    let saved = list_artifacts(&kitaru, responses).await.unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(
+        saved[0].artifact_id,
+        seed("/seed/completed/saved_artifact/artifact_id")
+    );
+
+    let mut pair = artifacts_args(exec_id);
+    pair.filter.producing_call = Some("pair".into());
+    pair.limit = Some(2);
+    assert_eq!(list_artifacts(&kitaru, pair).await.unwrap().len(), 2);
+
+    let mut by_name = artifacts_args(exec_id);
+    by_name.filter.name = Some("seed_completed::count_words::output".into());
+    let count_words = list_artifacts(&kitaru, by_name).await.unwrap();
+    assert_eq!(count_words.len(), 1);
+    assert_eq!(count_words[0].metadata["string_representation"], "3");
+}
+
+#[tokio::test]
+async fn artifacts_of_an_unknown_execution_fail_like_get() {
+    let error = list_artifacts(&kitaru().await, artifacts_args("nope"))
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("Failed to load execution 'nope': "),
+        "{error}"
+    );
+}
+
+// --- input and cancel -----------------------------------------------------------
+
+async fn input(
+    kitaru: &Kitaru,
+    (exec_id, wait, value): (&str, &str, Value),
+) -> Result<Execution, Error> {
+    executions::input(kitaru, exec_id, wait, value).await
+}
+
+fn input_args<'a>(exec_id: &'a str, wait: &'a str, value: Value) -> (&'a str, &'a str, Value) {
+    (exec_id, wait, value)
+}
+
+#[tokio::test]
+async fn input_of_the_wrong_type_is_refused_before_the_server_sees_it() {
+    let kitaru = kitaru().await;
+    let exec_id = seed("/seed/waiting/exec_id");
+    let error = input(&kitaru, input_args(exec_id, "approve_seed", json!("yes")))
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("Wait input does not match the pending wait schema type (['boolean'])."),
+        "{error}"
+    );
+    let still = get(exec_id).await.unwrap();
+    assert_eq!(still.summary.pending_wait.unwrap().name, "approve_seed");
+}
+
+#[tokio::test]
+async fn input_to_an_unknown_wait_lists_the_pending_ones() {
+    let exec_id = seed("/seed/waiting/exec_id");
+    let error = input(&kitaru().await, input_args(exec_id, "ship_it", json!(true)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "Execution '{exec_id}' has no pending wait 'ship_it'. Available waits: approve_seed."
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_execution_without_waits_takes_no_input() {
+    let exec_id = seed("/seed/completed/exec_id");
+    let error = input(
+        &kitaru().await,
+        input_args(exec_id, "approve_seed", json!(true)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("Execution '{exec_id}' has no pending waits to resolve.")
+    );
+}
+
+#[tokio::test]
+async fn a_finished_execution_cannot_be_cancelled() {
+    let exec_id = seed("/seed/completed/exec_id");
+    let error = executions::cancel(&kitaru().await, exec_id)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), kitaru_sdk::ErrorKind::State);
+    assert_eq!(
+        error.to_string(),
+        "Cannot stop a run that is already completed."
+    );
+}
+
+/// Two executions of `flows/extra_waiting.py`, paused on their wait, that
+/// the tests below change: [0] gets input, [1] is cancelled. Call it while
+/// holding [`executions_lock`] for writing.
+fn fresh_waiting_executions() -> &'static [String] {
+    static IDS: OnceLock<Vec<String>> = OnceLock::new();
+    IDS.get_or_init(|| start_waiting_executions(2))
+}
+
+/// Runs a test that changes an execution, holding off the tests that
+/// compare listings meanwhile.
+fn changing_executions(test: impl Future<Output = ()>) {
+    let _changing = executions_lock()
+        .write()
+        .unwrap_or_else(PoisonError::into_inner);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(test);
+}
+
+#[test]
+fn input_to_a_paused_execution_resolves_its_wait() {
+    changing_executions(give_input_to_a_paused_execution());
+}
+
+async fn give_input_to_a_paused_execution() {
+    let exec_id = fresh_waiting_executions()[0].as_str();
+    let kitaru = kitaru().await;
+    let before = get(exec_id).await.unwrap();
+    let wait_id = before
+        .summary
+        .pending_wait
+        .as_ref()
+        .unwrap()
+        .wait_id
+        .clone();
+
+    let after = input(&kitaru, input_args(exec_id, &wait_id, json!(true)))
+        .await
+        .unwrap();
+    assert_eq!(after.summary.exec_id, exec_id);
+    assert_eq!(after.summary.status, ExecutionStatus::Waiting);
+    assert_eq!(after.summary.pending_wait, None);
+    assert_eq!(
+        after.summary.status_reason.as_deref(),
+        Some("Waiting for manual resume.")
+    );
+    assert_eq!(names(&after), ["draft"]);
+
+    let again = input(&kitaru, input_args(exec_id, "approve_extra", json!(true)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        again.starts_with(&format!(
+            "Execution '{exec_id}' has no pending waits to resolve."
+        )),
+        "{again}"
+    );
+    assert!(again.contains("manual resume"), "{again}");
+}
+
+#[test]
+fn cancelling_a_paused_execution_stops_it() {
+    changing_executions(cancel_a_paused_execution());
+}
+
+async fn cancel_a_paused_execution() {
+    let exec_id = fresh_waiting_executions()[1].clone();
+    let kitaru = kitaru().await;
+    let cancelled = executions::cancel(&kitaru, &exec_id).await.unwrap();
+    assert_eq!(cancelled.summary.status, ExecutionStatus::Cancelled);
+    assert_eq!(
+        cancelled.summary.status_reason.as_deref(),
+        Some("Manual stop requested.")
+    );
+    assert_eq!(cancelled.summary.pending_wait, None);
+    let listed = list(
+        &kitaru,
+        list_args(Some("cancelled"), Some("extra_waiting"), None),
+    )
+    .await
+    .unwrap();
+    assert!(listed.iter().any(|e| e.summary.exec_id == exec_id));
+
+    let again = executions::cancel(&kitaru, &exec_id).await.unwrap_err();
+    assert_eq!(again.to_string(), "Run is already being stopped.");
+}
