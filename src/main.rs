@@ -38,15 +38,13 @@ fn tool_list() -> String {
     text
 }
 
-/// Stack of the runtime's threads. A hydrated run answer nests deeply; in
-/// unoptimised builds decoding one needs more than the default 2 MiB.
-const THREAD_STACK: usize = 16 * 1024 * 1024;
-
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Default thread stacks: the generated client boxes the resources that
+    // answers embed, so decoding fits them in debug builds too
+    // (tests/real_server/small_stack.rs).
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_stack_size(THREAD_STACK)
         .build()
         .context("cannot start the async runtime")?
         .block_on(serve(args))

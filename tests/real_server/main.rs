@@ -12,5 +12,6 @@ mod parity;
 mod sdk_artifacts;
 mod sdk_executions;
 mod sdk_status;
+mod small_stack;
 mod standalone_sdk;
 mod stdio_peer;

@@ -85,6 +85,14 @@ mod tests {
     use super::types;
 
     #[test]
+    fn resources_embed_each_other_in_boxes() {
+        // By value, a run held every resource it can reach (23 KB), and a
+        // debug build needed over 2 MiB of stack to decode one.
+        assert!(std::mem::size_of::<types::PipelineRunResponse>() < 4096);
+        assert!(std::mem::size_of::<types::StepRunResponse>() < 4096);
+    }
+
+    #[test]
     fn a_status_a_newer_server_added_decodes_as_unrecognized() {
         let status: types::ExecutionStatus = serde_json::from_value(json!("hibernating")).unwrap();
         assert_eq!(

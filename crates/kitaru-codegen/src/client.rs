@@ -4,7 +4,7 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagSt
 use quote::quote;
 use serde_json::{Value, json};
 
-use crate::{CodegenError, Options, open_enums};
+use crate::{CodegenError, Options, boxed_resources, open_enums};
 
 /// Generates the client source (without header) from a normalised document.
 pub(crate) fn generate_client(doc: &Value, options: &Options) -> Result<String, CodegenError> {
@@ -33,8 +33,24 @@ pub(crate) fn generate_client(doc: &Value, options: &Options) -> Result<String, 
         .map_err(|e| CodegenError::Progenitor(e.to_string()))?;
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| CodegenError::Unparsable(e.to_string()))?;
-    open_enums::open_enums(&mut file, &open_enums::string_enum_names(doc))?;
+    let types = types_module(&mut file)?;
+    open_enums::open_enums(types, &open_enums::string_enum_names(doc))?;
+    boxed_resources::box_embedded_resources(types)?;
     Ok(prettyplease::unparse(&file))
+}
+
+/// The items of progenitor's `pub mod types`, where typify puts the API's
+/// types (and their builders, in `types::builder`).
+fn types_module(file: &mut syn::File) -> Result<&mut Vec<syn::Item>, CodegenError> {
+    file.items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(module) if module.ident == "types" => {
+                module.content.as_mut().map(|(_, items)| items)
+            }
+            _ => None,
+        })
+        .ok_or_else(|| CodegenError::Unparsable("no `types` module in progenitor's output".into()))
 }
 
 /// The schema typify replaces with the timestamp type: every

@@ -5,9 +5,10 @@
 //! progenitor (builder interface, merged tags, a session as the client's
 //! inner value, hooks the client crate must implement), opens the API's
 //! string enums (an `Unrecognized(String)` variant for values a newer server
-//! adds) and formats the result with prettyplease. It also writes a report
-//! of every operation of the document and what became of it. The output
-//! depends only on the input.
+//! adds), boxes the resources that other types embed (so that decoding a
+//! hydrated answer fits a default thread stack) and formats the result with
+//! prettyplease. It also writes a report of every operation of the document
+//! and what became of it. The output depends only on the input.
 //!
 //! `kitaru-client`'s build script is the one caller; the code lives here so
 //! that the normaliser can be tested on its own.
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod boxed_resources;
 mod client;
 pub mod normalise;
 mod open_enums;

@@ -37,22 +37,12 @@ pub(crate) fn string_enum_names(doc: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-/// Replaces the closed enums named in `names` inside `pub mod types`.
+/// Replaces the closed enums named in `names` among the `types` module's
+/// items.
 pub(crate) fn open_enums(
-    file: &mut syn::File,
+    types: &mut Vec<syn::Item>,
     names: &BTreeSet<String>,
 ) -> Result<(), CodegenError> {
-    let Some(types) = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(module) if module.ident == "types" => {
-            module.content.as_mut().map(|(_, items)| items)
-        }
-        _ => None,
-    }) else {
-        return Err(CodegenError::Unparsable(
-            "no `types` module in progenitor's output".into(),
-        ));
-    };
-
     let mut kept = Vec::with_capacity(types.len());
     for item in types.drain(..) {
         match &item {
@@ -115,6 +105,10 @@ fn open_enum(closed: &syn::ItemEnum) -> Result<Vec<syn::Item>, CodegenError> {
         }
 
         impl #name {
+            /// Every value this client knows, in the order of the API's
+            /// document.
+            pub const KNOWN: &'static [Self] = &[#( Self::#variants ),*];
+
             /// The value as the server writes it.
             pub fn as_str(&self) -> &str {
                 match self {

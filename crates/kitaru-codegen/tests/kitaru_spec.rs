@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use kitaru_codegen::{Options, generate, normalise::normalise};
+use quote::ToTokens;
 use serde_json::Value;
 
 static SPEC: LazyLock<Vec<u8>> = LazyLock::new(|| {
@@ -171,4 +172,70 @@ fn left_out_deprecated_operations_are_listed_with_their_reason() {
         })
         .unwrap();
     assert!(row.contains("not generated: deprecated"), "{row}");
+}
+
+/// The field types of a struct of the generated `types` module, as Rust
+/// source without spaces (nor the trailing comma prettyplease puts in a
+/// generic argument list it breaks over lines).
+fn field_types(client: &str, name: &str) -> Vec<(String, String)> {
+    let file: syn::File = syn::parse_str(client).unwrap();
+    let types = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Mod(module) if module.ident == "types" => module.content.as_ref(),
+            _ => None,
+        })
+        .map(|(_, items)| items)
+        .unwrap();
+    let strukt = types
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Struct(s) if s.ident == name => Some(s),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no struct {name}"));
+    strukt
+        .fields
+        .iter()
+        .map(|field| {
+            let ty = field.ty.to_token_stream().to_string();
+            let ty = ty.replace(' ', "").replace(",>", ">");
+            (field.ident.as_ref().unwrap().to_string(), ty)
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_holds_the_resources_it_embeds_in_boxes_and_its_own_parts_inline() {
+    let client = generate(&SPEC, &options(true)).unwrap().client;
+    let resources = field_types(&client, "PipelineRunResponseResources");
+    let field = |name: &str| &resources.iter().find(|(n, _)| n == name).unwrap().1;
+    for (name, resource) in [
+        ("pipeline", "PipelineResponse"),
+        ("snapshot", "PipelineSnapshotResponse"),
+        ("stack", "StackResponse"),
+        ("user", "UserResponse"),
+        ("active_wait_condition", "RunWaitConditionResponse"),
+    ] {
+        assert_eq!(
+            field(name),
+            &format!("::std::option::Option<::std::boxed::Box<{resource}>>")
+        );
+    }
+    assert_eq!(
+        field("tags"),
+        "::std::vec::Vec<TagResponse>",
+        "a list is on the heap already"
+    );
+    let run = field_types(&client, "PipelineRunResponse");
+    let field = |name: &str| &run.iter().find(|(n, _)| n == name).unwrap().1;
+    assert_eq!(
+        field("body"),
+        "::std::option::Option<PipelineRunResponseBody>"
+    );
+    assert_eq!(
+        field("resources"),
+        "::std::option::Option<PipelineRunResponseResources>"
+    );
 }

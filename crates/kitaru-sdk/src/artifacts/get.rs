@@ -234,6 +234,7 @@ mod tests {
     use super::*;
     use crate::artifacts::SaveType;
 
+    #[cfg(feature = "schemars")]
     #[test]
     fn the_output_schema_is_one_object_with_the_reference_fields() {
         let schema = serde_json::to_value(schemars::schema_for!(Artifact)).unwrap();
