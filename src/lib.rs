@@ -11,5 +11,6 @@
 pub use kitaru_client as api;
 pub use kitaru_sdk as sdk;
 
+pub mod selection;
 pub mod server;
 pub mod tools;

@@ -8,6 +8,7 @@ use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
 use kitaru_client::ConnectionOptions;
+use kitaru_mcp::selection::ToolSelection;
 use kitaru_mcp::server::KitaruServer;
 use kitaru_mcp::tools::TOOLSETS;
 
@@ -21,6 +22,21 @@ use kitaru_mcp::tools::TOOLSETS;
 #[derive(Debug, Parser)]
 #[command(name = "kitaru-mcp", version, about, long_about, after_long_help = tool_list())]
 struct Args {
+    /// The toolsets to offer, comma-separated: names from the list below,
+    /// `all`, and `-name` to leave one out (`-stacks`). Exclusions win.
+    #[arg(
+        long,
+        env = "KITARU_MCP_TOOLSETS",
+        default_value = "all",
+        allow_hyphen_values = true,
+        value_parser = ToolSelection::parse
+    )]
+    toolsets: ToolSelection,
+
+    /// Offer only the tools that change nothing.
+    #[arg(long, env = "KITARU_MCP_READ_ONLY")]
+    read_only: bool,
+
     /// Log filter for stderr, e.g. `info` or `kitaru_mcp=debug`.
     #[arg(long, env = "KITARU_MCP_LOG", default_value = "warn")]
     log: String,
@@ -61,7 +77,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "kitaru-mcp starting on stdio"
     );
-    let service = KitaruServer::new(ConnectionOptions::new())
+    let selection = args.toolsets.read_only(args.read_only);
+    tracing::info!(toolsets = ?selection.offered_toolsets(), "offering");
+    let service = KitaruServer::with_selection(ConnectionOptions::new(), selection)
         .serve(rmcp::transport::stdio())
         .await
         .context("MCP initialisation over stdio failed")?;

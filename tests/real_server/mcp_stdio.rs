@@ -26,7 +26,10 @@ async fn initialize_and_list_tools_over_stdio() {
     for tool in kitaru_mcp::tools::TOOLS {
         assert!(instructions.contains(tool.name), "{instructions}");
     }
-    assert_eq!(instructions, kitaru_mcp::server::instructions());
+    assert_eq!(
+        instructions,
+        kitaru_mcp::server::instructions(&Default::default())
+    );
     let tools = client.list_all_tools().await.unwrap();
     let mut names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
     names.sort();

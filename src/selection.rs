@@ -1,0 +1,200 @@
+//! Which tools the server offers: toolsets and read-only mode.
+//!
+//! Applied once, where the tools are registered (`KitaruServer`), never
+//! inside a tool: a tool left out is neither listed nor callable, and
+//! calling it by name says why and how to get it.
+
+use std::collections::BTreeSet;
+
+use crate::tools::{TOOLS, TOOLSETS, ToolInfo};
+
+/// The toolsets and mode the server runs with; the default offers every
+/// tool.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolSelection {
+    /// Only these toolsets; `None` for all of them.
+    included: Option<BTreeSet<&'static str>>,
+    /// Never these toolsets (exclusions win over inclusions).
+    excluded: BTreeSet<&'static str>,
+    /// Only tools annotated read-only.
+    read_only: bool,
+}
+
+impl ToolSelection {
+    /// Reads a toolset list as `--toolsets` / `KITARU_MCP_TOOLSETS` take it:
+    /// comma-separated toolset names, `all` for every toolset, and `-name`
+    /// to leave one out (`all,-stacks`, or just `-stacks`).
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut selection = Self::default();
+        let mut included = BTreeSet::new();
+        let mut all = false;
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            match entry.strip_prefix('-') {
+                Some(name) => {
+                    selection.excluded.insert(toolset(name.trim())?);
+                }
+                None if entry == "all" => all = true,
+                None => {
+                    included.insert(toolset(entry)?);
+                }
+            }
+        }
+        // Only exclusions, like `-stacks`, start from every toolset.
+        if !all && !included.is_empty() {
+            selection.included = Some(included);
+        }
+        Ok(selection)
+    }
+
+    /// Offers only the tools annotated read-only.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Whether `tool` is offered.
+    pub fn offers(&self, tool: &ToolInfo) -> bool {
+        !(self.hides_as_mutating(tool) || self.leaves_out_toolset_of(tool))
+    }
+
+    /// Why the tool named `name` is not offered, with what to do about it;
+    /// `None` when it is offered or no such tool exists.
+    pub fn refusal(&self, name: &str) -> Option<String> {
+        let tool = TOOLS.iter().find(|tool| tool.name == name)?;
+        if self.hides_as_mutating(tool) {
+            Some(format!(
+                "tool `{}` is not available: kitaru-mcp runs read-only (--read-only or \
+                 KITARU_MCP_READ_ONLY) and this tool changes things. Restart kitaru-mcp \
+                 without read-only mode to use it.",
+                tool.name
+            ))
+        } else if self.leaves_out_toolset_of(tool) {
+            Some(format!(
+                "tool `{}` is not available: its toolset `{}` is not selected (--toolsets or \
+                 KITARU_MCP_TOOLSETS; offered now: {}). Add `{}` to the toolsets to use it.",
+                tool.name,
+                tool.toolset,
+                self.offered_toolsets().join(", "),
+                tool.toolset
+            ))
+        } else {
+            None
+        }
+    }
+
+    fn hides_as_mutating(&self, tool: &ToolInfo) -> bool {
+        self.read_only && !tool.read_only
+    }
+
+    fn leaves_out_toolset_of(&self, tool: &ToolInfo) -> bool {
+        self.excluded.contains(tool.toolset)
+            || self
+                .included
+                .as_ref()
+                .is_some_and(|included| !included.contains(tool.toolset))
+    }
+
+    /// The toolsets with at least one offered tool.
+    pub fn offered_toolsets(&self) -> Vec<&'static str> {
+        TOOLSETS
+            .iter()
+            .filter(|toolset| toolset.tools().any(|tool| self.offers(tool)))
+            .map(|toolset| toolset.name)
+            .collect()
+    }
+}
+
+/// A declared toolset's name, or what the declared ones are.
+fn toolset(name: &str) -> Result<&'static str, String> {
+    TOOLSETS
+        .iter()
+        .find(|toolset| toolset.name == name)
+        .map(|toolset| toolset.name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = TOOLSETS.iter().map(|toolset| toolset.name).collect();
+            format!(
+                "unknown toolset `{name}`; the toolsets are: all, {}",
+                known.join(", ")
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offered(selection: &ToolSelection) -> Vec<&'static str> {
+        TOOLS
+            .iter()
+            .filter(|tool| selection.offers(tool))
+            .map(|tool| tool.name)
+            .collect()
+    }
+
+    fn in_toolsets(names: &[&str]) -> Vec<&'static str> {
+        TOOLS
+            .iter()
+            .filter(|tool| names.contains(&tool.toolset))
+            .map(|tool| tool.name)
+            .collect()
+    }
+
+    #[test]
+    fn by_default_every_tool_is_offered() {
+        let all: Vec<&str> = TOOLS.iter().map(|tool| tool.name).collect();
+        assert_eq!(offered(&ToolSelection::default()), all);
+        assert_eq!(offered(&ToolSelection::parse("all").unwrap()), all);
+        assert_eq!(offered(&ToolSelection::parse("").unwrap()), all);
+    }
+
+    #[test]
+    fn named_toolsets_are_the_only_ones_offered() {
+        let selection = ToolSelection::parse("executions, stacks").unwrap();
+        assert_eq!(offered(&selection), in_toolsets(&["executions", "stacks"]));
+        assert_eq!(selection.offered_toolsets(), ["executions", "stacks"]);
+    }
+
+    #[test]
+    fn exclusions_win_over_inclusions() {
+        let selection = ToolSelection::parse("executions,stacks,-stacks").unwrap();
+        assert_eq!(offered(&selection), in_toolsets(&["executions"]));
+        let all_but = ToolSelection::parse("-stacks").unwrap();
+        assert!(!offered(&all_but).contains(&"kitaru_stacks_list"));
+        assert!(offered(&all_but).contains(&"kitaru_executions_get"));
+    }
+
+    #[test]
+    fn read_only_mode_offers_only_read_only_tools() {
+        let selection = ToolSelection::default().read_only(true);
+        let expected: Vec<&str> = TOOLS
+            .iter()
+            .filter(|tool| tool.read_only)
+            .map(|tool| tool.name)
+            .collect();
+        assert_eq!(offered(&selection), expected);
+        assert!(!expected.contains(&"kitaru_executions_cancel"));
+        let refusal = selection.refusal("kitaru_executions_cancel").unwrap();
+        assert!(refusal.contains("read-only"), "{refusal}");
+        assert_eq!(selection.refusal("kitaru_executions_get"), None);
+    }
+
+    #[test]
+    fn a_left_out_tool_says_which_toolset_to_add() {
+        let selection = ToolSelection::parse("executions").unwrap();
+        let refusal = selection.refusal("kitaru_stacks_list").unwrap();
+        assert!(
+            refusal.contains("toolset `stacks` is not selected"),
+            "{refusal}"
+        );
+        assert!(refusal.contains("offered now: executions"), "{refusal}");
+        assert_eq!(selection.refusal("no_such_tool"), None);
+    }
+
+    #[test]
+    fn an_unknown_toolset_names_the_known_ones() {
+        let error = ToolSelection::parse("executions,memories").unwrap_err();
+        assert!(error.starts_with("unknown toolset `memories`"), "{error}");
+        assert!(error.contains("executions"), "{error}");
+        assert!(ToolSelection::parse("-nope").is_err());
+    }
+}
