@@ -167,15 +167,17 @@ fn assert_same_error(tool: &str, arguments: &Value, theirs: &ToolAnswer, ours: &
     );
 }
 
+/// Whether `text` is a UUID in its hyphenated form.
+fn is_uuid(text: &[u8]) -> bool {
+    text.len() == 36
+        && text.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 /// `text` with every UUID replaced by `<id>`.
 fn normalise_ids(text: &str) -> String {
-    let is_uuid = |word: &[u8]| {
-        word.len() == 36
-            && word.iter().enumerate().all(|(i, b)| match i {
-                8 | 13 | 18 | 23 => *b == b'-',
-                _ => b.is_ascii_hexdigit(),
-            })
-    };
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -464,17 +466,9 @@ fn clean_preview_matches_for_each_scope() {
 fn anonymize(value: &mut Value) {
     match value {
         Value::String(text) => {
-            let is_uuid = text.len() == 36
-                && text.chars().enumerate().all(|(i, c)| {
-                    if [8, 13, 18, 23].contains(&i) {
-                        c == '-'
-                    } else {
-                        c.is_ascii_hexdigit()
-                    }
-                });
             let is_time =
                 text.len() >= 19 && text.as_bytes()[4] == b'-' && text.as_bytes()[10] == b'T';
-            if is_uuid {
+            if is_uuid(text.as_bytes()) {
                 *text = "<id>".into();
             } else if is_time {
                 *text = "<time>".into();

@@ -1,12 +1,14 @@
 //! Finding the execution an `exec_id` argument names: a run id (any form of
 //! UUID), an exact run name, or a unique prefix of a run id.
 
+use kitaru_client::ApiError;
 use kitaru_client::builder::ListRuns;
 use kitaru_client::types::{PagePipelineRunResponse, PipelineRunResponse};
 
 use super::InProject;
+// Python's `repr()` of a string: how the reference shows a `KeyError`.
+use crate::python_repr::str_repr as python_repr;
 use crate::{Error, Kitaru};
-use kitaru_client::ApiError;
 
 /// How many prefix matches an ambiguity error lists.
 const AMBIGUOUS_SHOWN: i64 = 20;
@@ -153,12 +155,6 @@ pub(crate) fn canonical_uuid(text: &str) -> Option<String> {
         &hex[16..20],
         &hex[20..32]
     ))
-}
-
-/// `text` as Python's `repr()` writes a string, which is how the reference
-/// shows a `KeyError`.
-fn python_repr(text: &str) -> String {
-    crate::python_repr::str_repr(text)
 }
 
 #[cfg(test)]
