@@ -61,6 +61,7 @@ fn yes() -> bool {
 enum ResultShape {
     List,
     Text,
+    Optional,
 }
 
 /// A parameter as a tool declares it: its own, or a shared one by name.
@@ -391,6 +392,7 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
     let output_ty = match tool.result {
         Some(ResultShape::List) => quote!(crate::tools::Listed<#output>),
         Some(ResultShape::Text) => quote!(crate::tools::Text),
+        Some(ResultShape::Optional) => quote!(crate::tools::Maybe<#output>),
         None => quote!(#output),
     };
     let (read_only, destructive, idempotent, open_world) = (

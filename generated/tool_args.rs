@@ -253,6 +253,162 @@ pub mod args {
     fn default_kitaru_clean_preview_scope() -> String {
         "project".to_owned()
     }
+    ///Arguments of `kitaru_memory_list`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemoryListArgs {
+        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        pub scope: String,
+        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
+        pub scope_type: String,
+        ///Only keys starting with this prefix.
+        #[serde(default)]
+        pub prefix: Option<String>,
+    }
+    impl crate::tools::Validate for MemoryListArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_memory_get`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemoryGetArgs {
+        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        pub key: String,
+        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        pub scope: String,
+        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
+        pub scope_type: String,
+        ///This version instead of the latest (an integer >= 1).
+        #[serde(default)]
+        pub version: Option<i64>,
+        ///Fail instead of answering value_available false when the value cannot be read here.
+        #[serde(default = "default_kitaru_memory_get_strict")]
+        pub strict: bool,
+    }
+    impl crate::tools::Validate for MemoryGetArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_memory_get_strict() -> bool {
+        false
+    }
+    ///Arguments of `kitaru_memory_set`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemorySetArgs {
+        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        pub key: String,
+        ///The value: any JSON (string, number, boolean, null, array, object).
+        pub value: serde_json::Value,
+        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        pub scope: String,
+        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
+        pub scope_type: String,
+    }
+    impl crate::tools::Validate for MemorySetArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_memory_delete`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemoryDeleteArgs {
+        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        pub key: String,
+        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        pub scope: String,
+        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
+        pub scope_type: String,
+    }
+    impl crate::tools::Validate for MemoryDeleteArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_memory_history`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemoryHistoryArgs {
+        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        pub key: String,
+        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        pub scope: String,
+        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
+        pub scope_type: String,
+    }
+    impl crate::tools::Validate for MemoryHistoryArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_memory_purge`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemoryPurgeArgs {
+        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        pub key: String,
+        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        pub scope: String,
+        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
+        pub scope_type: String,
+        ///How many of the newest versions to keep; omitted means none (the key is removed entirely).
+        #[serde(default)]
+        pub keep: Option<i64>,
+    }
+    impl crate::tools::Validate for MemoryPurgeArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_memory_purge_scope`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemoryPurgeScopeArgs {
+        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        pub scope: String,
+        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
+        pub scope_type: String,
+        ///How many of the newest versions of each key to keep; omitted means none.
+        #[serde(default)]
+        pub keep: Option<i64>,
+        ///Also remove, entirely, the keys whose latest version is a deletion.
+        #[serde(default = "default_kitaru_memory_purge_scope_include_deleted")]
+        pub include_deleted: bool,
+    }
+    impl crate::tools::Validate for MemoryPurgeScopeArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_memory_purge_scope_include_deleted() -> bool {
+        false
+    }
+    ///Arguments of `kitaru_memory_compaction_log`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemoryCompactionLogArgs {
+        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        pub scope: String,
+        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
+        pub scope_type: String,
+    }
+    impl crate::tools::Validate for MemoryCompactionLogArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
 }
 /// Every tool, in declaration order.
 pub const TOOLS: &[crate::tools::ToolInfo] = &[
@@ -328,6 +484,54 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
         toolset: "maintenance",
         read_only: true,
     },
+    crate::tools::ToolInfo {
+        name: "kitaru_memory_list",
+        title: "List memory keys",
+        toolset: "memory",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_memory_get",
+        title: "Get a memory value",
+        toolset: "memory",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_memory_set",
+        title: "Set a memory value",
+        toolset: "memory",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_memory_delete",
+        title: "Delete a memory key",
+        toolset: "memory",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_memory_history",
+        title: "Memory key history",
+        toolset: "memory",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_memory_purge",
+        title: "Purge a memory key's old versions",
+        toolset: "memory",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_memory_purge_scope",
+        title: "Purge a memory scope",
+        toolset: "memory",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_memory_compaction_log",
+        title: "Memory audit log",
+        toolset: "memory",
+        read_only: true,
+    },
 ];
 /// Every toolset, by name.
 pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[
@@ -346,6 +550,10 @@ pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[
     crate::tools::ToolsetInfo {
         name: "maintenance",
         description: "Maintenance: previews of local clean-ups.",
+    },
+    crate::tools::ToolsetInfo {
+        name: "memory",
+        description: "Memory: durable values under keys, per namespace, flow or execution, versioned, shared with the Python SDK.",
     },
     crate::tools::ToolsetInfo {
         name: "stacks",

@@ -432,4 +432,299 @@ impl crate::server::KitaruServer {
             .await;
         crate::tools::respond::<kitaru_sdk::clean::CleanPreview, _>(&context, outcome)
     }
+    #[rmcp::tool(
+        name = "kitaru_memory_list",
+        description = "List the keys of a memory scope that hold a value (deleted keys left out), sorted by key, each with its latest version's details but not its value.",
+        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryListArgs>(
+
+        ),
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>>(
+
+        ),
+        annotations(
+            title = "List memory keys",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_memory_list(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_memory_list", request);
+        let outcome = context
+            .run(async {
+                let args: args::MemoryListArgs = crate::tools::arguments(arguments)?;
+                crate::tools::memory::list(self.kitaru().await?, args, &context).await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_memory_get",
+        description = "Read a memory key's value (latest version, or the given one). Null when the key or version does not exist or is deleted. A value that cannot be read here comes back with value_available false and the reason, unless strict is set, which makes that an error.",
+        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryGetArgs>(
+
+        ),
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Maybe<kitaru_sdk::memory::MemoryValue>>(
+
+        ),
+        annotations(
+            title = "Get a memory value",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_memory_get(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_memory_get", request);
+        let outcome = context
+            .run(async {
+                let args: args::MemoryGetArgs = crate::tools::arguments(arguments)?;
+                crate::tools::memory::get(self.kitaru().await?, args, &context).await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::Maybe<kitaru_sdk::memory::MemoryValue>,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_memory_set",
+        description = "Store a JSON value (null allowed) under a key: a new version, numbered after the latest. Python flows and the kitaru CLI read it as they read their own memory.",
+        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemorySetArgs>(
+
+        ),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::MemoryEntry>(
+
+        ),
+        annotations(
+            title = "Set a memory value",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_memory_set(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_memory_set", request);
+        let outcome = context
+            .run(async {
+                let args: args::MemorySetArgs = crate::tools::arguments(arguments)?;
+                crate::tools::memory::set(self.kitaru().await?, args, &context).await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::memory::MemoryEntry, _>(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_memory_delete",
+        description = "Delete a key by writing a deletion marker as its newest version; its history stays readable. Null when the key does not exist; deleting a deleted key changes nothing.",
+        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryDeleteArgs>(
+
+        ),
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Maybe<kitaru_sdk::memory::MemoryEntry>>(
+
+        ),
+        annotations(
+            title = "Delete a memory key",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_memory_delete(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_memory_delete", request);
+        let outcome = context
+            .run(async {
+                let args: args::MemoryDeleteArgs = crate::tools::arguments(arguments)?;
+                crate::tools::memory::delete(self.kitaru().await?, args, &context).await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::Maybe<kitaru_sdk::memory::MemoryEntry>,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_memory_history",
+        description = "Every version of a key, newest first, deletions included (is_deleted true); empty for a key that never existed.",
+        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryHistoryArgs>(
+
+        ),
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>>(
+
+        ),
+        annotations(
+            title = "Memory key history",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_memory_history(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_memory_history", request);
+        let outcome = context
+            .run(async {
+                let args: args::MemoryHistoryArgs = crate::tools::arguments(arguments)?;
+                crate::tools::memory::history(self.kitaru().await?, args, &context).await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_memory_purge",
+        description = "Permanently delete a key's versions except the newest `keep`. Without `keep` every version goes, the current value included. Versions a flow's step read or wrote cannot be purged (then nothing is). Recorded in the scope's audit log.",
+        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryPurgeArgs>(
+
+        ),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::PurgeResult>(
+
+        ),
+        annotations(
+            title = "Purge a memory key's old versions",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_memory_purge(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_memory_purge", request);
+        let outcome = context
+            .run(async {
+                let args: args::MemoryPurgeArgs = crate::tools::arguments(arguments)?;
+                crate::tools::memory::purge(self.kitaru().await?, args, &context).await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::memory::PurgeResult, _>(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_memory_purge_scope",
+        description = "Purge every key of a scope as kitaru_memory_purge does one key, keeping the newest `keep` versions of each (none without `keep`). Deleted keys are left alone unless include_deleted. Every key is checked first: if one cannot be purged, nothing is.",
+        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryPurgeScopeArgs>(
+
+        ),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::PurgeResult>(
+
+        ),
+        annotations(
+            title = "Purge a memory scope",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_memory_purge_scope(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
+            "kitaru_memory_purge_scope",
+            request,
+        );
+        let outcome = context
+            .run(async {
+                let args: args::MemoryPurgeScopeArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::memory::purge_scope(self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::memory::PurgeResult, _>(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_memory_compaction_log",
+        description = "The audit log of a memory scope, newest first: one record per compaction or purge (what was read, written or deleted, when, with which model).",
+        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryCompactionLogArgs>(
+
+        ),
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::memory::CompactionRecord>>(
+
+        ),
+        annotations(
+            title = "Memory audit log",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_memory_compaction_log(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
+            "kitaru_memory_compaction_log",
+            request,
+        );
+        let outcome = context
+            .run(async {
+                let args: args::MemoryCompactionLogArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::memory::compaction_log(
+                        self.kitaru().await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::Listed<kitaru_sdk::memory::CompactionRecord>,
+            _,
+        >(&context, outcome)
+    }
 }

@@ -13,6 +13,7 @@ mod context;
 mod environment;
 mod error;
 mod executions;
+mod memory;
 mod stacks;
 
 pub use context::ToolContext;
@@ -71,6 +72,20 @@ pub struct Listed<T> {
 
 impl<T> From<Vec<T>> for Listed<T> {
     fn from(result: Vec<T>) -> Self {
+        Self { result }
+    }
+}
+
+/// The result of a tool that may find nothing: `{"result": {...}}` or
+/// `{"result": null}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Maybe<T> {
+    /// The result, or null.
+    pub result: Option<T>,
+}
+
+impl<T> From<Option<T>> for Maybe<T> {
+    fn from(result: Option<T>) -> Self {
         Self { result }
     }
 }

@@ -11,6 +11,7 @@ mod mcp_stdio;
 mod parity;
 mod sdk_artifacts;
 mod sdk_executions;
+mod sdk_memory;
 mod sdk_status;
 mod small_stack;
 mod standalone_sdk;

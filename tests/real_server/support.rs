@@ -148,38 +148,61 @@ pub fn executions_lock() -> &'static std::sync::RwLock<()> {
     &LOCK
 }
 
-/// Starts `count` new executions of `tests/harness/flows/extra_waiting.py`,
-/// each paused on its wait `approve_extra`, and returns their ids (oldest
-/// first). For tests that cancel an execution or give it input, so the seeded
-/// one stays as it is. Call it while holding [`executions_lock`] for writing.
-pub fn start_waiting_executions(count: usize) -> Vec<String> {
+/// Runs `python -m flows.<module> <args>` (from `tests/harness/flows/`)
+/// with the harness's Python, in the seeded project folder and this server's
+/// environment, `input` as JSON on stdin; returns the JSON its last stdout
+/// line holds. Its stderr goes to the test's.
+pub fn python_module(module: &str, args: &[&str], input: Option<&Value>) -> Value {
+    use std::io::Write as _;
     let server = server();
     let project = Path::new(server.str("/project_dir"));
+    let file = format!("{module}.py");
     std::fs::copy(
-        repo_root().join("tests/harness/flows/extra_waiting.py"),
-        project.join("flows/extra_waiting.py"),
+        repo_root().join("tests/harness/flows").join(&file),
+        project.join("flows").join(&file),
     )
-    .expect("copy the flow into the project");
+    .expect("copy the module into the project");
     let mut command = Command::new(server.str("/python"));
     command
-        .args(["-m", "flows.extra_waiting", &count.to_string()])
+        .arg("-m")
+        .arg(format!("flows.{module}"))
+        .args(args)
         .current_dir(project)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     for (name, _) in std::env::vars() {
         if name.starts_with("ZENML_") || name.starts_with("KITARU_") {
             command.env_remove(name);
         }
     }
-    let output = command
+    let mut child = command
         .envs(server.env())
-        .output()
-        .expect("run flows.extra_waiting");
-    assert!(output.status.success(), "flows.extra_waiting failed");
+        .spawn()
+        .unwrap_or_else(|e| panic!("run flows.{module}: {e}"));
+    let request = input.map(Value::to_string).unwrap_or_default();
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.as_bytes())
+        .expect("write the request");
+    let output = child.wait_with_output().expect("wait for python");
+    assert!(output.status.success(), "flows.{module} {args:?} failed");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let last = stdout
         .lines()
         .last()
-        .expect("flows.extra_waiting printed the ids");
-    serde_json::from_str(last).expect("the last line is a JSON list of ids")
+        .unwrap_or_else(|| panic!("flows.{module} printed nothing"));
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("flows.{module}: the last line is not JSON ({e}): {last}"))
+}
+
+/// Starts `count` new executions of `tests/harness/flows/extra_waiting.py`,
+/// each paused on its wait `approve_extra`, and returns their ids (oldest
+/// first). For tests that cancel an execution or give it input, so the seeded
+/// one stays as it is. Call it while holding [`executions_lock`] for writing.
+pub fn start_waiting_executions(count: usize) -> Vec<String> {
+    let ids = python_module("extra_waiting", &[&count.to_string()], None);
+    serde_json::from_value(ids).expect("flows.extra_waiting prints a JSON list of ids")
 }

@@ -42,22 +42,51 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl ApiError {
+    /// Like `From`, but also reads the body of an answer the API does not
+    /// declare for the operation (e.g. a 501 from a server that cannot
+    /// reach its artifact store), which `From` cannot do without waiting.
+    pub async fn read(error: Error<ErrorBody>) -> Self {
+        match error {
+            Error::UnexpectedResponse(answer) => {
+                let status = answer.status().as_u16();
+                let text = answer.text().await.unwrap_or_default();
+                let body: serde_json::Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|_| serde_json::Value::String(text.trim().to_owned()));
+                let (exception_type, message) = exception(&body);
+                Self {
+                    status: Some(status),
+                    exception_type,
+                    message,
+                    timed_out: false,
+                }
+            }
+            other => other.into(),
+        }
+    }
+}
+
+/// The exception type and message of a ZenML error body.
+fn exception(body: &serde_json::Value) -> (Option<String>, String) {
+    let detail = body.get("detail").unwrap_or(body);
+    match detail.as_array().map(Vec::as_slice) {
+        Some(
+            [
+                serde_json::Value::String(kind),
+                serde_json::Value::String(message),
+            ],
+        ) => (Some(kind.clone()), message.clone()),
+        _ => (None, error_detail(body)),
+    }
+}
+
 impl From<Error<ErrorBody>> for ApiError {
     fn from(error: Error<ErrorBody>) -> Self {
         match error {
             Error::ErrorResponse(answer) => {
                 let status = Some(answer.status().as_u16());
                 let body = answer.into_inner().0;
-                let detail = body.get("detail").unwrap_or(&body);
-                let (exception_type, message) = match detail.as_array().map(Vec::as_slice) {
-                    Some(
-                        [
-                            serde_json::Value::String(kind),
-                            serde_json::Value::String(message),
-                        ],
-                    ) => (Some(kind.clone()), message.clone()),
-                    _ => (None, error_detail(&body)),
-                };
+                let (exception_type, message) = exception(&body);
                 Self {
                     status,
                     exception_type,
@@ -65,6 +94,19 @@ impl From<Error<ErrorBody>> for ApiError {
                     timed_out: false,
                 }
             }
+            Error::UnexpectedResponse(answer) => Self {
+                status: Some(answer.status().as_u16()),
+                exception_type: None,
+                message: format!(
+                    "the server answered HTTP {} ({}), which this operation does not declare",
+                    answer.status().as_u16(),
+                    answer
+                        .status()
+                        .canonical_reason()
+                        .unwrap_or("unknown status")
+                ),
+                timed_out: false,
+            },
             other => Self {
                 status: other.status().map(|s| s.as_u16()),
                 exception_type: None,

@@ -51,6 +51,7 @@ pub mod clean;
 mod error;
 pub mod executions;
 mod kitaru;
+pub mod memory;
 mod python_repr;
 pub mod stacks;
 pub mod status;

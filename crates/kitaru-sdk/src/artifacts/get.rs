@@ -3,8 +3,9 @@
 //! REST calls: the lookup (one `GET /artifact_versions/{id}` for a UUID;
 //! otherwise the latest version by artifact name, then an id-prefix search
 //! when no name matches), then concurrently the producing step
-//! (`GET /steps/{id}`, when there is one) and the stored files (download
-//! token + data, skipped when only Python could read them).
+//! (`GET /steps/{id}`, when there is one) and the stored files (read from the artifact store's
+//! folder when it is on this machine, else download token + data; skipped
+//! when only Python could read them).
 
 use kitaru_client::types::{ArtifactVersionResponse, ArtifactVersionResponseBody, Source};
 use serde::Serialize;
@@ -58,7 +59,7 @@ impl Artifact {
 }
 
 /// One artifact version, by id, artifact name (its latest version in the
-/// project) or unique id prefix, with its value read through the server.
+/// project) or unique id prefix, with its value read from its files (here, or sent by the server).
 pub async fn get(kitaru: &Kitaru, wanted: &str) -> Result<Artifact, Error> {
     if wanted.trim().is_empty() {
         return Err(Error::argument(
@@ -70,12 +71,14 @@ pub async fn get(kitaru: &Kitaru, wanted: &str) -> Result<Artifact, Error> {
     let body = body(&version)?;
     let mut artifact = ArtifactRef::from_version(&version, None);
     let value_type = import_path(&body.data_type);
+    let materializer = import_path(&body.materializer);
     let (producing_call, value) = tokio::join!(
         producing_call(kitaru, &version),
-        read_value(
+        super::value::load(
             kitaru,
             &artifact.artifact_id,
-            &body.materializer,
+            &body.uri,
+            &materializer,
             &value_type
         )
     );
@@ -191,24 +194,6 @@ async fn producing_call(
     Ok(Some(
         crate::executions::checkpoint_name(&step.name).to_owned(),
     ))
-}
-
-/// The stored value, downloaded through the server when Rust can read it.
-async fn read_value(
-    kitaru: &Kitaru,
-    artifact_id: &str,
-    materializer: &Source,
-    data_type: &str,
-) -> Result<ArtifactValue, ValueUnavailable> {
-    let materializer = import_path(materializer);
-    ArtifactValue::check_readable(&materializer, data_type)?;
-    let archive = kitaru
-        .client
-        .download_artifact_version(artifact_id)
-        .await
-        .context("the server did not send the stored files")
-        .map_err(|error| ValueUnavailable::new("DownloadError", error.to_string()))?;
-    ArtifactValue::decode(&archive, &materializer, data_type)
 }
 
 /// The body of a hydrated artifact version (always sent, optional in the spec).

@@ -9,6 +9,7 @@ mod value;
 
 pub use get::{Artifact, get};
 pub use list::{ArtifactFilter, list};
+pub(crate) use value::load;
 pub use value::{ArtifactValue, ValueFormat, ValueUnavailable};
 
 use serde::{Deserialize, Serialize};

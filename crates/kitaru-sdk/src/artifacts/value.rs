@@ -124,9 +124,38 @@ impl ArtifactValue {
         materializer: &str,
         data_type: &str,
     ) -> Result<Self, ValueUnavailable> {
+        Self::decode_at("", archive, materializer, data_type)
+    }
+
+    /// [`decode`](Self::decode) for the archive of the folder at `uri`
+    /// (named in the messages).
+    pub(crate) fn decode_at(
+        uri: &str,
+        archive: &[u8],
+        materializer: &str,
+        data_type: &str,
+    ) -> Result<Self, ValueUnavailable> {
         let layout = Layout::of(materializer, data_type)?;
-        let files = Files::unpack(archive)?;
-        let value = layout.load(&files, "", data_type)?;
+        Self::from_files(layout, &Files::unpack(uri, archive)?, data_type)
+    }
+
+    /// Reads the value from its folder on this machine; a folder that does
+    /// not exist reads as one without files.
+    pub(crate) fn read_dir(
+        dir: &std::path::Path,
+        materializer: &str,
+        data_type: &str,
+    ) -> Result<Self, ValueUnavailable> {
+        let layout = Layout::of(materializer, data_type)?;
+        Self::from_files(layout, &Files::read_dir(dir)?, data_type)
+    }
+
+    fn from_files(
+        layout: Layout,
+        files: &Files,
+        data_type: &str,
+    ) -> Result<Self, ValueUnavailable> {
+        let value = layout.load(files, "", data_type)?;
         Ok(match value.to_json() {
             Some(value) => Self {
                 value,
@@ -137,6 +166,49 @@ impl ArtifactValue {
                 value_format: ValueFormat::Repr,
             },
         })
+    }
+}
+
+/// Reads the value of artifact version `artifact_id`, stored at `uri` by
+/// `materializer` (import paths for both it and `data_type`).
+///
+/// From the folder itself when it is on this machine; otherwise the server
+/// sends its files, which works for any store the server can read. A value
+/// only Python could load is reported without downloading anything.
+pub(crate) async fn load(
+    kitaru: &crate::Kitaru,
+    artifact_id: &str,
+    uri: &str,
+    materializer: &str,
+    data_type: &str,
+) -> Result<ArtifactValue, ValueUnavailable> {
+    ArtifactValue::check_readable(materializer, data_type)?;
+    let local = std::path::Path::new(uri);
+    if local.is_absolute() && local.is_dir() {
+        return ArtifactValue::read_dir(local, materializer, data_type);
+    }
+    match kitaru.client.download_artifact_version(artifact_id).await {
+        Ok(archive) => ArtifactValue::decode_at(uri, &archive, materializer, data_type),
+        Err(error) => {
+            let error = kitaru_client::ApiError::read(error).await;
+            if error.status == Some(404) && error.message.contains("does not exist") {
+                // The server reads the store, and the folder is gone.
+                let layout = Layout::of(materializer, data_type)?;
+                return ArtifactValue::from_files(layout, &Files::none(uri), data_type);
+            }
+            Err(ValueUnavailable::new(
+                "ArtifactStoreUnreachable",
+                format!(
+                    "the files at {uri} are not on this machine, and the server could not send \
+                     them ({}{}); load the value where its artifact store is reachable",
+                    error
+                        .status
+                        .map(|status| format!("HTTP {status}: "))
+                        .unwrap_or_default(),
+                    error.message
+                ),
+            ))
+        }
     }
 }
 
@@ -263,8 +335,10 @@ fn load_container(files: &Files, dir: &str, data_type: &str) -> Result<Py, Value
         return Err(ValueUnavailable::new(
             "RuntimeError",
             format!(
-                "Materialization of type {} failed. Expected either data.json or metadata.json to exist.",
-                class_repr(data_type)
+                "Materialization of type {} failed. Expected either {} or {} to exist.",
+                class_repr(data_type),
+                files.path(dir, "data.json"),
+                files.path(dir, "metadata.json"),
             ),
         ));
     };
@@ -303,11 +377,52 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
-/// The regular files of an artifact's archive, by path relative to its root.
-struct Files(BTreeMap<String, Vec<u8>>);
+/// The regular files of an artifact's folder, by path relative to it.
+struct Files {
+    /// The folder's URI, for messages ("" when unknown).
+    root: String,
+    files: BTreeMap<String, Vec<u8>>,
+}
 
 impl Files {
-    fn unpack(archive: &[u8]) -> Result<Self, ValueUnavailable> {
+    /// The files of a folder on this machine (none when it does not exist).
+    fn read_dir(dir: &std::path::Path) -> Result<Self, ValueUnavailable> {
+        fn walk(
+            dir: &std::path::Path,
+            prefix: &str,
+            files: &mut BTreeMap<String, Vec<u8>>,
+        ) -> std::io::Result<()> {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(entries) => entries,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(error) => return Err(error),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let name = join(prefix, &entry.file_name().to_string_lossy());
+                let kind = entry.file_type()?;
+                if kind.is_dir() {
+                    walk(&entry.path(), &name, files)?;
+                } else if kind.is_file() {
+                    files.insert(name, std::fs::read(entry.path())?);
+                }
+            }
+            Ok(())
+        }
+        let mut files = BTreeMap::new();
+        walk(dir, "", &mut files).map_err(|error| {
+            ValueUnavailable::new(
+                "OSError",
+                format!("cannot read the stored files in {}: {error}", dir.display()),
+            )
+        })?;
+        Ok(Self {
+            root: dir.to_string_lossy().into_owned(),
+            files,
+        })
+    }
+
+    fn unpack(root: &str, archive: &[u8]) -> Result<Self, ValueUnavailable> {
         let unreadable = |e: std::io::Error| {
             ValueUnavailable::new(
                 "ArchiveError",
@@ -334,26 +449,37 @@ impl Files {
             entry.read_to_end(&mut content).map_err(unreadable)?;
             files.insert(path, content);
         }
-        Ok(Self(files))
+        Ok(Self {
+            root: root.to_owned(),
+            files,
+        })
+    }
+
+    /// No files at all: the folder at `root` is gone.
+    pub(super) fn none(root: &str) -> Self {
+        Self {
+            root: root.to_owned(),
+            files: BTreeMap::new(),
+        }
     }
 
     fn get(&self, dir: &str, name: &str) -> Option<&[u8]> {
-        self.0.get(&join(dir, name)).map(Vec::as_slice)
+        self.files.get(&join(dir, name)).map(Vec::as_slice)
     }
 
+    /// A file's full path, as Python would name it.
+    fn path(&self, dir: &str, name: &str) -> String {
+        join(self.root.trim_end_matches('/'), &join(dir, name))
+    }
+
+    /// A file the value needs; missing, it is Python's `FileNotFoundError`.
     fn require(&self, dir: &str, name: &str) -> Result<&[u8], ValueUnavailable> {
         self.get(dir, name).ok_or_else(|| {
-            let present: Vec<&str> = self.0.keys().map(String::as_str).collect();
             ValueUnavailable::new(
                 "FileNotFoundError",
                 format!(
-                    "the stored artifact has no file '{}' (it has: {})",
-                    join(dir, name),
-                    if present.is_empty() {
-                        "no files".to_owned()
-                    } else {
-                        present.join(", ")
-                    }
+                    "[Errno 2] No such file or directory: {}",
+                    crate::python_repr::str_repr(&self.path(dir, name))
                 ),
             )
         })
@@ -685,7 +811,8 @@ mod tests {
         assert_eq!(unavailable.cause_type, "RuntimeError");
         assert_eq!(
             unavailable.message,
-            "RuntimeError: Materialization of type <class 'dict'> failed. Expected either data.json or metadata.json to exist."
+            "RuntimeError: Materialization of type <class 'dict'> failed. Expected either data.json \
+             or metadata.json to exist."
         );
     }
 
@@ -693,12 +820,9 @@ mod tests {
     fn a_missing_file_is_unavailable() {
         let unavailable = unavailable(&[("other.txt", b"x")], BUILTIN, "builtins.str");
         assert_eq!(unavailable.cause_type, "FileNotFoundError");
-        assert!(
-            unavailable
-                .message
-                .contains("'data.json' (it has: other.txt)"),
-            "{}",
-            unavailable.message
+        assert_eq!(
+            unavailable.message,
+            "FileNotFoundError: [Errno 2] No such file or directory: 'data.json'"
         );
     }
 

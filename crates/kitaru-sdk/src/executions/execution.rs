@@ -13,7 +13,7 @@ use crate::artifacts::ArtifactRef;
 use crate::{Error, Kitaru};
 
 /// The prefix Kitaru may give the pipeline names of flows.
-pub(super) const PIPELINE_NAME_PREFIX: &str = "__kitaru_pipeline_source_";
+pub(crate) const PIPELINE_NAME_PREFIX: &str = "__kitaru_pipeline_source_";
 
 /// An execution as listings show it: where it stands, without its
 /// checkpoints.
@@ -243,7 +243,7 @@ pub(super) fn stack_name(run: &PipelineRunResponse) -> Option<&str> {
 
 /// The flow's name from the run's pipeline name: trimmed, without Kitaru's
 /// source prefix, null when empty.
-pub(super) fn flow_name(run: &PipelineRunResponse) -> Option<String> {
+pub(crate) fn flow_name(run: &PipelineRunResponse) -> Option<String> {
     let name = run.resources.as_ref()?.pipeline.as_ref()?.name.trim();
     let name = name.strip_prefix(PIPELINE_NAME_PREFIX).unwrap_or(name);
     (!name.is_empty()).then(|| name.to_owned())

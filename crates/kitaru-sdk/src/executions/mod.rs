@@ -24,9 +24,11 @@ pub use cancel::cancel;
 pub(crate) use checkpoints::checkpoint_name;
 pub use checkpoints::{Attempt, Checkpoint};
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
+pub(crate) use execution::{PIPELINE_NAME_PREFIX, flow_name};
 pub use failure::{Failure, FailureOrigin};
 pub use list::{ExecutionFilter, latest, list};
 pub use logs::{LogQuery, logs};
+pub(crate) use lookup::find_run;
 pub use spec::{
     ConnectionSettings, FlowDefaults, FrozenExecutionSpec, ImageSettings, ModelAlias,
     ModelRegistry, ResolvedExecution,

@@ -1,0 +1,96 @@
+//! The memory tools.
+
+use kitaru_sdk::Kitaru;
+use kitaru_sdk::memory::{
+    self, CompactionRecord, MemoryEntry, MemoryScope, MemoryValue, PurgeResult,
+};
+
+use super::args::{
+    MemoryCompactionLogArgs, MemoryDeleteArgs, MemoryGetArgs, MemoryHistoryArgs, MemoryListArgs,
+    MemoryPurgeArgs, MemoryPurgeScopeArgs, MemorySetArgs,
+};
+use super::{ToolContext, ToolError};
+
+fn scope(scope_type: &str, scope: &str) -> Result<MemoryScope, ToolError> {
+    Ok(MemoryScope::parse(scope_type, scope)?)
+}
+
+/// `kitaru_memory_list`.
+pub async fn list(
+    kitaru: &Kitaru,
+    args: MemoryListArgs,
+    _: &ToolContext,
+) -> Result<Vec<MemoryEntry>, ToolError> {
+    let scope = scope(&args.scope_type, &args.scope)?;
+    Ok(memory::list(kitaru, &scope, args.prefix.as_deref()).await?)
+}
+
+/// `kitaru_memory_get`.
+pub async fn get(
+    kitaru: &Kitaru,
+    args: MemoryGetArgs,
+    _: &ToolContext,
+) -> Result<Option<MemoryValue>, ToolError> {
+    let scope = scope(&args.scope_type, &args.scope)?;
+    Ok(memory::get(kitaru, &scope, &args.key, args.version, args.strict).await?)
+}
+
+/// `kitaru_memory_set`.
+pub async fn set(
+    kitaru: &Kitaru,
+    args: MemorySetArgs,
+    _: &ToolContext,
+) -> Result<MemoryEntry, ToolError> {
+    let scope = scope(&args.scope_type, &args.scope)?;
+    Ok(memory::set(kitaru, &scope, &args.key, &args.value).await?)
+}
+
+/// `kitaru_memory_delete`.
+pub async fn delete(
+    kitaru: &Kitaru,
+    args: MemoryDeleteArgs,
+    _: &ToolContext,
+) -> Result<Option<MemoryEntry>, ToolError> {
+    let scope = scope(&args.scope_type, &args.scope)?;
+    Ok(memory::delete(kitaru, &scope, &args.key).await?)
+}
+
+/// `kitaru_memory_history`.
+pub async fn history(
+    kitaru: &Kitaru,
+    args: MemoryHistoryArgs,
+    _: &ToolContext,
+) -> Result<Vec<MemoryEntry>, ToolError> {
+    let scope = scope(&args.scope_type, &args.scope)?;
+    Ok(memory::history(kitaru, &scope, &args.key).await?)
+}
+
+/// `kitaru_memory_purge`.
+pub async fn purge(
+    kitaru: &Kitaru,
+    args: MemoryPurgeArgs,
+    _: &ToolContext,
+) -> Result<PurgeResult, ToolError> {
+    let scope = scope(&args.scope_type, &args.scope)?;
+    Ok(memory::purge(kitaru, &scope, &args.key, args.keep).await?)
+}
+
+/// `kitaru_memory_purge_scope`.
+pub async fn purge_scope(
+    kitaru: &Kitaru,
+    args: MemoryPurgeScopeArgs,
+    _: &ToolContext,
+) -> Result<PurgeResult, ToolError> {
+    let scope = scope(&args.scope_type, &args.scope)?;
+    Ok(memory::purge_scope(kitaru, &scope, args.keep, args.include_deleted).await?)
+}
+
+/// `kitaru_memory_compaction_log`.
+pub async fn compaction_log(
+    kitaru: &Kitaru,
+    args: MemoryCompactionLogArgs,
+    _: &ToolContext,
+) -> Result<Vec<CompactionRecord>, ToolError> {
+    let scope = scope(&args.scope_type, &args.scope)?;
+    Ok(memory::compaction_log(kitaru, &scope).await?)
+}
