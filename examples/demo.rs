@@ -173,6 +173,40 @@ async fn main() -> anyhow::Result<()> {
             loaded["value"]
         );
     }
+    println!("\n== durable memory, shared with Python flows");
+    let scope = json!({"scope": "demo-notes", "scope_type": "namespace"});
+    let with = |extra: Value| {
+        let mut arguments = scope.clone();
+        if let (Some(target), Value::Object(extra)) = (arguments.as_object_mut(), extra) {
+            target.extend(extra);
+        }
+        arguments
+    };
+    let set = call(
+        &mcp,
+        "kitaru_memory_set",
+        with(json!({"key": "preferences", "value": {"tone": "friendly", "length": "short"}})),
+    )
+    .await?;
+    println!(
+        "kitaru_memory_set preferences: version {} ({})",
+        set["version"], set["value_type"]
+    );
+    let read = call(
+        &mcp,
+        "kitaru_memory_get",
+        with(json!({"key": "preferences"})),
+    )
+    .await?;
+    println!("kitaru_memory_get preferences: {}", read["result"]["value"]);
+    let listed = call(&mcp, "kitaru_memory_list", with(json!({}))).await?;
+    let keys: Vec<&str> = listed["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["key"].as_str())
+        .collect();
+    println!("kitaru_memory_list demo-notes: {keys:?}");
     mcp.cancel().await?;
     println!("\ndone; the server stops now that the demo exits");
     Ok(())

@@ -394,6 +394,46 @@ pub mod args {
     fn default_kitaru_memory_purge_scope_include_deleted() -> bool {
         false
     }
+    ///Arguments of `kitaru_memory_compact`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct MemoryCompactArgs {
+        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        pub scope: String,
+        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
+        pub scope_type: String,
+        ///Single-key mode: the key to summarise (give this or keys).
+        #[serde(default)]
+        pub key: Option<String>,
+        ///Multi-key mode: the keys whose current values are summarised together (needs target_key).
+        #[serde(default)]
+        pub keys: Option<Vec<String>>,
+        ///Single-key mode: summarise the current value, or every version of the key.
+        #[serde(default = "default_kitaru_memory_compact_source_mode")]
+        #[schemars(extend("enum" = ["current", "history"]))]
+        pub source_mode: String,
+        ///The key the summary is written to; defaults to key.
+        #[serde(default)]
+        pub target_key: Option<String>,
+        ///What the model is asked to do with the entries; a concise factual summary otherwise.
+        #[serde(default)]
+        pub instruction: Option<String>,
+        ///A model alias of the registry, or provider/model (openai, anthropic, ollama, openrouter).
+        #[serde(default)]
+        pub model: Option<String>,
+        ///The longest answer the model may give, in tokens.
+        #[serde(default)]
+        pub max_tokens: Option<i64>,
+    }
+    impl crate::tools::Validate for MemoryCompactArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_memory_compact_source_mode() -> String {
+        "current".to_owned()
+    }
     ///Arguments of `kitaru_memory_compaction_log`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
@@ -523,6 +563,12 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
     crate::tools::ToolInfo {
         name: "kitaru_memory_purge_scope",
         title: "Purge a memory scope",
+        toolset: "memory",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_memory_compact",
+        title: "Summarise memory with a model",
         toolset: "memory",
         read_only: false,
     },

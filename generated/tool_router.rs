@@ -682,6 +682,39 @@ impl crate::server::KitaruServer {
         crate::tools::respond::<kitaru_sdk::memory::PurgeResult, _>(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_memory_compact",
+        description = "Have a model summarise memory values into a new version: one key's current value (or every version, source_mode history), or the current values of several keys into target_key. The model is the given alias or provider/model, else KITARU_DEFAULT_MODEL, else the registry's default; credentials come from the environment or the alias's secret. Recorded in the scope's audit log.",
+        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryCompactArgs>(
+
+        ),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::CompactResult>(
+
+        ),
+        annotations(
+            title = "Summarise memory with a model",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn kitaru_memory_compact(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_memory_compact", request);
+        let outcome = context
+            .run(async {
+                let args: args::MemoryCompactArgs = crate::tools::arguments(arguments)?;
+                crate::tools::memory::compact(self.kitaru().await?, args, &context).await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::memory::CompactResult, _>(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_memory_compaction_log",
         description = "The audit log of a memory scope, newest first: one record per compaction or purge (what was read, written or deleted, when, with which model).",
         input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryCompactionLogArgs>(

@@ -2,12 +2,13 @@
 
 use kitaru_sdk::Kitaru;
 use kitaru_sdk::memory::{
-    self, CompactionRecord, MemoryEntry, MemoryScope, MemoryValue, PurgeResult,
+    self, CompactRequest, CompactResult, CompactionRecord, MemoryEntry, MemoryScope, MemoryValue,
+    PurgeResult, SourceMode,
 };
 
 use super::args::{
-    MemoryCompactionLogArgs, MemoryDeleteArgs, MemoryGetArgs, MemoryHistoryArgs, MemoryListArgs,
-    MemoryPurgeArgs, MemoryPurgeScopeArgs, MemorySetArgs,
+    MemoryCompactArgs, MemoryCompactionLogArgs, MemoryDeleteArgs, MemoryGetArgs, MemoryHistoryArgs,
+    MemoryListArgs, MemoryPurgeArgs, MemoryPurgeScopeArgs, MemorySetArgs,
 };
 use super::{ToolContext, ToolError};
 
@@ -93,4 +94,25 @@ pub async fn compaction_log(
 ) -> Result<Vec<CompactionRecord>, ToolError> {
     let scope = scope(&args.scope_type, &args.scope)?;
     Ok(memory::compaction_log(kitaru, &scope).await?)
+}
+
+/// `kitaru_memory_compact`: the model settings and credentials come from
+/// this process's environment.
+pub async fn compact(
+    kitaru: &Kitaru,
+    args: MemoryCompactArgs,
+    _: &ToolContext,
+) -> Result<CompactResult, ToolError> {
+    let scope = scope(&args.scope_type, &args.scope)?;
+    let request = CompactRequest {
+        key: args.key,
+        keys: args.keys,
+        source_mode: Some(SourceMode::parse(&args.source_mode)?),
+        target_key: args.target_key,
+        instruction: args.instruction,
+        model: args.model,
+        max_tokens: args.max_tokens,
+    };
+    let env = kitaru_sdk::api::connection::ProcessEnv;
+    Ok(memory::compact(kitaru, &scope, &request, &env).await?)
 }

@@ -116,7 +116,7 @@ fn help_and_version() {
     for tool in kitaru_mcp::tools::TOOLS {
         assert!(text.contains(tool.name), "{} missing in {text}", tool.name);
     }
-    for absent in ["memory", "deployment", "secret"] {
+    for absent in ["deployment", "secret"] {
         assert!(!text.to_lowercase().contains(absent), "{absent} in {text}");
     }
 }
@@ -206,4 +206,77 @@ fn bad_arguments_are_tool_errors_that_name_the_argument() {
         "stdout carried non-protocol lines: {:?}",
         peer.noise
     );
+}
+
+/// Every tool, called through the official Python MCP SDK, which checks each
+/// structured result against the output schema the tool advertises.
+#[tokio::test]
+async fn every_tool_answers_what_its_output_schema_says() {
+    let llm =
+        crate::fake_llm::FakeLlm::start(200, crate::fake_llm::FakeLlm::openai_answer("summary"))
+            .await;
+    let server = server();
+    let exec_id = server.str("/seed/completed/exec_id");
+    let artifact_id = server.get("/seed/completed/artifacts")[0]["artifact_id"].clone();
+    let scope = crate::sdk_memory::fresh("schemas");
+    let mem = |extra: serde_json::Value| {
+        let mut arguments = json!({"scope": scope, "scope_type": "namespace"});
+        arguments
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        arguments
+    };
+    let calls = json!([
+        ["kitaru_executions_list", {"limit": 3}],
+        ["kitaru_executions_get", {"exec_id": exec_id}],
+        ["kitaru_executions_latest", {"status": "failed"}],
+        ["get_execution_logs", {"exec_id": exec_id}],
+        ["kitaru_artifacts_list", {"exec_id": exec_id}],
+        ["kitaru_artifacts_get", {"artifact_id": artifact_id}],
+        ["kitaru_status", {}],
+        ["kitaru_info", {"all": true}],
+        ["kitaru_stacks_list", {}],
+        ["kitaru_clean_preview", {}],
+        ["kitaru_memory_set", mem(json!({"key": "k", "value": {"a": [1, null]}}))],
+        ["kitaru_memory_set", mem(json!({"key": "k", "value": null}))],
+        ["kitaru_memory_get", mem(json!({"key": "k"}))],
+        ["kitaru_memory_get", mem(json!({"key": "k", "version": 1}))],
+        ["kitaru_memory_get", mem(json!({"key": "missing"}))],
+        ["kitaru_memory_list", mem(json!({}))],
+        ["kitaru_memory_history", mem(json!({"key": "k"}))],
+        ["kitaru_memory_compact", mem(json!({"key": "k", "source_mode": "history", "model": "ollama/m", "target_key": "s"}))],
+        ["kitaru_memory_delete", mem(json!({"key": "k"}))],
+        ["kitaru_memory_delete", mem(json!({"key": "missing"}))],
+        ["kitaru_memory_purge", mem(json!({"key": "k", "keep": 1}))],
+        ["kitaru_memory_purge_scope", mem(json!({"include_deleted": true}))],
+        ["kitaru_memory_compaction_log", mem(json!({}))],
+    ]);
+    let called: Vec<&str> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|call| call[0].as_str().unwrap())
+        .collect();
+    for tool in kitaru_mcp::tools::TOOLS {
+        let writes_executions = ["kitaru_executions_cancel", "kitaru_executions_input"];
+        if !writes_executions.contains(&tool.name) {
+            assert!(called.contains(&tool.name), "{} is not checked", tool.name);
+        }
+    }
+    let request = json!({
+        "command": [env!("CARGO_BIN_EXE_kitaru-mcp")],
+        "env": {"OLLAMA_HOST": llm.url},
+        "calls": calls,
+    });
+    let answer = tokio::task::spawn_blocking(move || {
+        crate::support::python_module("mcp_client_check", &[], Some(&request))
+    })
+    .await
+    .unwrap();
+    for result in answer["results"].as_array().unwrap() {
+        assert_eq!(result["invalid"], serde_json::Value::Null, "{result}");
+        assert_eq!(result["is_error"], false, "{result}");
+    }
+    assert_eq!(llm.received().len(), 1, "compact called the model once");
 }

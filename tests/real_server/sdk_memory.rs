@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 use crate::support::{executions_lock, python_module, server};
 
 /// A scope name no earlier run used (the dev server keeps its data).
-fn fresh(label: &str) -> String {
+pub(crate) fn fresh(label: &str) -> String {
     format!("rs-{label}-{}", uuid::Uuid::new_v4().simple())
 }
 
-fn namespace(label: &str) -> MemoryScope {
+pub(crate) fn namespace(label: &str) -> MemoryScope {
     MemoryScope::namespace(&fresh(label)).unwrap()
 }
 
@@ -62,7 +62,7 @@ fn python_type(value: &Value) -> &'static str {
 /// Runs a command of `tests/harness/flows/memory_interop.py` off the async
 /// runtime (so that the test's pooled connections stay serviced meanwhile).
 /// `flow` runs a real flow: listings of executions must not overlap it.
-async fn interop(command: &'static str, request: Value) -> Value {
+pub(crate) async fn interop(command: &'static str, request: Value) -> Value {
     tokio::task::spawn_blocking(move || {
         let _no_listing_in_between = (command == "flow")
             .then(|| executions_lock().write().unwrap_or_else(|p| p.into_inner()));
@@ -73,7 +73,7 @@ async fn interop(command: &'static str, request: Value) -> Value {
 }
 
 /// What the Python SDK reads for `keys` in `scope`: key -> {value, entry}.
-async fn python_reads(scope: &MemoryScope, keys: &[&str]) -> Value {
+pub(crate) async fn python_reads(scope: &MemoryScope, keys: &[&str]) -> Value {
     interop(
         "read",
         json!({"scope": scope.name(), "scope_type": scope.scope_type(), "keys": keys}),
@@ -182,6 +182,21 @@ async fn a_version_written_here_is_stored_as_python_stores_it() {
         let b = stored_form(&kitaru, &theirs[0].artifact_id, their_scope.name()).await;
         assert_eq!(a, b, "{value} is stored alike");
     }
+}
+
+/// Where a version's files are.
+async fn stored_uri(kitaru: &Kitaru, artifact_id: &str) -> String {
+    kitaru
+        .client
+        .get_artifact_version()
+        .artifact_version_id(artifact_id.parse::<uuid::Uuid>().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .body
+        .unwrap()
+        .uri
 }
 
 /// What matters of a stored version, with the scope name made neutral.
@@ -430,7 +445,25 @@ async fn purge_keeps_the_newest_and_logs_it_in_the_audit_log_python_reads() {
             .await
             .unwrap();
     }
+    let folders: Vec<String> = {
+        let history = memory::history(&kitaru, &scope, "k").await.unwrap();
+        let mut folders = Vec::new();
+        for entry in history {
+            folders.push(stored_uri(&kitaru, &entry.artifact_id).await);
+        }
+        folders
+    };
     let result = memory::purge(&kitaru, &scope, "k", Some(1)).await.unwrap();
+    assert!(
+        std::path::Path::new(&folders[0]).is_dir(),
+        "the kept version keeps its files"
+    );
+    for purged in &folders[1..] {
+        assert!(
+            !std::path::Path::new(purged).exists(),
+            "{purged} removed with its version"
+        );
+    }
     assert_eq!((result.versions_deleted, result.keys_affected), (3, 1));
     let left: Vec<i64> = memory::history(&kitaru, &scope, "k")
         .await
@@ -456,6 +489,16 @@ async fn purge_keeps_the_newest_and_logs_it_in_the_audit_log_python_reads() {
         (json!(1), json!(3))
     );
     assert_eq!(record["keep"], 1);
+    let theirs = interop(
+        "log",
+        json!({"scope": scope.name(), "scope_type": "namespace"}),
+    )
+    .await;
+    assert_eq!(
+        theirs["records"],
+        json!([record]),
+        "Python reads the record as written"
+    );
     assert!(
         memory::list(&kitaru, &scope, None)
             .await

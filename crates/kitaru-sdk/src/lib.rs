@@ -51,6 +51,7 @@ pub mod clean;
 mod error;
 pub mod executions;
 mod kitaru;
+mod llm;
 pub mod memory;
 mod python_repr;
 pub mod stacks;

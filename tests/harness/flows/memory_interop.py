@@ -16,6 +16,8 @@ the last line of stdout:
   real flow that reads ``read_keys`` from its flow scope, then writes each
   item both in its flow scope and in its execution scope; answers
   ``{"exec_id", "flow_id", "read": {key: value}}``.
+* ``log``: ``{"scope", "scope_type"}`` -> the scope's audit log as the
+  Python SDK reads it: ``{"records": [...]}``.
 * ``pickled``: ``{"scope", "key"}`` -> sets a value of a class ZenML stores
   with cloudpickle (namespace scope); answers ``{}``.
 """
@@ -93,6 +95,11 @@ def main() -> None:
         for index, key in enumerate(request["read_keys"]):
             read[key] = steps["echo" if index == 0 else f"echo_{index + 1}"].output.load()
         answer = {"exec_id": str(handle.exec_id), "flow_id": str(run.pipeline.id), "read": read}
+    elif command == "log":
+        records = KitaruClient().memories.compaction_log(
+            scope=request["scope"], scope_type=request["scope_type"]
+        )
+        answer = {"records": [json.loads(record.model_dump_json()) for record in records]}
     elif command == "pickled":
         memory.configure(scope=request["scope"], scope_type="namespace")
         memory.set(request["key"], Opaque("only Python can read me"))

@@ -276,3 +276,95 @@ fn the_same_memory_session_gives_the_same_answers() {
     }
     same_session(&reads, "", "");
 }
+
+#[test]
+fn compact_refusals_match() {
+    let (scope, _) = seeded();
+    let deleted = server()
+        .get("/seed/memory/deleted_keys")
+        .as_array()
+        .and_then(|keys| keys.first())
+        .and_then(Value::as_str)
+        .expect("a deleted seeded key");
+    let at = |extra: Value| {
+        let mut arguments = json!({"scope": scope, "scope_type": "namespace", "model": "ollama/m"});
+        arguments
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        arguments
+    };
+    let steps = vec![
+        step(
+            "kitaru_memory_compact",
+            at(json!({"key": "counter", "keys": ["counter"]})),
+        ),
+        step("kitaru_memory_compact", at(json!({}))),
+        step("kitaru_memory_compact", at(json!({"keys": ["counter"]}))),
+        step(
+            "kitaru_memory_compact",
+            at(json!({"keys": ["counter"], "target_key": "t", "source_mode": "history"})),
+        ),
+        step("kitaru_memory_compact", at(json!({"key": "never-written"}))),
+        step("kitaru_memory_compact", at(json!({"key": deleted}))),
+        step(
+            "kitaru_memory_compact",
+            at(json!({"keys": [deleted, "never-written"], "target_key": "t"})),
+        ),
+        step("kitaru_memory_compact", at(json!({"key": "_compaction/x"}))),
+    ];
+    same_session(&steps, "", "");
+}
+
+/// A compaction by our server, through its tool, with a stand-in model:
+/// the reference reads the summary and the audit record as ours does.
+#[test]
+fn a_compaction_done_here_reads_the_same_through_the_reference() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let llm = runtime.block_on(crate::fake_llm::FakeLlm::start(
+        200,
+        crate::fake_llm::FakeLlm::openai_answer("two facts, merged"),
+    ));
+    let scope = uuid::Uuid::new_v4().to_string();
+    let at = |extra: Value| {
+        let mut arguments = json!({"scope": scope, "scope_type": "namespace"});
+        arguments
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        arguments
+    };
+    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    command.env("OLLAMA_HOST", &llm.url);
+    let mut ours = StdioPeer::start(command);
+    for (key, value) in [("a", json!({"fact": 1})), ("b", json!("two"))] {
+        let set = ours.call("kitaru_memory_set", at(json!({"key": key, "value": value})));
+        assert!(!set.is_error, "{:?}", set.texts);
+    }
+    let compacted = ours.call(
+        "kitaru_memory_compact",
+        at(json!({"keys": ["a", "b"], "target_key": "both", "model": "ollama/fake", "instruction": "Merge."})),
+    );
+    assert!(!compacted.is_error, "{:?}", compacted.texts);
+    let result = compacted.structured.unwrap();
+    assert_eq!(result["sources_read"], 2);
+    assert_eq!(result["entry"]["key"], "both");
+    assert_eq!(
+        result["compaction_record"]["source_keys"],
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        llm.received()[0].body["messages"][0]["content"],
+        "Merge.\n\nMemory entries (2 total):\n\n--- a (version 1) ---\n{'fact': 1}\n\n--- b (version 1) ---\ntwo"
+    );
+    drop(ours);
+    same_session(
+        &[
+            step("kitaru_memory_compaction_log", at(json!({}))),
+            step("kitaru_memory_get", at(json!({"key": "both"}))),
+            step("kitaru_memory_history", at(json!({"key": "both"}))),
+        ],
+        "",
+        "",
+    );
+}

@@ -32,6 +32,20 @@ pub enum SourceMode {
     History,
 }
 
+impl SourceMode {
+    /// Reads a source mode as the Python SDK does: trimmed, any case.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        match text.trim().to_lowercase().as_str() {
+            "current" => Ok(Self::Current),
+            "history" => Ok(Self::History),
+            _ => Err(Error::argument(
+                "source_mode",
+                "Memory compaction source_mode must be 'current' or 'history'.",
+            )),
+        }
+    }
+}
+
 /// One audit record of a scope.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]

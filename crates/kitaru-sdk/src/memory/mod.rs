@@ -31,6 +31,7 @@
 //! ```
 
 mod audit;
+mod compact;
 mod encode;
 mod entry;
 mod purge;
@@ -41,6 +42,7 @@ mod versions;
 mod write;
 
 pub use audit::{CompactionRecord, Operation, SourceMode, compaction_log};
+pub use compact::{CompactRequest, CompactResult, compact};
 pub use entry::MemoryEntry;
 pub use purge::{PurgeResult, purge, purge_scope};
 pub use read::{MemoryValue, get, history, list};

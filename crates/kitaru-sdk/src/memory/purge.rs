@@ -1,5 +1,6 @@
 //! Purging memory: deleting old versions for good (unlike `delete`, which
-//! adds a tombstone), with an audit record of what went.
+//! adds a tombstone), their stored files included, with an audit record of
+//! what went.
 
 use std::collections::HashSet;
 
@@ -172,6 +173,7 @@ async fn run(
                     str_repr(&plan.key),
                     str_repr(scope.name())
                 ))?;
+            remove_files(&stored.uri);
             record.versions_deleted += 1;
             record.source_versions.push(stored.entry.version);
         }
@@ -187,6 +189,27 @@ async fn run(
         scope: scope.name().to_owned(),
         scope_type: scope.scope_type(),
     })
+}
+
+/// Removes a purged version's folder when it is a memory folder on this
+/// machine: once its version is deleted, nothing refers to it any more. (The
+/// Python SDK leaves it behind.) Failing to remove it is only logged.
+fn remove_files(uri: &str) {
+    let dir = std::path::Path::new(uri);
+    let is_memory_folder = dir.is_absolute()
+        && dir
+            .parent()
+            .and_then(|parent| parent.to_str())
+            .is_some_and(|parent| parent.contains("/custom_artifacts/kitaru_mem:"));
+    if !is_memory_folder || !dir.is_dir() {
+        return;
+    }
+    if let Err(error) = std::fs::remove_dir_all(dir) {
+        tracing::warn!(
+            "purged memory version, but could not remove {}: {error}",
+            dir.display()
+        );
+    }
 }
 
 fn parse_id(id: &str) -> Result<uuid::Uuid, Error> {

@@ -22,7 +22,7 @@ pub(crate) const REPOSITORY_DIR: &str = ".kitaru";
 /// The CLI's config file, global or in a repository.
 const CONFIG_FILE: &str = "config.yaml";
 /// Kitaru's own global settings (log store, model aliases).
-const KITARU_CONFIG_FILE: &str = "kitaru.yaml";
+pub(crate) const KITARU_CONFIG_FILE: &str = "kitaru.yaml";
 /// Local artifact stores and the local database.
 const LOCAL_STORES_DIR: &str = "local_stores";
 
@@ -187,16 +187,24 @@ pub(crate) struct KitaruConfig {
     model_registry: Option<ModelRegistry>,
 }
 
-/// `model_registry` in `kitaru.yaml`: the model aliases of `kitaru.llm()`.
-#[derive(Debug, Deserialize)]
-struct ModelRegistry {
+/// `model_registry` in `kitaru.yaml` (or JSON in `KITARU_MODEL_REGISTRY`):
+/// the model aliases of `kitaru.llm()` and memory compaction.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(crate) struct ModelRegistry {
     #[serde(default)]
-    aliases: Option<BTreeMap<String, ModelAlias>>,
+    pub(crate) aliases: Option<BTreeMap<String, ModelAlias>>,
+    /// The alias used when none is named.
+    #[serde(default)]
+    pub(crate) default: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ModelAlias {
-    model: String,
+/// One model alias: the `provider/model` it stands for, and the secret
+/// holding its credentials.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct ModelAlias {
+    pub(crate) model: String,
+    #[serde(default)]
+    pub(crate) secret: Option<String>,
 }
 
 impl KitaruConfig {
@@ -243,6 +251,11 @@ impl KitaruConfig {
             .flat_map(|registry| registry.aliases.iter().flatten())
             .all(|(_, alias)| !alias.model.trim().is_empty());
         log_store_valid && aliases_valid
+    }
+
+    /// The model registry, if the file has one.
+    pub(crate) fn model_registry(&self) -> Option<&ModelRegistry> {
+        self.model_registry.as_ref()
     }
 
     /// How many model aliases are registered.
