@@ -1,10 +1,10 @@
 """A flow whose checkpoints return values beyond plain JSON (not part of the seed).
 
 `tests/real_server/sdk_artifacts.rs` runs it to check what
-`kitaru_artifacts_get` returns for values ZenML stores beyond plain JSON: a custom class instance (stored with
-cloudpickle, so only Python can read it back), bytes, a tuple, a set, a list
-and a dict holding bytes (stored element by element), a pydantic model and a
-UUID. Run from the project folder of a harness server, with the harness
+`kitaru_artifacts_get` returns for such values: a custom class instance
+(stored with cloudpickle, so only Python can read it back), bytes, a tuple, a
+set, a list and a dict holding bytes (stored element by element), a pydantic
+model and a UUID. Run from the project folder of a harness server, with the harness
 venv's python and the server's environment:
 
     python -m flows.extra_pickled
