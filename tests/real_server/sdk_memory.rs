@@ -113,6 +113,44 @@ async fn every_json_kind_written_here_is_read_by_python_and_here() {
             "{key}"
         );
     }
+    // The CLI shows what we show, field for field.
+    for key in [
+        "kinds/unicode",
+        "kinds/object",
+        "kinds/whole-float",
+        "kinds/null",
+    ] {
+        let ours = memory::get(&kitaru, &scope, key, None, true).await.unwrap();
+        assert_eq!(
+            cli_memory_get(&scope, key).await,
+            serde_json::to_value(ours).unwrap(),
+            "{key}"
+        );
+    }
+}
+
+/// `kitaru memory get <key> --scope ... -o json`: the payload the CLI shows.
+async fn cli_memory_get(scope: &MemoryScope, key: &str) -> Value {
+    let mut command = server().command(server().str("/kitaru"));
+    command.args([
+        "memory",
+        "get",
+        key,
+        "--scope",
+        scope.name(),
+        "--scope-type",
+    ]);
+    command.args([scope.scope_type().as_str(), "-o", "json"]);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    answer["item"].clone()
 }
 
 #[tokio::test]
