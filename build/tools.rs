@@ -410,7 +410,7 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
         #[rmcp::tool(
             name = #name,
             description = #description,
-            input_schema = rmcp::handler::server::common::schema_for_type::<args::#args>(),
+            input_schema = crate::tools::input_schema::<args::#args>(),
             output_schema = rmcp::handler::server::common::schema_for_output::<#output_ty>(),
             annotations(
                 title = #title,

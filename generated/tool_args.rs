@@ -9,7 +9,7 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ExecutionsListArgs {
-        ///Only executions in this Kitaru status: running, waiting, completed, failed or cancelled.
+        ///Only this status.
         #[serde(default)]
         #[schemars(
             extend(
@@ -22,13 +22,13 @@ pub mod args {
             )
         )]
         pub status: Option<String>,
-        ///Only executions of the flow with exactly this name.
+        ///Only this flow (exact name).
         #[serde(default)]
         pub flow: Option<String>,
-        ///Only executions that ran on the stack with exactly this name.
+        ///Only this stack (exact name).
         #[serde(default)]
         pub stack: Option<String>,
-        ///Return at most this many executions.
+        ///At most this many.
         #[serde(default)]
         #[schemars(range(min = 1i64))]
         pub limit: Option<i64>,
@@ -50,7 +50,7 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ExecutionsGetArgs {
-        ///The execution: its id, a unique id prefix, or its exact run name.
+        ///Execution id, id prefix or run name.
         pub exec_id: String,
     }
     impl crate::tools::Validate for ExecutionsGetArgs {
@@ -62,7 +62,7 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ExecutionsLatestArgs {
-        ///Only executions in this Kitaru status: running, waiting, completed, failed or cancelled.
+        ///Only this status.
         #[serde(default)]
         #[schemars(
             extend(
@@ -75,10 +75,10 @@ pub mod args {
             )
         )]
         pub status: Option<String>,
-        ///Only executions of the flow with exactly this name.
+        ///Only this flow (exact name).
         #[serde(default)]
         pub flow: Option<String>,
-        ///Only executions that ran on the stack with exactly this name.
+        ///Only this stack (exact name).
         #[serde(default)]
         pub stack: Option<String>,
     }
@@ -91,15 +91,16 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct GetExecutionLogsArgs {
-        ///The execution: its id, a unique id prefix, or its exact run name.
+        ///Execution id, id prefix or run name.
         pub exec_id: String,
-        ///Only the logs of the checkpoint with this name.
+        ///Only this checkpoint's logs.
         #[serde(default)]
         pub checkpoint: Option<String>,
-        ///Which logs: 'step' (each checkpoint's logs) or 'runner' (the runner of a server-launched execution).
+        ///Checkpoint logs, or the runner's.
         #[serde(default = "default_get_execution_logs_source")]
+        #[schemars(extend("enum" = ["step", "runner"]))]
         pub source: String,
-        ///Return at most this many entries (the earliest ones).
+        ///At most this many (the earliest).
         #[serde(default = "default_get_execution_logs_limit")]
         #[schemars(range(min = 1i64))]
         pub limit: i64,
@@ -124,7 +125,7 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ExecutionsCancelArgs {
-        ///The execution: its id, a unique id prefix, or its exact run name.
+        ///Execution id, id prefix or run name.
         pub exec_id: String,
     }
     impl crate::tools::Validate for ExecutionsCancelArgs {
@@ -136,11 +137,11 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ExecutionsInputArgs {
-        ///The execution: its id, a unique id prefix, or its exact run name.
+        ///Execution id, id prefix or run name.
         pub exec_id: String,
-        ///The pending wait to answer: its name or its id.
+        ///Wait name or id.
         pub wait: String,
-        ///The input, as JSON matching the wait's schema (null is allowed).
+        ///Input matching the wait's schema.
         pub value: serde_json::Value,
     }
     impl crate::tools::Validate for ExecutionsInputArgs {
@@ -152,18 +153,18 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ArtifactsListArgs {
-        ///The execution: its id, a unique id prefix, or its exact run name.
+        ///Execution id, id prefix or run name.
         pub exec_id: String,
-        ///Only artifacts with exactly this name.
+        ///Exact artifact name.
         #[serde(default)]
         pub name: Option<String>,
-        ///Only artifacts of this kind (prompt, response, context, input, output, blob).
+        ///Artifact kind.
         #[serde(default)]
         pub kind: Option<String>,
-        ///Only artifacts produced by the checkpoint with this name.
+        ///Producing checkpoint name.
         #[serde(default)]
         pub producing_call: Option<String>,
-        ///Return at most this many artifacts.
+        ///At most this many.
         #[serde(default)]
         #[schemars(range(min = 1i64))]
         pub limit: Option<i64>,
@@ -185,7 +186,7 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ArtifactsGetArgs {
-        ///The artifact version: its id, a unique id prefix, or an artifact name (its latest version).
+        ///Artifact id, id prefix or name.
         pub artifact_id: String,
     }
     impl crate::tools::Validate for ArtifactsGetArgs {
@@ -206,13 +207,13 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct InfoArgs {
-        ///Include everything: environment type and the provenance of the active stack and project.
+        ///Add environment and provenance.
         #[serde(default = "default_kitaru_info_all")]
         pub all: bool,
-        ///List every installed Python package of the Kitaru environment (none without Python).
+        ///All Python packages (none here).
         #[serde(default = "default_kitaru_info_all_packages")]
         pub all_packages: bool,
-        ///List these Python packages with their versions (none without Python: kitaru-mcp has no Python environment).
+        ///These Python packages (none here).
         #[serde(default)]
         pub packages: Option<Vec<String>>,
     }
@@ -240,7 +241,7 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct CleanPreviewArgs {
-        ///What a clean would remove: the project's .kitaru folder, the global config folder, or both.
+        ///What to clean.
         #[serde(default = "default_kitaru_clean_preview_scope")]
         #[schemars(extend("enum" = ["project", "global", "all"]))]
         pub scope: String,
@@ -257,9 +258,9 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct MemoryListArgs {
-        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        ///Namespace, flow id or execution id.
         pub scope: String,
-        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        ///Kind of scope.
         #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
         pub scope_type: String,
         ///Only keys starting with this prefix.
@@ -275,17 +276,17 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct MemoryGetArgs {
-        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        ///Memory key.
         pub key: String,
-        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        ///Namespace, flow id or execution id.
         pub scope: String,
-        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        ///Kind of scope.
         #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
         pub scope_type: String,
-        ///This version instead of the latest (an integer >= 1).
+        ///Version (>= 1); latest if omitted.
         #[serde(default)]
         pub version: Option<i64>,
-        ///Fail instead of answering value_available false when the value cannot be read here.
+        ///Error if unreadable here.
         #[serde(default = "default_kitaru_memory_get_strict")]
         pub strict: bool,
     }
@@ -301,13 +302,13 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct MemorySetArgs {
-        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        ///Memory key.
         pub key: String,
-        ///The value: any JSON (string, number, boolean, null, array, object).
+        ///Any JSON value.
         pub value: serde_json::Value,
-        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        ///Namespace, flow id or execution id.
         pub scope: String,
-        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        ///Kind of scope.
         #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
         pub scope_type: String,
     }
@@ -320,11 +321,11 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct MemoryDeleteArgs {
-        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        ///Memory key.
         pub key: String,
-        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        ///Namespace, flow id or execution id.
         pub scope: String,
-        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        ///Kind of scope.
         #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
         pub scope_type: String,
     }
@@ -337,11 +338,11 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct MemoryHistoryArgs {
-        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        ///Memory key.
         pub key: String,
-        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        ///Namespace, flow id or execution id.
         pub scope: String,
-        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        ///Kind of scope.
         #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
         pub scope_type: String,
     }
@@ -354,14 +355,14 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct MemoryPurgeArgs {
-        ///The memory key: letters, digits, '.', '_', '-' and '/' (e.g. 'notes/today').
+        ///Memory key.
         pub key: String,
-        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        ///Namespace, flow id or execution id.
         pub scope: String,
-        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        ///Kind of scope.
         #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
         pub scope_type: String,
-        ///How many of the newest versions to keep; omitted means none (the key is removed entirely).
+        ///Newest versions to keep; omitted: none.
         #[serde(default)]
         pub keep: Option<i64>,
     }
@@ -374,15 +375,15 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct MemoryPurgeScopeArgs {
-        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        ///Namespace, flow id or execution id.
         pub scope: String,
-        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        ///Kind of scope.
         #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
         pub scope_type: String,
-        ///How many of the newest versions of each key to keep; omitted means none.
+        ///Newest versions to keep per key; omitted: none.
         #[serde(default)]
         pub keep: Option<i64>,
-        ///Also remove, entirely, the keys whose latest version is a deletion.
+        ///Also purge deleted keys.
         #[serde(default = "default_kitaru_memory_purge_scope_include_deleted")]
         pub include_deleted: bool,
     }
@@ -398,31 +399,31 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct MemoryCompactArgs {
-        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        ///Namespace, flow id or execution id.
         pub scope: String,
-        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        ///Kind of scope.
         #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
         pub scope_type: String,
-        ///Single-key mode: the key to summarise (give this or keys).
+        ///Key to summarise (or give keys).
         #[serde(default)]
         pub key: Option<String>,
-        ///Multi-key mode: the keys whose current values are summarised together (needs target_key).
+        ///Keys to summarise together.
         #[serde(default)]
         pub keys: Option<Vec<String>>,
-        ///Single-key mode: summarise the current value, or every version of the key.
+        ///Current value or all versions.
         #[serde(default = "default_kitaru_memory_compact_source_mode")]
         #[schemars(extend("enum" = ["current", "history"]))]
         pub source_mode: String,
-        ///The key the summary is written to; defaults to key.
+        ///Where the summary goes.
         #[serde(default)]
         pub target_key: Option<String>,
-        ///What the model is asked to do with the entries; a concise factual summary otherwise.
+        ///Instruction for the model.
         #[serde(default)]
         pub instruction: Option<String>,
-        ///A model alias of the registry, or provider/model (openai, anthropic, ollama, openrouter).
+        ///Model alias or provider/model.
         #[serde(default)]
         pub model: Option<String>,
-        ///The longest answer the model may give, in tokens.
+        ///Answer token limit.
         #[serde(default)]
         pub max_tokens: Option<i64>,
     }
@@ -438,9 +439,9 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct MemoryCompactionLogArgs {
-        ///The scope's name: a namespace name, a flow id, or an execution id (per scope_type).
+        ///Namespace, flow id or execution id.
         pub scope: String,
-        ///What the scope is: namespace (a free name), flow (a flow id) or execution (an execution id).
+        ///Kind of scope.
         #[schemars(extend("enum" = ["namespace", "flow", "execution"]))]
         pub scope_type: String,
     }

@@ -5,10 +5,8 @@ use super::args;
 impl crate::server::KitaruServer {
     #[rmcp::tool(
         name = "kitaru_executions_list",
-        description = "List executions (newest first), optionally filtered by status, flow and stack.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsListArgs>(
-
-        ),
+        description = "List executions, newest first, optionally filtered.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsListArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::executions::Execution>>(
 
         ),
@@ -42,10 +40,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_executions_get",
-        description = "Get one execution in detail: status, pending wait, failure, checkpoints with their attempts, and artifacts.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsGetArgs>(
-
-        ),
+        description = "One execution: status, wait, failure, checkpoints, artifacts.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsGetArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
         ),
@@ -75,10 +71,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_executions_latest",
-        description = "Get the most recent execution that matches the filters, in detail.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsLatestArgs>(
-
-        ),
+        description = "The newest execution matching the filters, in detail.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsLatestArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
         ),
@@ -114,10 +108,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "get_execution_logs",
-        description = "Fetch the runtime log entries of an execution, oldest first, one line each.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::GetExecutionLogsArgs>(
-
-        ),
+        description = "Runtime log lines of an execution, oldest first.",
+        input_schema = crate::tools::input_schema::<args::GetExecutionLogsArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Text>(
 
         ),
@@ -150,10 +142,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_executions_cancel",
-        description = "Stop a running or waiting execution and return its updated details.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsCancelArgs>(
-
-        ),
+        description = "Stop a running or waiting execution.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsCancelArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
         ),
@@ -189,10 +179,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_executions_input",
-        description = "Provide the input a waiting execution asks for (the value is checked against the wait's schema) and return the updated details.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::ExecutionsInputArgs>(
-
-        ),
+        description = "Answer a waiting execution's pending wait.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsInputArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
         ),
@@ -225,10 +213,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_artifacts_list",
-        description = "List the artifacts an execution's checkpoints produced, in execution order.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::ArtifactsListArgs>(
-
-        ),
+        description = "Artifacts an execution produced, in order.",
+        input_schema = crate::tools::input_schema::<args::ArtifactsListArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::artifacts::ArtifactRef>>(
 
         ),
@@ -261,10 +247,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_artifacts_get",
-        description = "Get one artifact's metadata and its value, or the reason the value cannot be loaded here.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::ArtifactsGetArgs>(
-
-        ),
+        description = "One artifact with its value, or why it is unreadable.",
+        input_schema = crate::tools::input_schema::<args::ArtifactsGetArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::artifacts::Artifact>(
 
         ),
@@ -294,10 +278,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_status",
-        description = "Report the current Kitaru connection: server, versions, user, active project and stack, and where each setting came from.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::StatusArgs>(
-
-        ),
+        description = "The Kitaru connection: server, user, project, stack.",
+        input_schema = crate::tools::input_schema::<args::StatusArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::status::StatusReport>(
 
         ),
@@ -327,10 +309,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_info",
-        description = "Detailed diagnostics of the Kitaru environment; `all` adds the provenance of the active project and stack.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::InfoArgs>(
-
-        ),
+        description = "Environment diagnostics.",
+        input_schema = crate::tools::input_schema::<args::InfoArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::status::StatusReport>(
 
         ),
@@ -360,10 +340,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_stacks_list",
-        description = "List the stacks of the connected server and which one is active.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::StacksListArgs>(
-
-        ),
+        description = "Stacks of the server, and the active one.",
+        input_schema = crate::tools::input_schema::<args::StacksListArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::stacks::StackSummary>>(
 
         ),
@@ -396,10 +374,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_clean_preview",
-        description = "Dry run of `kitaru clean`: what the local files of the project, the global config or both amount to. Deletes nothing.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::CleanPreviewArgs>(
-
-        ),
+        description = "Dry run of `kitaru clean`; deletes nothing.",
+        input_schema = crate::tools::input_schema::<args::CleanPreviewArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::clean::CleanPreview>(
 
         ),
@@ -434,10 +410,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_list",
-        description = "List the keys of a memory scope that hold a value (deleted keys left out), sorted by key, each with its latest version's details but not its value.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryListArgs>(
-
-        ),
+        description = "Keys of a scope holding a value.",
+        input_schema = crate::tools::input_schema::<args::MemoryListArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>>(
 
         ),
@@ -470,10 +444,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_get",
-        description = "Read a memory key's value (latest version, or the given one). Null when the key or version does not exist or is deleted. A value that cannot be read here comes back with value_available false and the reason, unless strict is set, which makes that an error.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryGetArgs>(
-
-        ),
+        description = "A key's value; null if absent or deleted.",
+        input_schema = crate::tools::input_schema::<args::MemoryGetArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Maybe<kitaru_sdk::memory::MemoryValue>>(
 
         ),
@@ -506,10 +478,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_set",
-        description = "Store a JSON value (null allowed) under a key: a new version, numbered after the latest. Python flows and the kitaru CLI read it as they read their own memory.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemorySetArgs>(
-
-        ),
+        description = "Store any JSON under a key (new version).",
+        input_schema = crate::tools::input_schema::<args::MemorySetArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::MemoryEntry>(
 
         ),
@@ -539,10 +509,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_delete",
-        description = "Delete a key by writing a deletion marker as its newest version; its history stays readable. Null when the key does not exist; deleting a deleted key changes nothing.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryDeleteArgs>(
-
-        ),
+        description = "Delete a key (tombstone; history stays).",
+        input_schema = crate::tools::input_schema::<args::MemoryDeleteArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Maybe<kitaru_sdk::memory::MemoryEntry>>(
 
         ),
@@ -575,10 +543,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_history",
-        description = "Every version of a key, newest first, deletions included (is_deleted true); empty for a key that never existed.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryHistoryArgs>(
-
-        ),
+        description = "Every version of a key, newest first.",
+        input_schema = crate::tools::input_schema::<args::MemoryHistoryArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>>(
 
         ),
@@ -611,10 +577,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_purge",
-        description = "Permanently delete a key's versions except the newest `keep`. Without `keep` every version goes, the current value included. Versions a flow's step read or wrote cannot be purged (then nothing is). Recorded in the scope's audit log.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryPurgeArgs>(
-
-        ),
+        description = "Permanently delete a key's old versions (all, without keep).",
+        input_schema = crate::tools::input_schema::<args::MemoryPurgeArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::PurgeResult>(
 
         ),
@@ -644,10 +608,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_purge_scope",
-        description = "Purge every key of a scope as kitaru_memory_purge does one key, keeping the newest `keep` versions of each (none without `keep`). Deleted keys are left alone unless include_deleted. Every key is checked first: if one cannot be purged, nothing is.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryPurgeScopeArgs>(
-
-        ),
+        description = "Purge every key of a scope.",
+        input_schema = crate::tools::input_schema::<args::MemoryPurgeScopeArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::PurgeResult>(
 
         ),
@@ -683,10 +645,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_compact",
-        description = "Have a model summarise memory values into a new version: one key's current value (or every version, source_mode history), or the current values of several keys into target_key. The model is the given alias or provider/model, else KITARU_DEFAULT_MODEL, else the registry's default; credentials come from the environment or the alias's secret. Recorded in the scope's audit log.",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryCompactArgs>(
-
-        ),
+        description = "Summarise memory with an LLM into a new version.",
+        input_schema = crate::tools::input_schema::<args::MemoryCompactArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::CompactResult>(
 
         ),
@@ -716,10 +676,8 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_compaction_log",
-        description = "The audit log of a memory scope, newest first: one record per compaction or purge (what was read, written or deleted, when, with which model).",
-        input_schema = rmcp::handler::server::common::schema_for_type::<args::MemoryCompactionLogArgs>(
-
-        ),
+        description = "A scope's compaction and purge log.",
+        input_schema = crate::tools::input_schema::<args::MemoryCompactionLogArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::memory::CompactionRecord>>(
 
         ),

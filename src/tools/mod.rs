@@ -56,6 +56,42 @@ impl ToolsetInfo {
     }
 }
 
+/// The input schema a model reads for an argument type: the JSON schema
+/// without what costs a model's context and tells it nothing (`$schema`,
+/// the type's title and doc line, integer formats, `null` as a type or
+/// default of optional arguments). Parameter descriptions, enums, defaults
+/// and `additionalProperties: false` stay.
+pub fn input_schema<T: JsonSchema + std::any::Any>() -> std::sync::Arc<JsonObject> {
+    let full = rmcp::handler::server::common::schema_for_type::<T>();
+    let mut schema = (*full).clone();
+    for noise in ["$schema", "title", "description"] {
+        schema.remove(noise);
+    }
+    if let Some(serde_json::Value::Object(properties)) = schema.get_mut("properties") {
+        for property in properties.values_mut() {
+            if let serde_json::Value::Object(property) = property {
+                property.remove("format");
+                if property.get("default") == Some(&serde_json::Value::Null) {
+                    property.remove("default");
+                }
+                // An optional argument may be left out; saying it may also
+                // be null tells a model nothing (null is still accepted).
+                if let Some(serde_json::Value::Array(types)) = property.get("type")
+                    && let [single, null] = types.as_slice()
+                    && null == "null"
+                {
+                    let single = single.clone();
+                    property.insert("type".into(), single);
+                    if let Some(serde_json::Value::Array(values)) = property.get_mut("enum") {
+                        values.retain(|value| !value.is_null());
+                    }
+                }
+            }
+        }
+    }
+    std::sync::Arc::new(schema)
+}
+
 /// Checks an argument type's bounds (e.g. `limit >= 1`) before the tool runs.
 pub trait Validate {
     /// The first violated bound, naming the argument.

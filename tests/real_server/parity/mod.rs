@@ -239,6 +239,44 @@ fn both_servers_list_the_same_tools_with_the_same_arguments() {
     }
 }
 
+/// What a model reads of `tools/list` (names, descriptions, input schemas)
+/// costs ours no more bytes than the reference's for the same tools,
+/// although ours describe every parameter.
+#[test]
+fn the_tool_list_costs_a_model_no_more_than_the_references() {
+    let theirs = reference().tools();
+    let ours = ours().tools();
+    let visible = |tool: &Value| {
+        let part = json!({
+            "name": tool["name"],
+            "description": tool["description"],
+            "inputSchema": tool["inputSchema"],
+        });
+        serde_json::to_string(&part).unwrap().len()
+    };
+    let ours_bytes: usize = ours.iter().map(visible).sum();
+    let their_bytes: usize = theirs
+        .iter()
+        .filter(|tool| ours.iter().any(|mine| mine["name"] == tool["name"]))
+        .map(visible)
+        .sum();
+    assert!(
+        ours_bytes <= their_bytes,
+        "tools/list costs {ours_bytes} bytes here, {their_bytes} in the reference for the same {} tools",
+        ours.len()
+    );
+    let described = ours
+        .iter()
+        .filter_map(|tool| tool["inputSchema"]["properties"].as_object())
+        .flat_map(|properties| properties.values())
+        .all(|property| {
+            property["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        });
+    assert!(described, "every parameter has a description");
+}
+
 /// The fixes to the reference's execution payload (see the README): the
 /// server's status reason, the real exception, and real counts.
 fn execution_fixes(at: &str) -> Vec<String> {
