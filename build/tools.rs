@@ -127,6 +127,14 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
             (&tool.name, &tool.title, &tool.toolset, tool.read_only);
         quote!(crate::tools::ToolInfo { name: #name, title: #title, toolset: #toolset, read_only: #read_only })
     });
+    let allowed = tools.iter().flat_map(|resolved| {
+        let tool = &resolved.tool.name;
+        resolved.params.iter().filter_map(move |param| {
+            let values = param.values.as_ref()?;
+            let name = &param.name;
+            Some(quote!((#tool, #name, &[#(#values),*])))
+        })
+    });
     let toolsets = file.toolset.iter().map(|(name, toolset)| {
         let description = &toolset.description;
         quote!(crate::tools::ToolsetInfo { name: #name, description: #description })
@@ -145,6 +153,10 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
 
         /// Every toolset, by name.
         pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[#(#toolsets),*];
+
+        /// The closed sets of values of string parameters: tool, parameter,
+        /// values. An error about such a parameter lists them.
+        pub const ALLOWED_VALUES: &[(&str, &str, &[&str])] = &[#(#allowed),*];
     };
     let router = quote! {
         use super::args;

@@ -10,6 +10,8 @@ use kitaru_sdk::ErrorKind;
 pub struct ToolError {
     kind: &'static str,
     message: String,
+    /// The argument at fault, for argument errors.
+    argument: Option<String>,
 }
 
 impl ToolError {
@@ -23,6 +25,7 @@ impl ToolError {
         Self {
             kind: ErrorKind::InvalidArgument.as_str(),
             message: format!("invalid arguments: {reason}"),
+            argument: None,
         }
     }
 
@@ -31,6 +34,7 @@ impl ToolError {
         Self {
             kind: ErrorKind::NotFound.as_str(),
             message: message.into(),
+            argument: None,
         }
     }
 
@@ -39,6 +43,7 @@ impl ToolError {
         Self {
             kind: "cancelled",
             message: "the call was cancelled by the client".to_owned(),
+            argument: None,
         }
     }
 
@@ -46,13 +51,40 @@ impl ToolError {
     pub fn kind(&self) -> &'static str {
         self.kind
     }
+
+    /// The argument at fault, for an argument error that names one.
+    pub fn faulty_argument(&self) -> Option<&str> {
+        self.argument.as_deref()
+    }
+
+    /// The error as structured content, for a model to act on:
+    /// `{"error": {"kind", "message", "argument"?, "allowed"?}}`, `allowed`
+    /// being the values `tool` accepts for the argument at fault.
+    pub fn structured(&self, tool: &str) -> serde_json::Value {
+        let mut error = serde_json::json!({"kind": self.kind, "message": self.message});
+        if let Some(argument) = &self.argument {
+            error["argument"] = argument.as_str().into();
+            let allowed = super::ALLOWED_VALUES
+                .iter()
+                .find(|(name, param, _)| *name == tool && param == argument);
+            if let Some((_, _, values)) = allowed {
+                error["allowed"] = values.to_vec().into();
+            }
+        }
+        serde_json::json!({ "error": error })
+    }
 }
 
 impl From<kitaru_sdk::Error> for ToolError {
     fn from(error: kitaru_sdk::Error) -> Self {
+        let argument = match &error {
+            kitaru_sdk::Error::InvalidArgument { argument, .. } => Some(argument.clone()),
+            _ => None,
+        };
         Self {
             kind: error.kind().as_str(),
             message: error.to_string(),
+            argument,
         }
     }
 }

@@ -165,7 +165,9 @@ pub fn arguments<A: DeserializeOwned + Validate>(arguments: JsonObject) -> Resul
 
 /// Turns an adapter's outcome into the tool result: the payload as
 /// structured content (and its JSON text), or an error result whose text is
-/// the message and whose `_meta` names the kind.
+/// the message, whose structured content is the error (kind, message, the
+/// argument at fault and its allowed values), and whose `_meta` names the
+/// kind.
 pub fn respond<O: Serialize + From<T>, T>(
     context: &ToolContext,
     outcome: Result<T, ToolError>,
@@ -189,10 +191,10 @@ pub fn respond<O: Serialize + From<T>, T>(
             let mut meta = MetaObject::new();
             meta.0
                 .insert(ERROR_KIND_META.to_owned(), error.kind().into());
-            Ok(
-                CallToolResult::error(vec![ContentBlock::text(error.to_string())])
-                    .with_meta(Some(meta)),
-            )
+            let mut result = CallToolResult::error(vec![ContentBlock::text(error.to_string())])
+                .with_meta(Some(meta));
+            result.structured_content = Some(error.structured(context.tool()));
+            Ok(result)
         }
     }
 }

@@ -137,6 +137,44 @@ fn failures_name_their_kind() {
     );
 }
 
+/// A failed call's structured content is the error, for a model to act on:
+/// its kind, message, the argument at fault and the values it accepts.
+#[test]
+fn errors_are_structured_content_too() {
+    let mut peer = crate::stdio_peer::StdioPeer::start(kitaru_mcp());
+    let bad_scope_type = peer.call(
+        "kitaru_memory_list",
+        json!({"scope": "x", "scope_type": "global"}),
+    );
+    assert!(bad_scope_type.is_error);
+    assert_eq!(
+        bad_scope_type.structured,
+        Some(json!({"error": {
+            "kind": "invalid_argument",
+            "argument": "scope_type",
+            "allowed": ["namespace", "flow", "execution"],
+            "message": bad_scope_type.texts[0],
+        }}))
+    );
+    let bad_status = peer.call("kitaru_executions_list", json!({"status": "sleeping"}));
+    let error = &bad_status.structured.unwrap()["error"];
+    assert_eq!(error["argument"], "status");
+    assert_eq!(
+        error["allowed"],
+        json!(["running", "waiting", "completed", "failed", "cancelled"])
+    );
+    let missing = peer.call("kitaru_executions_get", json!({"exec_id": "nope"}));
+    assert_eq!(
+        missing.structured,
+        Some(json!({"error": {"kind": "not_found", "message": missing.texts[0]}}))
+    );
+    let unknown = peer.call(
+        "kitaru_memory_get",
+        json!({"key": "k", "scope": "x", "scope_type": "namespace", "bogus": 1}),
+    );
+    assert_eq!(unknown.structured.unwrap()["error"]["argument"], "bogus");
+}
+
 #[test]
 fn bad_arguments_are_tool_errors_that_name_the_argument() {
     let server = server();
