@@ -318,3 +318,49 @@ async fn every_tool_answers_what_its_output_schema_says() {
     }
     assert_eq!(llm.received().len(), 1, "compact called the model once");
 }
+
+/// Every protocol revision rmcp speaks: the handshake settles on the one
+/// asked for, and a tool call works on it; 2026-07-28 has no handshake, each
+/// request names its revision in `_meta`.
+#[test]
+fn each_protocol_revision_negotiates_and_calls_a_tool() {
+    use crate::stdio_peer::StdioPeer;
+    for revision in ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"] {
+        let mut peer = StdioPeer::spawn(kitaru_mcp());
+        let answer = peer.initialize(revision);
+        assert_eq!(answer["protocolVersion"], revision);
+        assert_eq!(answer["serverInfo"]["name"], "kitaru");
+        let stacks = peer.call("kitaru_stacks_list", json!({}));
+        assert!(!stacks.is_error, "{revision}: {:?}", stacks.texts);
+        assert!(stacks.structured.unwrap()["result"].as_array().is_some());
+    }
+    // A revision the server does not know: it answers with the newest one
+    // that has a handshake.
+    let mut peer = StdioPeer::spawn(kitaru_mcp());
+    assert_eq!(
+        peer.initialize("2099-01-01")["protocolVersion"],
+        "2025-11-25"
+    );
+
+    let mut peer = StdioPeer::spawn(kitaru_mcp());
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "revisions", "version": "0"},
+    });
+    let answer = peer.request(
+        "tools/call",
+        json!({"name": "kitaru_stacks_list", "arguments": {}, "_meta": meta}),
+    );
+    assert_ne!(answer["isError"], true, "{answer}");
+    assert!(
+        answer["structuredContent"]["result"].as_array().is_some(),
+        "{answer}"
+    );
+    let listed = peer.request("tools/list", json!({"_meta": meta}));
+    assert!(
+        listed["tools"]
+            .as_array()
+            .is_some_and(|tools| !tools.is_empty())
+    );
+}

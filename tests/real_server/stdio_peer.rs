@@ -32,8 +32,26 @@ pub struct ToolAnswer {
 }
 
 impl StdioPeer {
-    /// Starts `command` and completes the MCP handshake.
-    pub fn start(mut command: Command) -> Self {
+    /// Starts `command` and completes the MCP handshake (protocol 2025-06-18).
+    pub fn start(command: Command) -> Self {
+        let mut peer = Self::spawn(command);
+        peer.initialize("2025-06-18");
+        peer
+    }
+
+    /// Performs the `initialize` handshake asking for `protocol_version`, and
+    /// returns the server's answer.
+    pub fn initialize(&mut self, protocol_version: &str) -> Value {
+        let answer = self.request(
+            "initialize",
+            json!({"protocolVersion": protocol_version, "capabilities": {}, "clientInfo": {"name": "parity", "version": "0"}}),
+        );
+        self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        answer
+    }
+
+    /// Starts `command` without any handshake.
+    pub fn spawn(mut command: Command) -> Self {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -42,19 +60,13 @@ impl StdioPeer {
             .expect("start the MCP server process");
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut peer = Self {
+        Self {
             child,
             stdin,
             stdout,
             next_id: 1,
             noise: Vec::new(),
-        };
-        peer.request(
-            "initialize",
-            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "parity", "version": "0"}}),
-        );
-        peer.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-        peer
+        }
     }
 
     fn send(&mut self, message: &Value) {
