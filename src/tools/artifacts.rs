@@ -4,22 +4,43 @@ use kitaru_sdk::Kitaru;
 use kitaru_sdk::artifacts::{self, Artifact, ArtifactFilter, ArtifactRef};
 
 use super::args::{ArtifactsGetArgs, ArtifactsListArgs};
-use super::{ToolContext, ToolError, optional_limit};
+use super::{Listed, ToolContext, ToolError, optional_limit};
 
 /// `kitaru_artifacts_list`.
 pub async fn list(
     kitaru: &Kitaru,
     args: ArtifactsListArgs,
     _: &ToolContext,
-) -> Result<Vec<ArtifactRef>, ToolError> {
-    let limit = optional_limit(args.limit);
+) -> Result<Listed<ArtifactRef>, ToolError> {
     let filter = ArtifactFilter {
         name: args.name,
         kind: args.kind,
         producing_call: args.producing_call,
     };
-    Ok(artifacts::list(kitaru, &args.exec_id, &filter, limit).await?)
+    match optional_limit(args.limit) {
+        Some(limit) => Ok(artifacts::list(kitaru, &args.exec_id, &filter, Some(limit))
+            .await?
+            .into()),
+        // Without a limit, a page a model can read, and how to get more.
+        None => {
+            let size = super::list_size(DEFAULT_ARTIFACTS);
+            let limit = Some(size + 1);
+            let found = artifacts::list(kitaru, &args.exec_id, &filter, limit).await?;
+            Ok(Listed::bounded(
+                found,
+                size,
+                format!(
+                    "The execution has more than {size} matching artifacts: these \
+                     are the first. Pass `limit` for more, or narrow with `name`, `kind` or \
+                     `producing_call`."
+                ),
+            ))
+        }
+    }
 }
+
+/// How many artifacts a list without `limit` returns.
+pub const DEFAULT_ARTIFACTS: usize = 100;
 
 /// `kitaru_artifacts_get`.
 pub async fn get(

@@ -7,18 +7,35 @@ use super::args::{
     ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs, ExecutionsLatestArgs,
     ExecutionsListArgs, GetExecutionLogsArgs,
 };
-use super::{ToolContext, ToolError, optional_limit};
+use super::{Listed, ToolContext, ToolError, optional_limit};
 
 /// `kitaru_executions_list`.
 pub async fn list(
     kitaru: &Kitaru,
     args: ExecutionsListArgs,
     _: &ToolContext,
-) -> Result<Vec<Execution>, ToolError> {
-    let limit = optional_limit(args.limit);
+) -> Result<Listed<Execution>, ToolError> {
     let filter = filter(args.status.as_deref(), args.flow, args.stack)?;
-    Ok(executions::list(kitaru, &filter, limit).await?)
+    match optional_limit(args.limit) {
+        Some(limit) => Ok(executions::list(kitaru, &filter, Some(limit)).await?.into()),
+        // Without a limit, a page a model can read, and how to get more.
+        None => {
+            let size = super::list_size(DEFAULT_EXECUTIONS);
+            let found = executions::list(kitaru, &filter, Some(size + 1)).await?;
+            Ok(Listed::bounded(
+                found,
+                size,
+                format!(
+                    "More than {size} executions match: these are the newest. Pass \
+                     `limit` for more, or narrow with `status`, `flow` or `stack`."
+                ),
+            ))
+        }
+    }
 }
+
+/// How many executions a list without `limit` returns.
+pub const DEFAULT_EXECUTIONS: usize = 15;
 
 /// `kitaru_executions_get`.
 pub async fn get(

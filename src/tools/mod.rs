@@ -99,16 +99,60 @@ pub trait Validate {
 }
 
 /// The result of a tool that returns a list: `{"result": [...]}`, as the
-/// reference server shapes it.
+/// reference server shapes it, and `more` when a default size cut it short.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Listed<T> {
     /// The items.
     pub result: Vec<T>,
+    /// Present when more items exist than were returned because no `limit`
+    /// was given: how to get the rest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more: Option<More>,
+}
+
+/// What a list left out, and how to get it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct More {
+    /// How many items were returned.
+    pub shown: usize,
+    /// How to get the others.
+    pub hint: String,
 }
 
 impl<T> From<Vec<T>> for Listed<T> {
     fn from(result: Vec<T>) -> Self {
-        Self { result }
+        Self { result, more: None }
+    }
+}
+
+/// The variable that sets how many items a list without `limit` returns.
+pub const LIST_SIZE_VAR: &str = "KITARU_MCP_LIST_SIZE";
+
+/// How many items a list without `limit` returns: `KITARU_MCP_LIST_SIZE`
+/// when it holds a positive number, else `default`.
+pub fn list_size(default: usize) -> usize {
+    std::env::var(LIST_SIZE_VAR)
+        .ok()
+        .and_then(|size| size.trim().parse::<usize>().ok())
+        .filter(|size| *size > 0)
+        .unwrap_or(default)
+}
+
+impl<T> Listed<T> {
+    /// A list that asked for `default + 1` items when the caller gave no
+    /// limit: cut to `default`, saying that more exist and how to get them.
+    pub fn bounded(mut items: Vec<T>, default: usize, hint: impl Into<String>) -> Self {
+        if items.len() <= default {
+            return items.into();
+        }
+        items.truncate(default);
+        Self {
+            result: items,
+            more: Some(More {
+                shown: default,
+                hint: hint.into(),
+            }),
+        }
     }
 }
 

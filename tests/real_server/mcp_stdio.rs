@@ -364,3 +364,78 @@ fn each_protocol_revision_negotiates_and_calls_a_tool() {
             .is_some_and(|tools| !tools.is_empty())
     );
 }
+
+/// The most a single tool result of the seeded server may cost a model's
+/// context, as the client receives it (structured content and its text).
+const RESULT_BUDGET: usize = 24_000;
+
+/// Every read of the seeded server fits the budget; lists without `limit`
+/// stop at a default size and say how to get more.
+#[test]
+fn results_fit_a_models_context() {
+    use crate::stdio_peer::StdioPeer;
+    let server = server();
+    let exec_id = server.str("/seed/completed/exec_id");
+    let artifact_id = server.get("/seed/completed/artifacts")[0]["artifact_id"].clone();
+    let memory = json!({"scope": server.str("/seed/memory/scope"), "scope_type": "namespace"});
+    let key = server.get("/seed/memory/live_keys")[0].clone();
+    let mut with_key = memory.clone();
+    with_key["key"] = key;
+    let calls = [
+        ("kitaru_executions_list", json!({})),
+        ("kitaru_executions_get", json!({"exec_id": exec_id})),
+        ("kitaru_executions_latest", json!({})),
+        ("get_execution_logs", json!({"exec_id": exec_id})),
+        ("kitaru_artifacts_list", json!({"exec_id": exec_id})),
+        ("kitaru_artifacts_get", json!({"artifact_id": artifact_id})),
+        ("kitaru_status", json!({})),
+        ("kitaru_info", json!({"all": true})),
+        ("kitaru_stacks_list", json!({})),
+        ("kitaru_clean_preview", json!({"scope": "all"})),
+        ("kitaru_memory_list", memory.clone()),
+        ("kitaru_memory_get", with_key.clone()),
+        ("kitaru_memory_history", with_key),
+        ("kitaru_memory_compaction_log", memory),
+    ];
+    let mut peer = StdioPeer::start(kitaru_mcp());
+    for (tool, arguments) in calls {
+        let raw = peer.request("tools/call", json!({"name": tool, "arguments": arguments}));
+        assert_ne!(raw["isError"], true, "{tool}: {raw}");
+        let size = raw.to_string().len();
+        assert!(
+            size <= RESULT_BUDGET,
+            "{tool} costs {size} bytes, over {RESULT_BUDGET}"
+        );
+    }
+
+    // A default size of 1: the newest execution, and how to get more.
+    let mut small = kitaru_mcp();
+    small.env("KITARU_MCP_LIST_SIZE", "1");
+    let mut peer = StdioPeer::start(small);
+    let listed = peer
+        .call("kitaru_executions_list", json!({}))
+        .structured
+        .unwrap();
+    assert_eq!(listed["result"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["more"]["shown"], 1);
+    assert!(
+        listed["more"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("Pass `limit`"),
+        "{listed}"
+    );
+    // A limit is the caller's choice: the reference's shape, nothing added.
+    let limited = peer
+        .call("kitaru_executions_list", json!({"limit": 2}))
+        .structured
+        .unwrap();
+    assert_eq!(limited["result"].as_array().unwrap().len(), 2);
+    assert_eq!(limited.as_object().unwrap().len(), 1, "{limited}");
+    let artifacts = peer
+        .call("kitaru_artifacts_list", json!({"exec_id": exec_id}))
+        .structured
+        .unwrap();
+    assert_eq!(artifacts["result"].as_array().unwrap().len(), 1);
+    assert_eq!(artifacts["more"]["shown"], 1);
+}

@@ -13,6 +13,9 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+/// The variable setting the binary's default list size.
+pub const LIST_SIZE_VAR: &str = kitaru_mcp::tools::LIST_SIZE_VAR;
+
 /// What the harness wrote about the server and the data it seeded.
 pub struct TestServer {
     /// The server's base URL, e.g. `http://127.0.0.1:41234`.

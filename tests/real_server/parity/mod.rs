@@ -50,8 +50,12 @@ fn reference() -> Reference {
     }
 }
 
+/// Our server, with lists as long as the reference's: the default list
+/// size (a documented difference) is tested in `mcp_stdio`.
 fn ours() -> StdioPeer {
-    start(env!("CARGO_BIN_EXE_kitaru-mcp"))
+    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    command.env(crate::support::LIST_SIZE_VAR, "1000000");
+    StdioPeer::start(command)
 }
 
 /// Removes every place `pattern` (a JSON pointer where `*` matches any array
