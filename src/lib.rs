@@ -11,6 +11,7 @@
 pub use kitaru_client as api;
 pub use kitaru_sdk as sdk;
 
+pub mod prompts;
 pub mod selection;
 pub mod server;
 pub mod tools;

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    PaginatedRequestParams, Reference, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
@@ -13,6 +15,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 use kitaru_client::ConnectionOptions;
 use kitaru_sdk::{Connector, Kitaru};
 
+use crate::prompts::{PROMPTS, PromptSpec};
 use crate::selection::ToolSelection;
 use crate::tools::{TOOLS, TOOLSETS};
 
@@ -82,6 +85,28 @@ impl KitaruServer {
     pub(crate) fn connector(&self) -> &Connector {
         &self.connector
     }
+
+    /// The prompt `name`, if it is offered; otherwise an error saying why.
+    fn offered_prompt(&self, name: &str) -> Result<&'static PromptSpec, ErrorData> {
+        let prompt = crate::prompts::find(name).ok_or_else(|| {
+            let known: Vec<&str> = PROMPTS.iter().map(|prompt| prompt.name).collect();
+            ErrorData::invalid_params(
+                format!("no prompt `{name}`; the prompts are: {}", known.join(", ")),
+                None,
+            )
+        })?;
+        if !prompt.offered(&self.selection) {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "prompt `{name}` is not available: it uses {}, which this server does not \
+                     offer with its current toolsets or read-only mode",
+                    prompt.tools.join(", ")
+                ),
+                None,
+            ));
+        }
+        Ok(prompt)
+    }
 }
 
 #[tool_handler(router = self.tool_router)]
@@ -101,9 +126,69 @@ impl ServerHandler for KitaruServer {
             .await
     }
 
+    /// The prompts whose tools are all offered.
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let prompts = PROMPTS
+            .iter()
+            .filter(|prompt| prompt.offered(&self.selection))
+            .map(PromptSpec::listing)
+            .collect();
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let prompt = self.offered_prompt(&request.name)?;
+        let result = prompt
+            .render(request.arguments)
+            .map_err(|reason| ErrorData::invalid_params(reason, None))?;
+        Ok(result.into())
+    }
+
+    /// Completes prompt arguments from the server's data (execution ids,
+    /// flow names, memory scopes and keys, stack names).
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let Reference::Prompt(reference) = &request.r#ref else {
+            return Ok(CompleteResult::default());
+        };
+        let prompt = self.offered_prompt(&reference.name)?;
+        let context = request
+            .context
+            .and_then(|context| context.arguments)
+            .unwrap_or_default();
+        // Without a server, only the completions that need none.
+        let kitaru = self.kitaru().await.ok();
+        let completion = crate::prompts::complete(
+            kitaru,
+            prompt,
+            &request.argument.name,
+            &request.argument.value,
+            &context,
+        )
+        .await
+        .map_err(|reason| ErrorData::invalid_params(reason, None))?;
+        Ok(CompleteResult::new(completion))
+    }
+
     fn get_info(&self) -> ServerConfig {
-        let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_instructions(instructions(&self.selection));
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .enable_completions()
+            .build();
+        let mut config =
+            ServerConfig::new(capabilities).with_instructions(instructions(&self.selection));
         config.server_info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION"))
             .with_title("Kitaru MCP server");
         config

@@ -76,6 +76,14 @@ impl StdioPeer {
 
     /// Sends a request and returns its `result` (panics on a JSON-RPC error).
     pub fn request(&mut self, method: &str, params: Value) -> Value {
+        match self.try_request(method, params) {
+            Ok(result) => result,
+            Err(error) => panic!("{method} failed with a JSON-RPC error: {error}"),
+        }
+    }
+
+    /// Sends a request: its `result`, or its JSON-RPC `error`.
+    pub fn try_request(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
@@ -95,9 +103,9 @@ impl StdioPeer {
             };
             if message.get("id") == Some(&json!(id)) {
                 if let Some(error) = message.get("error") {
-                    panic!("{method} failed with a JSON-RPC error: {error}");
+                    return Err(error.clone());
                 }
-                return message["result"].clone();
+                return Ok(message["result"].clone());
             }
         }
     }

@@ -45,6 +45,6 @@ pub use audit::{CompactionRecord, Operation, SourceMode, compaction_log};
 pub use compact::{CompactRequest, CompactResult, compact};
 pub use entry::MemoryEntry;
 pub use purge::{PurgeResult, purge, purge_scope};
-pub use read::{MemoryValue, get, history, list};
+pub use read::{MemoryValue, get, history, list, scopes};
 pub use scope::{MemoryScope, ScopeType, key};
 pub use write::{delete, set};

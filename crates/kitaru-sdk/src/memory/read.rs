@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::entry::MemoryEntry;
-use super::scope::{self, AUDIT_PREFIX, MemoryScope};
+use super::scope::{self, AUDIT_PREFIX, MemoryScope, ScopeType};
 use super::versions;
 use crate::artifacts::{ValueFormat, ValueUnavailable};
 use crate::python_repr::str_repr;
@@ -160,4 +160,36 @@ pub async fn history(
     );
     let all = versions::history(kitaru, scope, &key, &context).await?;
     Ok(all.into_iter().map(|stored| stored.entry).collect())
+}
+
+/// The names of the scopes of `scope_type` that hold (or held) memory,
+/// sorted; from the names of the memory artifacts on the server.
+pub async fn scopes(kitaru: &Kitaru, scope_type: ScopeType) -> Result<Vec<String>, Error> {
+    let prefix = format!("{}{}:", scope::ARTIFACT_PREFIX, scope_type);
+    let artifacts = kitaru_client::paging::all_pages(|page| {
+        let query = kitaru
+            .client
+            .list_artifacts()
+            .name(format!("startswith:{prefix}"))
+            .page(page)
+            .size(1000);
+        match kitaru.project() {
+            Some(project) => query.project(project),
+            None => query,
+        }
+        .send()
+    })
+    .await
+    .map_err(|e| {
+        Error::api(
+            format!("Failed to list memory scopes of type {scope_type}"),
+            e,
+        )
+    })?;
+    let names: std::collections::BTreeSet<String> = artifacts
+        .iter()
+        .filter_map(|artifact| scope::parse_artifact_name(&artifact.name))
+        .map(|(scope, _)| scope.name().to_owned())
+        .collect();
+    Ok(names.into_iter().collect())
 }

@@ -1,0 +1,411 @@
+//! MCP prompts: the copy-paste prompts of the Kitaru docs, each a guided,
+//! safe sequence of tool calls, with arguments the server can complete from
+//! real data.
+//!
+//! A prompt is offered only when every tool it relies on is offered (so
+//! read-only mode drops the prompt that answers a wait). Prompts for tools
+//! still to come (run, replay, stacks, deployments) arrive with them.
+
+use std::collections::BTreeSet;
+
+use kitaru_sdk::executions::{self, ExecutionFilter, ExecutionStatus};
+use kitaru_sdk::memory::{self, MemoryScope, ScopeType};
+use kitaru_sdk::{Kitaru, stacks};
+use rmcp::model::{CompletionInfo, GetPromptResult, Prompt, PromptArgument, PromptMessage, Role};
+
+use crate::selection::ToolSelection;
+use crate::tools::TOOLS;
+
+/// What an argument's values can be completed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// Nothing: free text.
+    Free,
+    /// Ids of recent executions; `Some(status)` only those in that status.
+    Execution(Option<ExecutionStatus>),
+    /// Names of flows with executions.
+    Flow,
+    /// Memory scopes of the scope type given (namespace by default).
+    MemoryScope,
+    /// Keys holding a value in the scope given.
+    MemoryKey,
+    /// The three scope types.
+    ScopeType,
+    /// Names of the server's stacks.
+    Stack,
+    /// A fixed set of values.
+    OneOf(&'static [&'static str]),
+}
+
+/// One argument of a prompt.
+#[derive(Debug)]
+pub struct PromptArg {
+    /// Its name.
+    pub name: &'static str,
+    /// What it is.
+    pub description: &'static str,
+    /// Whether the prompt needs it.
+    pub required: bool,
+    /// Where completions come from.
+    pub completion: Completion,
+}
+
+/// One prompt.
+#[derive(Debug)]
+pub struct PromptSpec {
+    /// Its name.
+    pub name: &'static str,
+    /// Its title.
+    pub title: &'static str,
+    /// What it does.
+    pub description: &'static str,
+    /// Its arguments.
+    pub arguments: &'static [PromptArg],
+    /// The tools it guides the assistant through; all must be offered.
+    pub tools: &'static [&'static str],
+    /// The prompt text for the given argument values.
+    render: fn(&Values) -> String,
+}
+
+/// Argument values as given, by name.
+pub struct Values(serde_json::Map<String, serde_json::Value>);
+
+impl Values {
+    /// An argument's value, trimmed; `None` when absent or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let value = self.0.get(name)?;
+        let text = match value {
+            serde_json::Value::String(text) => text.trim().to_owned(),
+            serde_json::Value::Null => return None,
+            other => other.to_string(),
+        };
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+const EXEC_ID_WAITING: PromptArg = PromptArg {
+    name: "exec_id",
+    description: "A waiting execution to resolve; all waiting ones are looked at otherwise.",
+    required: false,
+    completion: Completion::Execution(Some(ExecutionStatus::Waiting)),
+};
+
+/// Every prompt, in the order the docs give them.
+pub const PROMPTS: &[PromptSpec] = &[
+    PromptSpec {
+        name: "status_check",
+        title: "Read-only status check",
+        description: "Check the Kitaru connection and the latest executions, and summarize anything \
+                      waiting for input. Changes nothing.",
+        arguments: &[PromptArg {
+            name: "count",
+            description: "How many of the latest executions to list (default 5).",
+            required: false,
+            completion: Completion::OneOf(&["5", "10", "20"]),
+        }],
+        tools: &[
+            "kitaru_status",
+            "kitaru_executions_list",
+            "kitaru_executions_get",
+        ],
+        render: |values| {
+            let count = values
+                .get("count")
+                .and_then(|count| count.parse::<u32>().ok())
+                .filter(|count| *count > 0)
+                .unwrap_or(5);
+            format!(
+                "Check my Kitaru status with `kitaru_status` and list the {count} latest executions \
+                 with `kitaru_executions_list` (limit {count}). Summarize anything waiting for input: \
+                 for each waiting execution, get it with `kitaru_executions_get` and show the \
+                 pending wait's question and the kind of value it expects. This is a read-only \
+                 check: do not cancel executions or answer waits."
+            )
+        },
+    },
+    PromptSpec {
+        name: "resolve_wait",
+        title: "Resolve a waiting execution safely",
+        description: "Find an execution waiting for input, show its question, and answer it only \
+                      with a value the user gives.",
+        arguments: &[EXEC_ID_WAITING],
+        tools: &[
+            "kitaru_executions_list",
+            "kitaru_executions_get",
+            "kitaru_executions_input",
+        ],
+        render: |values| {
+            let find = match values.get("exec_id") {
+                Some(exec_id) => format!(
+                    "Get execution `{exec_id}` with `kitaru_executions_get` and check that it is \
+                     waiting for input."
+                ),
+                None => "Find executions waiting for input with `kitaru_executions_list` \
+                         (status \"waiting\"). If several are waiting, list them with their \
+                         questions and ask me which one to resolve; if none is, say so and stop."
+                    .to_owned(),
+            };
+            format!(
+                "{find} For the execution to resolve, show me the pending wait's question, its name \
+                 and the schema of the value it expects (from `kitaru_executions_get`). Then ask me \
+                 for the value. Do not call `kitaru_executions_input` before I have given it; then \
+                 call it with the execution's id, the wait's name and my value, and show the \
+                 execution's new status."
+            )
+        },
+    },
+    PromptSpec {
+        name: "inspect_results",
+        title: "Inspect results from a completed execution",
+        description: "Show the artifacts of the latest completed execution, with their values.",
+        arguments: &[
+            PromptArg {
+                name: "flow",
+                description: "Only executions of this flow.",
+                required: false,
+                completion: Completion::Flow,
+            },
+            PromptArg {
+                name: "kind",
+                description: "Which artifacts (default response).",
+                required: false,
+                completion: Completion::OneOf(&[
+                    "response", "prompt", "context", "input", "output", "blob",
+                ]),
+            },
+        ],
+        tools: &[
+            "kitaru_executions_latest",
+            "kitaru_artifacts_list",
+            "kitaru_artifacts_get",
+        ],
+        render: |values| {
+            let flow = values
+                .get("flow")
+                .map(|flow| format!(" of flow `{flow}`"))
+                .unwrap_or_default();
+            let flow_argument = values
+                .get("flow")
+                .map(|flow| format!(", flow \"{flow}\""))
+                .unwrap_or_default();
+            let kind = values.get("kind").unwrap_or_else(|| "response".to_owned());
+            format!(
+                "Get the latest completed execution{flow} with `kitaru_executions_latest` (status \
+                 \"completed\"{flow_argument}) and list its {kind} artifacts with \
+                 `kitaru_artifacts_list` (kind \"{kind}\"). Show each one's value with \
+                 `kitaru_artifacts_get`. When a value is unavailable (value_available false), \
+                 explain value_unavailable instead of guessing the value."
+            )
+        },
+    },
+    PromptSpec {
+        name: "read_memory",
+        title: "Read durable memory safely",
+        description: "Read a memory key and, if its value cannot be read here, explain why instead \
+                      of overwriting it.",
+        arguments: &[
+            PromptArg {
+                name: "key",
+                description: "The memory key.",
+                required: true,
+                completion: Completion::MemoryKey,
+            },
+            PromptArg {
+                name: "scope",
+                description: "The scope: a namespace name, a flow id or an execution id.",
+                required: true,
+                completion: Completion::MemoryScope,
+            },
+            PromptArg {
+                name: "scope_type",
+                description: "namespace (default), flow or execution.",
+                required: false,
+                completion: Completion::ScopeType,
+            },
+        ],
+        tools: &[
+            "kitaru_memory_get",
+            "kitaru_memory_list",
+            "kitaru_memory_history",
+        ],
+        render: |values| {
+            let key = values.get("key").unwrap_or_default();
+            let scope = values.get("scope").unwrap_or_default();
+            let scope_type = values
+                .get("scope_type")
+                .unwrap_or_else(|| "namespace".to_owned());
+            format!(
+                "Read `{key}` from Kitaru memory in scope `{scope}` (scope_type \"{scope_type}\") \
+                 with `kitaru_memory_get`. If value_available is false, explain the diagnostics in \
+                 value_unavailable (error_type, cause_type, message) and where the value could be \
+                 read instead; do not overwrite the key with `kitaru_memory_set`. If the key does \
+                 not exist or is deleted, say so, and show the scope's keys \
+                 (`kitaru_memory_list`) and the key's history (`kitaru_memory_history`)."
+            )
+        },
+    },
+];
+
+impl PromptSpec {
+    /// Whether every tool of the prompt is offered.
+    pub fn offered(&self, selection: &ToolSelection) -> bool {
+        self.tools.iter().all(|name| {
+            TOOLS
+                .iter()
+                .any(|tool| tool.name == *name && selection.offers(tool))
+        })
+    }
+
+    /// The prompt as `prompts/list` shows it.
+    pub fn listing(&self) -> Prompt {
+        let arguments = self
+            .arguments
+            .iter()
+            .map(|argument| {
+                let mut listed = PromptArgument::new(argument.name);
+                listed.description = Some(argument.description.to_owned());
+                listed.required = Some(argument.required);
+                listed
+            })
+            .collect();
+        let mut prompt = Prompt::new(self.name, Some(self.description), Some(arguments));
+        prompt.title = Some(self.title.to_owned());
+        prompt
+    }
+
+    /// The prompt's messages for `arguments`; a missing required argument
+    /// is an error naming it.
+    pub fn render(
+        &self,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<GetPromptResult, String> {
+        let values = Values(arguments.unwrap_or_default());
+        if let Some(missing) = self
+            .arguments
+            .iter()
+            .find(|argument| argument.required && values.get(argument.name).is_none())
+        {
+            return Err(format!(
+                "prompt `{}` needs the argument `{}` ({})",
+                self.name, missing.name, missing.description
+            ));
+        }
+        if let Some(unknown) = values
+            .0
+            .keys()
+            .find(|name| !self.arguments.iter().any(|argument| argument.name == *name))
+        {
+            let known: Vec<&str> = self
+                .arguments
+                .iter()
+                .map(|argument| argument.name)
+                .collect();
+            return Err(format!(
+                "prompt `{}` has no argument `{unknown}`; its arguments are: {}",
+                self.name,
+                known.join(", ")
+            ));
+        }
+        let text = (self.render)(&values);
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description(self.description),
+        )
+    }
+}
+
+/// The prompt named `name`, if there is one.
+pub fn find(name: &str) -> Option<&'static PromptSpec> {
+    PROMPTS.iter().find(|prompt| prompt.name == name)
+}
+
+/// Completions for `argument` of `prompt`, starting with `typed`, from the
+/// server's real data; `context` holds the other arguments already chosen.
+pub async fn complete(
+    kitaru: Option<&Kitaru>,
+    prompt: &PromptSpec,
+    argument: &str,
+    typed: &str,
+    context: &std::collections::HashMap<String, String>,
+) -> Result<CompletionInfo, String> {
+    let Some(spec) = prompt.arguments.iter().find(|spec| spec.name == argument) else {
+        return Err(format!(
+            "prompt `{}` has no argument `{argument}`",
+            prompt.name
+        ));
+    };
+    let candidates: Vec<String> = match (spec.completion, kitaru) {
+        (Completion::Free, _) => Vec::new(),
+        (Completion::OneOf(values), _) => values.iter().map(|v| (*v).to_owned()).collect(),
+        (Completion::ScopeType, _) => ["namespace", "flow", "execution"]
+            .map(str::to_owned)
+            .to_vec(),
+        (_, None) => Vec::new(),
+        (Completion::Execution(status), Some(kitaru)) => {
+            let filter = ExecutionFilter {
+                status,
+                ..Default::default()
+            };
+            executions::list(kitaru, &filter, Some(CompletionInfo::MAX_VALUES))
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|execution| execution.summary.exec_id)
+                .collect()
+        }
+        (Completion::Flow, Some(kitaru)) => {
+            let recent = executions::list(kitaru, &ExecutionFilter::default(), Some(200))
+                .await
+                .map_err(|e| e.to_string())?;
+            let flows: BTreeSet<String> = recent
+                .into_iter()
+                .filter_map(|execution| execution.summary.flow_name)
+                .collect();
+            flows.into_iter().collect()
+        }
+        (Completion::Stack, Some(kitaru)) => stacks::list(kitaru)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|stack| stack.name)
+            .collect(),
+        (Completion::MemoryScope, Some(kitaru)) => {
+            let scope_type = context
+                .get("scope_type")
+                .and_then(|text| ScopeType::parse(text).ok())
+                .unwrap_or(ScopeType::Namespace);
+            memory::scopes(kitaru, scope_type)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        (Completion::MemoryKey, Some(kitaru)) => {
+            let scope_type = context
+                .get("scope_type")
+                .map_or("namespace", String::as_str);
+            match context.get("scope") {
+                Some(scope) => match MemoryScope::parse(scope_type, scope) {
+                    Ok(scope) => memory::list(kitaru, &scope, None)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .map(|entry| entry.key)
+                        .collect(),
+                    Err(_) => Vec::new(),
+                },
+                // Keys need a scope to come from.
+                None => Vec::new(),
+            }
+        }
+    };
+    let matching: Vec<String> = candidates
+        .into_iter()
+        .filter(|candidate| candidate.starts_with(typed))
+        .collect();
+    let total = matching.len();
+    let values: Vec<String> = matching
+        .into_iter()
+        .take(CompletionInfo::MAX_VALUES)
+        .collect();
+    let more = total > values.len();
+    CompletionInfo::with_pagination(values, u32::try_from(total).ok(), more)
+}
