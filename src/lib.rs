@@ -12,6 +12,7 @@ pub use kitaru_client as api;
 pub use kitaru_sdk as sdk;
 
 pub mod prompts;
+pub mod resources;
 pub mod selection;
 pub mod server;
 pub mod tools;

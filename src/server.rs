@@ -7,7 +7,9 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    PaginatedRequestParams, Reference, ServerCapabilities, ServerConfig,
+    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, Reference, ServerCapabilities, ServerConfig,
+    SubscribeRequestParams, UnsubscribeRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
@@ -16,6 +18,7 @@ use kitaru_client::ConnectionOptions;
 use kitaru_sdk::{Connector, Kitaru};
 
 use crate::prompts::{PROMPTS, PromptSpec};
+use crate::resources::Subscriptions;
 use crate::selection::ToolSelection;
 use crate::tools::{TOOLS, TOOLSETS};
 
@@ -48,6 +51,11 @@ pub fn instructions(selection: &ToolSelection) -> String {
     text
 }
 
+/// No connection to the Kitaru server, as a protocol error.
+fn unavailable(error: kitaru_sdk::Error) -> ErrorData {
+    ErrorData::internal_error(error.to_string(), None)
+}
+
 /// The Kitaru MCP server: the tools of `openapi/tools.toml` over one lazily
 /// made connection.
 #[derive(Clone)]
@@ -55,6 +63,7 @@ pub struct KitaruServer {
     connector: Arc<Connector>,
     selection: Arc<ToolSelection>,
     tool_router: ToolRouter<Self>,
+    subscriptions: Subscriptions,
 }
 
 impl KitaruServer {
@@ -75,6 +84,7 @@ impl KitaruServer {
             connector: Arc::new(Connector::new(options)),
             selection: Arc::new(selection),
             tool_router,
+            subscriptions: Subscriptions::default(),
         }
     }
 
@@ -181,11 +191,72 @@ impl ServerHandler for KitaruServer {
         Ok(CompleteResult::new(completion))
     }
 
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        let cursor = request.and_then(|request| request.cursor);
+        crate::resources::list(kitaru, &self.selection, cursor.as_deref()).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            crate::resources::templates(&self.selection),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        Ok(
+            crate::resources::read(kitaru, &self.selection, &request.uri)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Subscribes to an execution: a `notifications/resources/updated`
+    /// follows each change of its status.
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.subscriptions
+            .subscribe(
+                Arc::clone(&self.connector),
+                &self.selection,
+                &request.uri,
+                context.peer,
+            )
+            .await
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.subscriptions.unsubscribe(&request.uri);
+        Ok(())
+    }
+
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_prompts()
             .enable_completions()
+            .enable_resources()
+            .enable_resources_subscribe()
             .build();
         let mut config =
             ServerConfig::new(capabilities).with_instructions(instructions(&self.selection));

@@ -9,6 +9,7 @@ mod client_types;
 mod connection_config;
 mod fake_llm;
 mod mcp_prompts;
+mod mcp_resources;
 mod mcp_stdio;
 mod parity;
 mod sdk_artifacts;

@@ -15,6 +15,8 @@ pub struct StdioPeer {
     next_id: u64,
     /// Lines on stdout that were not JSON-RPC messages.
     pub noise: Vec<String>,
+    /// Notifications received while waiting for answers, not yet taken.
+    notifications: Vec<Value>,
 }
 
 /// What a `tools/call` answered.
@@ -66,6 +68,7 @@ impl StdioPeer {
             stdout,
             next_id: 1,
             noise: Vec::new(),
+            notifications: Vec::new(),
         }
     }
 
@@ -101,6 +104,10 @@ impl StdioPeer {
                 self.noise.push(line.trim_end().to_owned());
                 continue;
             };
+            if message.get("id").is_none() && message.get("method").is_some() {
+                self.notifications.push(message);
+                continue;
+            }
             if message.get("id") == Some(&json!(id)) {
                 if let Some(error) = message.get("error") {
                     return Err(error.clone());
@@ -108,6 +115,60 @@ impl StdioPeer {
                 return Ok(message["result"].clone());
             }
         }
+    }
+
+    /// Waits up to `timeout` for a notification `method` (one that came
+    /// while waiting for an answer counts too) and returns it; `None` when
+    /// none came in time (the server is stopped then).
+    pub fn wait_for_notification(
+        &mut self,
+        method: &str,
+        timeout: std::time::Duration,
+    ) -> Option<Value> {
+        if let Some(index) = self
+            .notifications
+            .iter()
+            .position(|n| n["method"] == method)
+        {
+            return Some(self.notifications.remove(index));
+        }
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let pid = self.child.id();
+        let watchdog = {
+            let done = std::sync::Arc::clone(&done);
+            std::thread::spawn(move || {
+                let deadline = std::time::Instant::now() + timeout;
+                while std::time::Instant::now() < deadline {
+                    if done.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                // Unblocks the read below: stdout closes with the process.
+                let _ = std::process::Command::new("kill")
+                    .arg(pid.to_string())
+                    .status();
+            })
+        };
+        let found = loop {
+            let mut line = String::new();
+            match self.stdout.read_line(&mut line) {
+                Ok(0) | Err(_) => break None,
+                Ok(_) => {}
+            }
+            let Ok(message) = serde_json::from_str::<Value>(line.trim()) else {
+                continue;
+            };
+            if message["method"] == method {
+                break Some(message);
+            }
+            if message.get("id").is_none() && message.get("method").is_some() {
+                self.notifications.push(message);
+            }
+        };
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = watchdog.join();
+        found
     }
 
     /// Calls a tool.

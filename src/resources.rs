@@ -1,0 +1,450 @@
+//! MCP resources: executions, their logs, artifacts and memory entries,
+//! addressed by `kitaru://` URIs; executions can be subscribed to, and the
+//! subscriber hears when their status changes.
+//!
+//! | URI | what |
+//! | --- | --- |
+//! | `kitaru://executions/{exec_id}` | an execution in detail (JSON) |
+//! | `kitaru://executions/{exec_id}/logs` | its runtime log lines (text) |
+//! | `kitaru://artifacts/{artifact_id}` | an artifact with its value (JSON) |
+//! | `kitaru://memory/{scope_type}/{scope}/{key}` | a memory value (JSON); `scope` and `key` percent-encoded (`/` is `%2F`) |
+//!
+//! `resources/list` pages through the executions, newest first. A
+//! resource of a toolset the server does not offer is refused like its
+//! tools.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kitaru_sdk::executions::{self, ExecutionFilter, LogQuery};
+use kitaru_sdk::memory::{self, MemoryScope};
+use kitaru_sdk::{Kitaru, artifacts};
+use rmcp::model::{
+    ListResourcesResult, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    ResourceUpdatedNotificationParam,
+};
+use rmcp::{ErrorData, Peer, RoleServer};
+
+use crate::selection::ToolSelection;
+use crate::tools::TOOLSETS;
+
+const JSON: &str = "application/json";
+
+/// The resource templates: URI template, name, title, description, MIME
+/// type, toolset.
+pub const TEMPLATES: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "kitaru://executions/{exec_id}",
+        "execution",
+        "Execution",
+        "An execution in detail: status, pending wait, failure, checkpoints, artifacts. Subscribe to hear of status changes.",
+        JSON,
+        "executions",
+    ),
+    (
+        "kitaru://executions/{exec_id}/logs",
+        "execution_logs",
+        "Execution logs",
+        "The runtime log lines of an execution, oldest first.",
+        "text/plain",
+        "executions",
+    ),
+    (
+        "kitaru://artifacts/{artifact_id}",
+        "artifact",
+        "Artifact",
+        "An artifact with its value, or why the value cannot be read here.",
+        JSON,
+        "artifacts",
+    ),
+    (
+        "kitaru://memory/{scope_type}/{scope}/{key}",
+        "memory_entry",
+        "Memory entry",
+        "A memory key's current value; scope and key percent-encoded ('/' as %2F).",
+        JSON,
+        "memory",
+    ),
+];
+
+/// How many executions a page of `resources/list` holds.
+const PAGE: usize = 50;
+
+/// What a `kitaru://` URI names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResourceUri {
+    /// `kitaru://executions/{exec_id}`
+    Execution(String),
+    /// `kitaru://executions/{exec_id}/logs`
+    ExecutionLogs(String),
+    /// `kitaru://artifacts/{artifact_id}`
+    Artifact(String),
+    /// `kitaru://memory/{scope_type}/{scope}/{key}`
+    Memory {
+        /// `namespace`, `flow` or `execution`.
+        scope_type: String,
+        /// The scope's name, decoded.
+        scope: String,
+        /// The key, decoded.
+        key: String,
+    },
+}
+
+impl ResourceUri {
+    /// Reads a `kitaru://` URI; the error says which forms exist.
+    pub fn parse(uri: &str) -> Result<Self, String> {
+        let unknown = || {
+            let forms: Vec<&str> = TEMPLATES.iter().map(|template| template.0).collect();
+            format!(
+                "unknown resource `{uri}`; the resources are: {}",
+                forms.join(", ")
+            )
+        };
+        let rest = uri.strip_prefix("kitaru://").ok_or_else(unknown)?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        let decoded = |part: &str| decode(part).ok_or_else(unknown);
+        Ok(match parts.as_slice() {
+            ["executions", id] if !id.is_empty() => Self::Execution(decoded(id)?),
+            ["executions", id, "logs"] if !id.is_empty() => Self::ExecutionLogs(decoded(id)?),
+            ["artifacts", id] if !id.is_empty() => Self::Artifact(decoded(id)?),
+            ["memory", scope_type, scope, key] => Self::Memory {
+                scope_type: decoded(scope_type)?,
+                scope: decoded(scope)?,
+                key: decoded(key)?,
+            },
+            _ => return Err(unknown()),
+        })
+    }
+
+    /// The toolset whose tools read the same data.
+    fn toolset(&self) -> &'static str {
+        match self {
+            Self::Execution(_) | Self::ExecutionLogs(_) => "executions",
+            Self::Artifact(_) => "artifacts",
+            Self::Memory { .. } => "memory",
+        }
+    }
+}
+
+/// `%XX` decoding of one URI segment; `None` for a malformed escape or text
+/// that is not UTF-8.
+fn decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Whether `selection` offers any tool of `toolset`.
+fn offered(selection: &ToolSelection, toolset: &str) -> bool {
+    TOOLSETS
+        .iter()
+        .filter(|candidate| candidate.name == toolset)
+        .any(|candidate| candidate.tools().any(|tool| selection.offers(tool)))
+}
+
+/// The templates of the toolsets offered.
+pub fn templates(selection: &ToolSelection) -> Vec<ResourceTemplate> {
+    TEMPLATES
+        .iter()
+        .filter(|template| offered(selection, template.5))
+        .map(|(uri, name, title, description, mime, _)| {
+            let mut template = ResourceTemplate::new(*uri, *name);
+            template.title = Some((*title).to_owned());
+            template.description = Some((*description).to_owned());
+            template.mime_type = Some((*mime).to_owned());
+            template
+        })
+        .collect()
+}
+
+fn failure(error: kitaru_sdk::Error) -> ErrorData {
+    match error.kind() {
+        kitaru_sdk::ErrorKind::NotFound => ErrorData::resource_not_found(error.to_string(), None),
+        kitaru_sdk::ErrorKind::InvalidArgument => {
+            ErrorData::invalid_params(error.to_string(), None)
+        }
+        _ => ErrorData::internal_error(error.to_string(), None),
+    }
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> Result<String, ErrorData> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| ErrorData::internal_error(format!("cannot serialise the resource: {e}"), None))
+}
+
+/// Reads the resource `uri`.
+pub async fn read(
+    kitaru: &Kitaru,
+    selection: &ToolSelection,
+    uri: &str,
+) -> Result<ReadResourceResult, ErrorData> {
+    let parsed =
+        ResourceUri::parse(uri).map_err(|reason| ErrorData::resource_not_found(reason, None))?;
+    if !offered(selection, parsed.toolset()) {
+        return Err(ErrorData::invalid_params(
+            format!(
+                "resource `{uri}` is not available: the `{}` toolset is not offered \
+                 (--toolsets / KITARU_MCP_TOOLSETS)",
+                parsed.toolset()
+            ),
+            None,
+        ));
+    }
+    let (text, mime) = match &parsed {
+        ResourceUri::Execution(exec_id) => {
+            let execution = executions::get(kitaru, exec_id).await.map_err(failure)?;
+            (json_text(&execution)?, JSON)
+        }
+        ResourceUri::ExecutionLogs(exec_id) => {
+            let logs = executions::logs(kitaru, exec_id, &LogQuery::default())
+                .await
+                .map_err(failure)?;
+            (logs, "text/plain")
+        }
+        ResourceUri::Artifact(id) => {
+            let artifact = artifacts::get(kitaru, id).await.map_err(failure)?;
+            (json_text(&artifact)?, JSON)
+        }
+        ResourceUri::Memory {
+            scope_type,
+            scope,
+            key,
+        } => {
+            let scope = MemoryScope::parse(scope_type, scope).map_err(failure)?;
+            let value = memory::get(kitaru, &scope, key, None, false)
+                .await
+                .map_err(failure)?
+                .ok_or_else(|| {
+                    ErrorData::resource_not_found(
+                        format!("memory key '{key}' in scope {scope} holds no value"),
+                        None,
+                    )
+                })?;
+            (json_text(&value)?, JSON)
+        }
+    };
+    Ok(ReadResourceResult::new(vec![
+        ResourceContents::text(text, uri).with_mime_type(mime),
+    ]))
+}
+
+/// A page of the executions as resources, newest first; the cursor is the
+/// number of executions already listed.
+pub async fn list(
+    kitaru: &Kitaru,
+    selection: &ToolSelection,
+    cursor: Option<&str>,
+) -> Result<ListResourcesResult, ErrorData> {
+    if !offered(selection, "executions") {
+        return Ok(ListResourcesResult::with_all_items(Vec::new()));
+    }
+    let skip: usize = match cursor {
+        None => 0,
+        Some(cursor) => cursor
+            .parse()
+            .map_err(|_| ErrorData::invalid_params(format!("invalid cursor `{cursor}`"), None))?,
+    };
+    let found = executions::list(kitaru, &ExecutionFilter::default(), Some(skip + PAGE + 1))
+        .await
+        .map_err(failure)?;
+    let more = found.len() > skip + PAGE;
+    let resources = found
+        .into_iter()
+        .skip(skip)
+        .take(PAGE)
+        .map(|execution| {
+            let summary = execution.summary;
+            let name = format!(
+                "{} ({})",
+                summary.flow_name.as_deref().unwrap_or("execution"),
+                summary.status
+            );
+            let mut resource =
+                Resource::new(format!("kitaru://executions/{}", summary.exec_id), name);
+            resource.mime_type = Some(JSON.to_owned());
+            resource.description = summary
+                .started_at
+                .map(|started| format!("started {started}"));
+            resource
+        })
+        .collect();
+    let mut page = ListResourcesResult::with_all_items(resources);
+    if more {
+        page.next_cursor = Some((skip + PAGE).to_string());
+    }
+    Ok(page)
+}
+
+/// Who is subscribed to which execution, and the status last seen.
+#[derive(Clone, Default)]
+pub struct Subscriptions {
+    inner: Arc<Mutex<SubscriptionState>>,
+}
+
+#[derive(Default)]
+struct SubscriptionState {
+    /// URI -> (the subscriber, the status last seen).
+    watched: HashMap<String, (Peer<RoleServer>, Option<String>)>,
+    polling: bool,
+}
+
+/// What a subscriber hears about: the status and the server's reason for
+/// it (`Waiting for input.` becoming `Waiting for manual resume.` is news).
+fn state_of(execution: &kitaru_sdk::executions::Execution) -> String {
+    let summary = &execution.summary;
+    format!(
+        "{} ({})",
+        summary.status,
+        summary.status_reason.as_deref().unwrap_or("")
+    )
+}
+
+/// How often subscribed executions are polled: `KITARU_MCP_POLL_SECONDS`
+/// (fractions allowed), 5 s by default.
+fn poll_interval() -> Duration {
+    std::env::var("KITARU_MCP_POLL_SECONDS")
+        .ok()
+        .and_then(|text| text.trim().parse::<f64>().ok())
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        .map_or(Duration::from_secs(5), Duration::from_secs_f64)
+}
+
+impl Subscriptions {
+    /// Subscribes `peer` to the execution `uri` names, and starts polling if
+    /// nobody was subscribed.
+    pub async fn subscribe(
+        &self,
+        connector: Arc<kitaru_sdk::Connector>,
+        selection: &ToolSelection,
+        uri: &str,
+        peer: Peer<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let parsed = ResourceUri::parse(uri)
+            .map_err(|reason| ErrorData::resource_not_found(reason, None))?;
+        let ResourceUri::Execution(exec_id) = parsed else {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "only executions can be subscribed to (kitaru://executions/{{exec_id}}), not `{uri}`"
+                ),
+                None,
+            ));
+        };
+        if !offered(selection, "executions") {
+            return Err(ErrorData::invalid_params(
+                "executions are not offered by this server (--toolsets)".to_owned(),
+                None,
+            ));
+        }
+        let kitaru = connector.get().await.map_err(failure)?;
+        let status = state_of(&executions::get(kitaru, &exec_id).await.map_err(failure)?);
+        let start = {
+            let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            state.watched.insert(uri.to_owned(), (peer, Some(status)));
+            !std::mem::replace(&mut state.polling, true)
+        };
+        if start {
+            tokio::spawn(self.clone().poll(connector));
+        }
+        Ok(())
+    }
+
+    /// Ends the subscription to `uri`; polling stops with the last one.
+    pub fn unsubscribe(&self, uri: &str) {
+        let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        state.watched.remove(uri);
+    }
+
+    /// Polls the subscribed executions while there are any, and tells each
+    /// subscriber when its execution's status changed.
+    async fn poll(self, connector: Arc<kitaru_sdk::Connector>) {
+        let interval = poll_interval();
+        loop {
+            tokio::time::sleep(interval).await;
+            let watched: Vec<(String, Peer<RoleServer>, Option<String>)> = {
+                let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+                if state.watched.is_empty() {
+                    state.polling = false;
+                    return;
+                }
+                state
+                    .watched
+                    .iter()
+                    .map(|(uri, (peer, status))| (uri.clone(), peer.clone(), status.clone()))
+                    .collect()
+            };
+            let Ok(kitaru) = connector.get().await else {
+                continue;
+            };
+            for (uri, peer, last) in watched {
+                let Ok(ResourceUri::Execution(exec_id)) = ResourceUri::parse(&uri) else {
+                    continue;
+                };
+                let status = match executions::get(kitaru, &exec_id).await {
+                    Ok(execution) => state_of(&execution),
+                    Err(error) => {
+                        tracing::debug!("polling {uri}: {error}");
+                        continue;
+                    }
+                };
+                if last.as_deref() == Some(status.as_str()) {
+                    continue;
+                }
+                {
+                    let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+                    match state.watched.get_mut(&uri) {
+                        Some(entry) => entry.1 = Some(status.clone()),
+                        None => continue,
+                    }
+                }
+                tracing::debug!("{uri} is now {status}");
+                if let Err(error) = peer
+                    .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri.clone()))
+                    .await
+                {
+                    tracing::debug!("could not notify {uri}: {error}");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_name_what_they_address() {
+        assert_eq!(
+            ResourceUri::parse("kitaru://executions/abc").unwrap(),
+            ResourceUri::Execution("abc".into())
+        );
+        assert_eq!(
+            ResourceUri::parse("kitaru://executions/abc/logs").unwrap(),
+            ResourceUri::ExecutionLogs("abc".into())
+        );
+        assert_eq!(
+            ResourceUri::parse("kitaru://memory/namespace/team%2Fa/notes%2Ftoday").unwrap(),
+            ResourceUri::Memory {
+                scope_type: "namespace".into(),
+                scope: "team/a".into(),
+                key: "notes/today".into()
+            }
+        );
+        let error = ResourceUri::parse("kitaru://stacks/x").unwrap_err();
+        assert!(error.contains("kitaru://executions/{exec_id}"), "{error}");
+        assert!(ResourceUri::parse("https://executions/x").is_err());
+        assert!(ResourceUri::parse("kitaru://artifacts/%zz").is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! Resources over stdio: templates, a paged list of executions, each kind
+//! read from the seeded server, and a subscription that hears a real status
+//! change.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::stdio_peer::StdioPeer;
+use crate::support::{executions_lock, server, start_waiting_executions};
+
+fn peer(extra: &[&str], env: &[(&str, &str)]) -> StdioPeer {
+    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    command.args(extra).envs(env.iter().copied());
+    StdioPeer::start(command)
+}
+
+fn read(peer: &mut StdioPeer, uri: &str) -> Value {
+    let answer = peer.request("resources/read", json!({"uri": uri}));
+    let contents = &answer["contents"][0];
+    assert_eq!(contents["uri"], uri);
+    contents.clone()
+}
+
+fn read_json(peer: &mut StdioPeer, uri: &str) -> Value {
+    let contents = read(peer, uri);
+    assert_eq!(contents["mimeType"], "application/json");
+    serde_json::from_str(contents["text"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn templates_follow_the_toolsets() {
+    let mut all = peer(&[], &[]);
+    let templates = all.request("resources/templates/list", json!({}));
+    let uris: Vec<&str> = templates["resourceTemplates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["uriTemplate"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            "kitaru://executions/{exec_id}",
+            "kitaru://executions/{exec_id}/logs",
+            "kitaru://artifacts/{artifact_id}",
+            "kitaru://memory/{scope_type}/{scope}/{key}",
+        ]
+    );
+    let mut memory_only = peer(&["--toolsets", "memory"], &[]);
+    let templates = memory_only.request("resources/templates/list", json!({}));
+    assert_eq!(templates["resourceTemplates"].as_array().unwrap().len(), 1);
+    let refused = memory_only
+        .try_request("resources/read", json!({"uri": format!("kitaru://executions/{}", server().str("/seed/completed/exec_id"))}))
+        .unwrap_err();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("`executions` toolset is not offered"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn each_kind_of_resource_reads_from_the_server() {
+    let server = server();
+    let mut peer = peer(&[], &[]);
+    let completed = server.str("/seed/completed/exec_id");
+    let execution = read_json(&mut peer, &format!("kitaru://executions/{completed}"));
+    assert_eq!(execution["exec_id"], completed);
+    assert_eq!(execution["status"], "completed");
+
+    let failed = server.str("/seed/failed/exec_id");
+    let logs = read(&mut peer, &format!("kitaru://executions/{failed}/logs"));
+    assert_eq!(logs["mimeType"], "text/plain");
+    assert!(
+        logs["text"]
+            .as_str()
+            .unwrap()
+            .contains("deliberate failure"),
+        "{logs}"
+    );
+
+    let seeded = &server.get("/seed/completed/artifacts")[0];
+    let artifact = read_json(
+        &mut peer,
+        &format!(
+            "kitaru://artifacts/{}",
+            seeded["artifact_id"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(artifact["value"], seeded["value"]);
+
+    let scope = server.str("/seed/memory/scope");
+    let key = server.get("/seed/memory/live_keys")[0].as_str().unwrap();
+    let entry = read_json(
+        &mut peer,
+        &format!("kitaru://memory/namespace/{scope}/{key}"),
+    );
+    assert_eq!(
+        entry["value"],
+        server
+            .get(&format!("/seed/memory/keys/{key}/value"))
+            .clone()
+    );
+
+    // A key with a slash, percent-encoded in the URI.
+    let own_scope = crate::sdk_memory::fresh("resources");
+    let set = peer.call(
+        "kitaru_memory_set",
+        json!({"key": "notes/today", "value": {"n": 1}, "scope": own_scope, "scope_type": "namespace"}),
+    );
+    assert!(!set.is_error, "{:?}", set.texts);
+    let entry = read_json(
+        &mut peer,
+        &format!("kitaru://memory/namespace/{own_scope}/notes%2Ftoday"),
+    );
+    assert_eq!(entry["value"], json!({"n": 1}));
+
+    let unknown = peer
+        .try_request("resources/read", json!({"uri": "kitaru://stacks/default"}))
+        .unwrap_err();
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("kitaru://executions/{exec_id}"),
+        "{unknown}"
+    );
+    let missing = peer
+        .try_request(
+            "resources/read",
+            json!({"uri": "kitaru://executions/no-such-execution"}),
+        )
+        .unwrap_err();
+    assert_eq!(missing["code"], -32002, "resource not found: {missing}");
+}
+
+#[test]
+fn executions_are_listed_newest_first_in_pages() {
+    let server = server();
+    let mut peer = peer(&[], &[]);
+    let first = peer.request("resources/list", json!({}));
+    let resources = first["resources"].as_array().unwrap();
+    assert!(!resources.is_empty());
+    assert!(resources.len() <= 50);
+    let uris: Vec<&str> = resources
+        .iter()
+        .map(|r| r["uri"].as_str().unwrap())
+        .collect();
+    for seed in ["completed", "failed", "waiting"] {
+        let uri = format!(
+            "kitaru://executions/{}",
+            server.str(&format!("/seed/{seed}/exec_id"))
+        );
+        if resources.len() < 50 {
+            assert!(uris.contains(&uri.as_str()), "{uri} in {uris:?}");
+        }
+    }
+    assert!(
+        resources
+            .iter()
+            .all(|r| r["mimeType"] == "application/json")
+    );
+    if let Some(cursor) = first["nextCursor"].as_str() {
+        let next = peer.request("resources/list", json!({"cursor": cursor}));
+        let next_uris: Vec<&str> = next["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["uri"].as_str().unwrap())
+            .collect();
+        assert!(
+            next_uris.iter().all(|uri| !uris.contains(uri)),
+            "pages do not overlap"
+        );
+    }
+    let bad = peer
+        .try_request("resources/list", json!({"cursor": "x"}))
+        .unwrap_err();
+    assert!(
+        bad["message"].as_str().unwrap().contains("invalid cursor"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn a_subscriber_hears_when_its_execution_changes() {
+    let _changing = executions_lock().write().unwrap_or_else(|p| p.into_inner());
+    let exec_id = start_waiting_executions(1).remove(0);
+    let uri = format!("kitaru://executions/{exec_id}");
+    let mut peer = peer(&[], &[("KITARU_MCP_POLL_SECONDS", "0.5")]);
+    peer.request("resources/subscribe", json!({"uri": uri}));
+    let refused = peer
+        .try_request("resources/subscribe", json!({"uri": format!("{uri}/logs")}))
+        .unwrap_err();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("only executions"),
+        "{refused}"
+    );
+
+    // Nothing changes: nothing is heard.
+    assert_eq!(read_json(&mut peer, &uri)["status"], "waiting");
+    let answered = peer.call(
+        "kitaru_executions_input",
+        json!({"exec_id": exec_id, "wait": "approve_extra", "value": true}),
+    );
+    assert!(!answered.is_error, "{:?}", answered.texts);
+    let heard = peer
+        .wait_for_notification("notifications/resources/updated", Duration::from_secs(60))
+        .expect("an update after the wait was answered");
+    assert_eq!(heard["params"]["uri"], uri);
+    let after_input = read_json(&mut peer, &uri);
+    assert_ne!(
+        after_input["status_reason"], "Waiting for input.",
+        "{after_input}"
+    );
+
+    let cancelled = peer.call("kitaru_executions_cancel", json!({"exec_id": exec_id}));
+    assert!(!cancelled.is_error, "{:?}", cancelled.texts);
+    let heard = peer
+        .wait_for_notification("notifications/resources/updated", Duration::from_secs(60))
+        .expect("an update after the execution was cancelled");
+    assert_eq!(heard["params"]["uri"], uri);
+    assert_eq!(read_json(&mut peer, &uri)["status"], "cancelled");
+    peer.request("resources/unsubscribe", json!({"uri": uri}));
+}
