@@ -437,7 +437,7 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
             rmcp::handler::server::wrapper::Parameters(arguments): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
             request: rmcp::service::RequestContext<rmcp::RoleServer>,
         ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-            let context = crate::tools::ToolContext::new(#name, request);
+            let context = crate::tools::ToolContext::new(#name, request).with_arguments(&arguments);
             let outcome = context.run(async {
                 let args: args::#args = crate::tools::arguments(arguments)?;
                 #adapter(#target, args, &context).await

@@ -16,12 +16,45 @@ use super::ToolError;
 pub struct ToolContext {
     tool: &'static str,
     request: RequestContext<RoleServer>,
+    started: std::time::Instant,
+    argument_names: Vec<String>,
 }
 
 impl ToolContext {
     /// The context of a call of `tool`.
     pub fn new(tool: &'static str, request: RequestContext<RoleServer>) -> Self {
-        Self { tool, request }
+        Self {
+            tool,
+            request,
+            started: std::time::Instant::now(),
+            argument_names: Vec::new(),
+        }
+    }
+
+    /// Records the names (never the values) of the arguments given, for
+    /// the audit log.
+    pub fn with_arguments(mut self, arguments: &rmcp::model::JsonObject) -> Self {
+        self.argument_names = arguments.keys().cloned().collect();
+        self
+    }
+
+    /// The names of the arguments given.
+    pub fn argument_names(&self) -> &[String] {
+        &self.argument_names
+    }
+
+    /// How long the call has run.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// The JSON-RPC id of the request.
+    pub fn request_id(&self) -> String {
+        match serde_json::to_value(&self.request.id) {
+            Ok(serde_json::Value::String(id)) => id,
+            Ok(other) => other.to_string(),
+            Err(_) => String::new(),
+        }
     }
 
     /// The tool's name.
@@ -45,15 +78,34 @@ impl ToolContext {
         &self.request.peer
     }
 
-    /// Runs the tool's work until it ends or the client cancels the call;
-    /// a cancelled call stops its requests where they are.
+    /// Runs the tool's work until it ends, the client cancels the call, or
+    /// the per-call timeout (`KITARU_MCP_CALL_TIMEOUT`) passes; a cancelled
+    /// or timed-out call stops its requests where they are.
     pub async fn run<T>(
         &self,
         work: impl Future<Output = Result<T, ToolError>>,
     ) -> Result<T, ToolError> {
+        let limit = call_timeout();
         tokio::select! {
             outcome = work => outcome,
             () = self.request.ct.cancelled() => Err(ToolError::cancelled()),
+            () = tokio::time::sleep(limit) => Err(ToolError::timed_out(limit)),
         }
     }
+}
+
+/// The variable that sets how long one tool call may take, in seconds.
+pub const CALL_TIMEOUT_VAR: &str = "KITARU_MCP_CALL_TIMEOUT";
+
+/// How long one tool call may take: `KITARU_MCP_CALL_TIMEOUT` seconds
+/// (fractions allowed), 10 minutes by default.
+fn call_timeout() -> std::time::Duration {
+    std::env::var(CALL_TIMEOUT_VAR)
+        .ok()
+        .and_then(|text| text.trim().parse::<f64>().ok())
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        .map_or(
+            std::time::Duration::from_secs(600),
+            std::time::Duration::from_secs_f64,
+        )
 }

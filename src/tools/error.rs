@@ -47,6 +47,19 @@ impl ToolError {
         }
     }
 
+    /// The call ran out of its time (`KITARU_MCP_CALL_TIMEOUT`).
+    pub fn timed_out(limit: std::time::Duration) -> Self {
+        Self {
+            kind: ErrorKind::Timeout.as_str(),
+            message: format!(
+                "the call did not finish within {} s (KITARU_MCP_CALL_TIMEOUT) and was stopped; \
+                 narrow it (a filter or a limit) or raise the timeout",
+                limit.as_secs_f64()
+            ),
+            argument: None,
+        }
+    }
+
     /// The kind, as a stable snake_case name.
     pub fn kind(&self) -> &'static str {
         self.kind

@@ -9,6 +9,7 @@
 //! that into the tool result. The behaviour itself lives in `kitaru_sdk`.
 
 mod artifacts;
+mod audit;
 mod context;
 mod environment;
 mod error;
@@ -16,7 +17,8 @@ mod executions;
 mod memory;
 mod stacks;
 
-pub use context::ToolContext;
+pub use audit::AUDIT_LOG_VAR;
+pub use context::{CALL_TIMEOUT_VAR, ToolContext};
 pub use error::ToolError;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
@@ -216,6 +218,7 @@ pub fn respond<O: Serialize + From<T>, T>(
     context: &ToolContext,
     outcome: Result<T, ToolError>,
 ) -> Result<CallToolResult, rmcp::ErrorData> {
+    audit::record(context, outcome.as_ref().err().map(ToolError::kind));
     match outcome {
         Ok(value) => {
             let value = serde_json::to_value(O::from(value)).map_err(|error| {

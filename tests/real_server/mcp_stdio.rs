@@ -439,3 +439,56 @@ fn results_fit_a_models_context() {
     assert_eq!(artifacts["result"].as_array().unwrap().len(), 1);
     assert_eq!(artifacts["more"]["shown"], 1);
 }
+
+/// The audit log: one JSON line per call with the argument names, never
+/// their values; and the per-call timeout stops a call with kind `timeout`.
+#[test]
+fn calls_are_audited_without_values_and_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let mut command = kitaru_mcp();
+    command.env(kitaru_mcp::tools::AUDIT_LOG_VAR, &log);
+    let mut peer = crate::stdio_peer::StdioPeer::start(command);
+    let scope = crate::sdk_memory::fresh("audit");
+    let secret_value = "do-not-log-this-value";
+    let set = peer.call(
+        "kitaru_memory_set",
+        json!({"key": "k", "value": secret_value, "scope": scope, "scope_type": "namespace"}),
+    );
+    assert!(!set.is_error, "{:?}", set.texts);
+    let missing = peer.call("kitaru_executions_get", json!({"exec_id": "nope"}));
+    assert!(missing.is_error);
+    drop(peer);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(secret_value), "{text}");
+    assert!(!text.contains(&scope), "argument values stay out: {text}");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["tool"], "kitaru_memory_set");
+    assert_eq!(
+        lines[0]["arguments"],
+        json!(["key", "scope", "scope_type", "value"])
+    );
+    assert_eq!(lines[0]["outcome"], "ok");
+    assert_eq!(lines[0]["error_kind"], serde_json::Value::Null);
+    assert!(lines[0]["duration_ms"].as_u64().is_some());
+    assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(lines[1]["outcome"], "error");
+    assert_eq!(lines[1]["error_kind"], "not_found");
+    assert_ne!(lines[0]["request_id"], lines[1]["request_id"]);
+
+    let mut command = kitaru_mcp();
+    command.env(kitaru_mcp::tools::CALL_TIMEOUT_VAR, "0.001");
+    let mut peer = crate::stdio_peer::StdioPeer::start(command);
+    let slow = peer.call("kitaru_executions_list", json!({"limit": 50}));
+    assert!(slow.is_error);
+    assert_eq!(slow.error_kind.as_deref(), Some("timeout"));
+    assert!(
+        slow.texts[0].contains("KITARU_MCP_CALL_TIMEOUT"),
+        "{:?}",
+        slow.texts
+    );
+}
