@@ -607,3 +607,29 @@ pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[
         description: "Stacks: where executions run.",
     },
 ];
+/// The closed sets of values of string parameters: tool, parameter,
+/// values. An error about such a parameter lists them.
+pub const ALLOWED_VALUES: &[(&str, &str, &[&str])] = &[
+    (
+        "kitaru_executions_list",
+        "status",
+        &["running", "waiting", "completed", "failed", "cancelled"],
+    ),
+    (
+        "kitaru_executions_latest",
+        "status",
+        &["running", "waiting", "completed", "failed", "cancelled"],
+    ),
+    ("get_execution_logs", "source", &["step", "runner"]),
+    ("kitaru_clean_preview", "scope", &["project", "global", "all"]),
+    ("kitaru_memory_list", "scope_type", &["namespace", "flow", "execution"]),
+    ("kitaru_memory_get", "scope_type", &["namespace", "flow", "execution"]),
+    ("kitaru_memory_set", "scope_type", &["namespace", "flow", "execution"]),
+    ("kitaru_memory_delete", "scope_type", &["namespace", "flow", "execution"]),
+    ("kitaru_memory_history", "scope_type", &["namespace", "flow", "execution"]),
+    ("kitaru_memory_purge", "scope_type", &["namespace", "flow", "execution"]),
+    ("kitaru_memory_purge_scope", "scope_type", &["namespace", "flow", "execution"]),
+    ("kitaru_memory_compact", "scope_type", &["namespace", "flow", "execution"]),
+    ("kitaru_memory_compact", "source_mode", &["current", "history"]),
+    ("kitaru_memory_compaction_log", "scope_type", &["namespace", "flow", "execution"]),
+];

@@ -25,7 +25,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_executions_list", request);
+        let context = crate::tools::ToolContext::new("kitaru_executions_list", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::ExecutionsListArgs = crate::tools::arguments(arguments)?;
@@ -60,7 +61,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_executions_get", request);
+        let context = crate::tools::ToolContext::new("kitaru_executions_get", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::ExecutionsGetArgs = crate::tools::arguments(arguments)?;
@@ -91,10 +93,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new(
-            "kitaru_executions_latest",
-            request,
-        );
+        let context = crate::tools::ToolContext::new("kitaru_executions_latest", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::ExecutionsLatestArgs = crate::tools::arguments(
@@ -128,7 +128,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("get_execution_logs", request);
+        let context = crate::tools::ToolContext::new("get_execution_logs", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::GetExecutionLogsArgs = crate::tools::arguments(
@@ -162,10 +163,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new(
-            "kitaru_executions_cancel",
-            request,
-        );
+        let context = crate::tools::ToolContext::new("kitaru_executions_cancel", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::ExecutionsCancelArgs = crate::tools::arguments(
@@ -199,7 +198,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_executions_input", request);
+        let context = crate::tools::ToolContext::new("kitaru_executions_input", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::ExecutionsInputArgs = crate::tools::arguments(
@@ -233,7 +233,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_artifacts_list", request);
+        let context = crate::tools::ToolContext::new("kitaru_artifacts_list", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::ArtifactsListArgs = crate::tools::arguments(arguments)?;
@@ -249,7 +250,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_artifacts_get",
         description = "One artifact with its value, or why it is unreadable.",
         input_schema = crate::tools::input_schema::<args::ArtifactsGetArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::artifacts::Artifact>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Bounded<kitaru_sdk::artifacts::Artifact>>(
 
         ),
         annotations(
@@ -267,14 +268,18 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_artifacts_get", request);
+        let context = crate::tools::ToolContext::new("kitaru_artifacts_get", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::ArtifactsGetArgs = crate::tools::arguments(arguments)?;
                 crate::tools::artifacts::get(self.kitaru().await?, args, &context).await
             })
             .await;
-        crate::tools::respond::<kitaru_sdk::artifacts::Artifact, _>(&context, outcome)
+        crate::tools::respond::<
+            crate::tools::Bounded<kitaru_sdk::artifacts::Artifact>,
+            _,
+        >(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_status",
@@ -298,7 +303,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_status", request);
+        let context = crate::tools::ToolContext::new("kitaru_status", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::StatusArgs = crate::tools::arguments(arguments)?;
@@ -329,7 +335,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_info", request);
+        let context = crate::tools::ToolContext::new("kitaru_info", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::InfoArgs = crate::tools::arguments(arguments)?;
@@ -360,7 +367,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_stacks_list", request);
+        let context = crate::tools::ToolContext::new("kitaru_stacks_list", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::StacksListArgs = crate::tools::arguments(arguments)?;
@@ -394,7 +402,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_clean_preview", request);
+        let context = crate::tools::ToolContext::new("kitaru_clean_preview", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::CleanPreviewArgs = crate::tools::arguments(arguments)?;
@@ -430,7 +439,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_memory_list", request);
+        let context = crate::tools::ToolContext::new("kitaru_memory_list", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::MemoryListArgs = crate::tools::arguments(arguments)?;
@@ -446,7 +456,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_get",
         description = "A key's value; null if absent or deleted.",
         input_schema = crate::tools::input_schema::<args::MemoryGetArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Maybe<kitaru_sdk::memory::MemoryValue>>(
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Maybe<crate::tools::Bounded<kitaru_sdk::memory::MemoryValue>>>(
 
         ),
         annotations(
@@ -464,7 +474,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_memory_get", request);
+        let context = crate::tools::ToolContext::new("kitaru_memory_get", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::MemoryGetArgs = crate::tools::arguments(arguments)?;
@@ -472,7 +483,7 @@ impl crate::server::KitaruServer {
             })
             .await;
         crate::tools::respond::<
-            crate::tools::Maybe<kitaru_sdk::memory::MemoryValue>,
+            crate::tools::Maybe<crate::tools::Bounded<kitaru_sdk::memory::MemoryValue>>,
             _,
         >(&context, outcome)
     }
@@ -498,7 +509,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_memory_set", request);
+        let context = crate::tools::ToolContext::new("kitaru_memory_set", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::MemorySetArgs = crate::tools::arguments(arguments)?;
@@ -529,7 +541,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_memory_delete", request);
+        let context = crate::tools::ToolContext::new("kitaru_memory_delete", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::MemoryDeleteArgs = crate::tools::arguments(arguments)?;
@@ -563,7 +576,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_memory_history", request);
+        let context = crate::tools::ToolContext::new("kitaru_memory_history", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::MemoryHistoryArgs = crate::tools::arguments(arguments)?;
@@ -597,7 +611,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_memory_purge", request);
+        let context = crate::tools::ToolContext::new("kitaru_memory_purge", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::MemoryPurgeArgs = crate::tools::arguments(arguments)?;
@@ -629,9 +644,10 @@ impl crate::server::KitaruServer {
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
         let context = crate::tools::ToolContext::new(
-            "kitaru_memory_purge_scope",
-            request,
-        );
+                "kitaru_memory_purge_scope",
+                request,
+            )
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::MemoryPurgeScopeArgs = crate::tools::arguments(
@@ -665,7 +681,8 @@ impl crate::server::KitaruServer {
         ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
-        let context = crate::tools::ToolContext::new("kitaru_memory_compact", request);
+        let context = crate::tools::ToolContext::new("kitaru_memory_compact", request)
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::MemoryCompactArgs = crate::tools::arguments(arguments)?;
@@ -697,9 +714,10 @@ impl crate::server::KitaruServer {
         request: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
         let context = crate::tools::ToolContext::new(
-            "kitaru_memory_compaction_log",
-            request,
-        );
+                "kitaru_memory_compaction_log",
+                request,
+            )
+            .with_arguments(&arguments);
         let outcome = context
             .run(async {
                 let args: args::MemoryCompactionLogArgs = crate::tools::arguments(

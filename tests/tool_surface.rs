@@ -78,3 +78,24 @@ async fn tools_list_matches_the_snapshot() {
             .collect(),
     );
 }
+
+/// The README's tool table names every tool with its toolset and whether it
+/// is read-only, as `tools.toml` declares them.
+#[test]
+fn the_readme_table_lists_every_tool_as_declared() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    for tool in kitaru_mcp::tools::TOOLS {
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{}` |", tool.name)))
+            .unwrap_or_else(|| panic!("README lists no row for {}", tool.name));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], tool.toolset, "toolset of {} in the README", tool.name);
+        assert_eq!(
+            cells[3].contains("read-only"),
+            tool.read_only,
+            "read-only of {} in the README",
+            tool.name
+        );
+    }
+}

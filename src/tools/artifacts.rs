@@ -4,7 +4,7 @@ use kitaru_sdk::Kitaru;
 use kitaru_sdk::artifacts::{self, Artifact, ArtifactFilter, ArtifactRef};
 
 use super::args::{ArtifactsGetArgs, ArtifactsListArgs};
-use super::{Listed, ToolContext, ToolError, optional_limit};
+use super::{Bounded, Listed, ToolContext, ToolError, optional_limit};
 
 /// `kitaru_artifacts_list`.
 pub async fn list(
@@ -47,6 +47,15 @@ pub async fn get(
     kitaru: &Kitaru,
     args: ArtifactsGetArgs,
     _: &ToolContext,
-) -> Result<Artifact, ToolError> {
-    Ok(artifacts::get(kitaru, &args.artifact_id).await?)
+) -> Result<Bounded<Artifact>, ToolError> {
+    let mut artifact = artifacts::get(kitaru, &args.artifact_id).await?;
+    let value_truncated = super::bounded::bound(
+        &mut artifact.value,
+        "The value is larger than a tool result should be: load it whole with the Kitaru SDK \
+         (`KitaruClient().artifacts.get(<id>).load()`, or kitaru_sdk::artifacts::get).",
+    );
+    Ok(Bounded {
+        inner: artifact,
+        value_truncated,
+    })
 }

@@ -10,7 +10,7 @@ use super::args::{
     MemoryCompactArgs, MemoryCompactionLogArgs, MemoryDeleteArgs, MemoryGetArgs, MemoryHistoryArgs,
     MemoryListArgs, MemoryPurgeArgs, MemoryPurgeScopeArgs, MemorySetArgs,
 };
-use super::{ToolContext, ToolError};
+use super::{Bounded, ToolContext, ToolError};
 
 fn scope(scope_type: &str, scope: &str) -> Result<MemoryScope, ToolError> {
     Ok(MemoryScope::parse(scope_type, scope)?)
@@ -31,9 +31,22 @@ pub async fn get(
     kitaru: &Kitaru,
     args: MemoryGetArgs,
     _: &ToolContext,
-) -> Result<Option<MemoryValue>, ToolError> {
+) -> Result<Option<Bounded<MemoryValue>>, ToolError> {
     let scope = scope(&args.scope_type, &args.scope)?;
-    Ok(memory::get(kitaru, &scope, &args.key, args.version, args.strict).await?)
+    let found = memory::get(kitaru, &scope, &args.key, args.version, args.strict).await?;
+    Ok(found.map(|mut found| {
+        let value_truncated = found.value.as_mut().and_then(|value| {
+            super::bounded::bound(
+                value,
+                "The value is larger than a tool result should be: read it whole with the Kitaru \
+                 SDK (`kitaru memory get`, or kitaru_sdk::memory::get).",
+            )
+        });
+        Bounded {
+            inner: found,
+            value_truncated,
+        }
+    }))
 }
 
 /// `kitaru_memory_set`.

@@ -10,6 +10,7 @@
 
 mod artifacts;
 mod audit;
+mod bounded;
 mod context;
 mod environment;
 mod error;
@@ -18,6 +19,7 @@ mod memory;
 mod stacks;
 
 pub use audit::AUDIT_LOG_VAR;
+pub use bounded::{Bounded, Truncation};
 pub use context::{CALL_TIMEOUT_VAR, ToolContext};
 pub use error::ToolError;
 

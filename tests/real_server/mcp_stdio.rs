@@ -438,6 +438,34 @@ fn results_fit_a_models_context() {
         .unwrap();
     assert_eq!(artifacts["result"].as_array().unwrap().len(), 1);
     assert_eq!(artifacts["more"]["shown"], 1);
+
+    // A value larger than a result should be: its beginning, and its size.
+    let scope = crate::sdk_memory::fresh("budget");
+    let big: Vec<String> = (0..20_000).map(|i| format!("line {i}")).collect();
+    let at = json!({"key": "big", "scope": scope, "scope_type": "namespace"});
+    let mut set = at.clone();
+    set["value"] = json!(big);
+    assert!(!peer.call("kitaru_memory_set", set).is_error);
+    let raw = peer.request(
+        "tools/call",
+        json!({"name": "kitaru_memory_get", "arguments": at}),
+    );
+    assert!(
+        raw.to_string().len() <= RESULT_BUDGET,
+        "{}",
+        raw.to_string().len()
+    );
+    let found = &raw["structuredContent"]["result"];
+    let total = serde_json::to_string(&big).unwrap().len();
+    assert_eq!(found["value_truncated"]["total_bytes"], total);
+    assert_eq!(found["value_truncated"]["shown_bytes"], 8_000);
+    let shown = found["value"].as_str().unwrap();
+    assert!(
+        shown.starts_with("[\"line 0\", \"line 1\"") || shown.starts_with("[\"line 0\",\"line 1\""),
+        "{}",
+        &shown[..40]
+    );
+    assert!(shown.ends_with('…'));
 }
 
 /// The audit log: one JSON line per call with the argument names, never
