@@ -450,6 +450,26 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `kitaru_secrets_create`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct SecretsCreateArgs {
+        ///Secret name.
+        pub name: String,
+        ///Keys to values.
+        pub values: serde_json::Map<String, serde_json::Value>,
+        ///Visible to its creator only.
+        #[serde(default = "default_kitaru_secrets_create_private")]
+        pub private: bool,
+    }
+    impl crate::tools::Validate for SecretsCreateArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_secrets_create_private() -> bool {
+        false
+    }
 }
 /// Every tool, in declaration order.
 pub const TOOLS: &[crate::tools::ToolInfo] = &[
@@ -579,6 +599,12 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
         toolset: "memory",
         read_only: true,
     },
+    crate::tools::ToolInfo {
+        name: "kitaru_secrets_create",
+        title: "Create a secret",
+        toolset: "secrets",
+        read_only: false,
+    },
 ];
 /// Every toolset, by name.
 pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[
@@ -601,6 +627,10 @@ pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[
     crate::tools::ToolsetInfo {
         name: "memory",
         description: "Memory: durable values under keys, per namespace, flow or execution, versioned, shared with the Python SDK.",
+    },
+    crate::tools::ToolsetInfo {
+        name: "secrets",
+        description: "Secrets: create named credentials on the server; values are never shown.",
     },
     crate::tools::ToolsetInfo {
         name: "stacks",

@@ -41,7 +41,7 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_executions_get",
-        description = "One execution: status, wait, failure, checkpoints, artifacts.",
+        description = "One execution in detail.",
         input_schema = crate::tools::input_schema::<args::ExecutionsGetArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
@@ -735,5 +735,37 @@ impl crate::server::KitaruServer {
             crate::tools::Listed<kitaru_sdk::memory::CompactionRecord>,
             _,
         >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_secrets_create",
+        description = "Create a secret (keys returned, never values).",
+        input_schema = crate::tools::input_schema::<args::SecretsCreateArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::secrets::SecretSummary>(
+
+        ),
+        annotations(
+            title = "Create a secret",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_secrets_create(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_secrets_create", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::SecretsCreateArgs = crate::tools::arguments(arguments)?;
+                crate::tools::secrets::create(self.kitaru().await?, args, &context).await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::secrets::SecretSummary, _>(&context, outcome)
     }
 }

@@ -90,7 +90,11 @@ fn the_readme_table_lists_every_tool_as_declared() {
             .find(|line| line.starts_with(&format!("| `{}` |", tool.name)))
             .unwrap_or_else(|| panic!("README lists no row for {}", tool.name));
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        assert_eq!(cells[2], tool.toolset, "toolset of {} in the README", tool.name);
+        assert_eq!(
+            cells[2], tool.toolset,
+            "toolset of {} in the README",
+            tool.name
+        );
         assert_eq!(
             cells[3].contains("read-only"),
             tool.read_only,

@@ -16,6 +16,7 @@ mod environment;
 mod error;
 mod executions;
 mod memory;
+mod secrets;
 mod stacks;
 
 pub use audit::AUDIT_LOG_VAR;

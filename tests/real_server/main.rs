@@ -16,6 +16,7 @@ mod sdk_artifacts;
 mod sdk_compact;
 mod sdk_executions;
 mod sdk_memory;
+mod sdk_secrets;
 mod sdk_status;
 mod small_stack;
 mod standalone_sdk;

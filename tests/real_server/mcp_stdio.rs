@@ -116,7 +116,7 @@ fn help_and_version() {
     for tool in kitaru_mcp::tools::TOOLS {
         assert!(text.contains(tool.name), "{} missing in {text}", tool.name);
     }
-    for absent in ["deployment", "secret"] {
+    for absent in ["deployment"] {
         assert!(!text.to_lowercase().contains(absent), "{absent} in {text}");
     }
 }
@@ -289,6 +289,7 @@ async fn every_tool_answers_what_its_output_schema_says() {
         ["kitaru_memory_purge", mem(json!({"key": "k", "keep": 1}))],
         ["kitaru_memory_purge_scope", mem(json!({"include_deleted": true}))],
         ["kitaru_memory_compaction_log", mem(json!({}))],
+        ["kitaru_secrets_create", {"name": scope, "values": {"K": "v"}}],
     ]);
     let called: Vec<&str> = calls
         .as_array()

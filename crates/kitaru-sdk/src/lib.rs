@@ -54,6 +54,7 @@ mod kitaru;
 mod llm;
 pub mod memory;
 mod python_repr;
+pub mod secrets;
 pub mod stacks;
 pub mod status;
 

@@ -614,3 +614,48 @@ fn cancel_of_a_waiting_execution_ends_in_the_same_state() {
         panic!("cancelled executions differ at {difference}");
     }
 }
+
+/// The same secret created through each server gives the same metadata
+/// (ids and the UUID names aside), and the same refusals.
+#[test]
+fn secrets_create_matches_and_never_shows_a_value() {
+    let values =
+        json!({"API_KEY": "parity-secret-value", "PORT": 8080, "FLAG": true, "OBJ": {"a": [1]}});
+    let (their_name, our_name) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let mut theirs = reference();
+    let mut ours = ours();
+    let a = theirs.call(
+        "kitaru_secrets_create",
+        json!({"name": their_name, "values": values}),
+    );
+    let b = ours.call(
+        "kitaru_secrets_create",
+        json!({"name": our_name, "values": values}),
+    );
+    assert!(!a.is_error && !b.is_error, "{a:?} / {b:?}");
+    let (mut x, mut y) = (a.structured.unwrap(), b.structured.unwrap());
+    anonymize(&mut x);
+    anonymize(&mut y);
+    assert_eq!(x, y);
+    assert!(!b.texts.concat().contains("parity-secret-value"));
+    for (arguments, _) in [
+        (json!({"name": our_name, "values": values}), "exists"),
+        (json!({"name": " ", "values": values}), "empty name"),
+        (json!({"name": "x", "values": {}}), "no values"),
+        (json!({"name": "x", "values": {"1BAD": "v"}}), "bad key"),
+        (json!({"name": "x", "values": {"K": null}}), "null"),
+        (json!({"name": "x", "values": {"K": ""}}), "empty value"),
+        (
+            json!({"name": "x", "values": {" A": "1", "A": "2"}}),
+            "duplicate",
+        ),
+    ] {
+        let a = theirs.call("kitaru_secrets_create", arguments.clone());
+        let b = ours.call("kitaru_secrets_create", arguments.clone());
+        assert!(a.is_error && b.is_error, "{arguments}: {a:?} / {b:?}");
+        assert_same_error("kitaru_secrets_create", &arguments, &a, &b);
+    }
+}

@@ -1,0 +1,177 @@
+//! Secrets: named sets of key/value pairs the server keeps (for model
+//! credentials, flow settings). Creating one returns its metadata only;
+//! no function here ever returns, logs or reports a value.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::python_repr::Py;
+use crate::{Error, ErrorKind, Kitaru};
+
+/// A secret, without its values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct SecretSummary {
+    /// The secret's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `private` (only its creator sees it) or `public`.
+    pub visibility: String,
+    /// Its key names, sorted.
+    pub keys: Vec<String>,
+    /// Whether any key has no value.
+    pub has_missing_values: bool,
+}
+
+/// Checks the values and turns each into the text the Python SDK would
+/// store: Python's `str()` of the value (`true` becomes `"True"`, an object
+/// `"{'a': 1}"`). Keys are trimmed env-var style names.
+fn texts(values: &Map<String, Value>) -> Result<Map<String, Value>, Error> {
+    let refuse = |reason: String| Error::argument("values", reason);
+    if values.is_empty() {
+        return Err(refuse("Provide at least one secret value.".to_owned()));
+    }
+    let mut texts = Map::new();
+    for (raw_key, value) in values {
+        let key = raw_key.trim();
+        let mut chars = key.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(refuse(format!(
+                "Invalid secret key `{raw_key}`. Use env-var style names (letters, numbers, \
+                 underscores; cannot start with a number)."
+            )));
+        }
+        if value.is_null() {
+            return Err(refuse(format!(
+                "Secret value for key `{key}` cannot be None."
+            )));
+        }
+        let text = serde_json::from_value::<Py>(value.clone())
+            .map_err(|e| Error::Unexpected(format!("cannot read the value of `{key}`: {e}")))?
+            .str();
+        if text.is_empty() {
+            return Err(refuse(format!(
+                "Secret value for key `{key}` cannot be empty."
+            )));
+        }
+        if texts.contains_key(key) {
+            return Err(refuse(format!("Duplicate secret key `{key}`.")));
+        }
+        texts.insert(key.to_owned(), Value::String(text));
+    }
+    Ok(texts)
+}
+
+/// Creates the secret `name` with `values` (any JSON but null; stored as
+/// Python's `str()` of each, as the Python SDK stores them), public unless
+/// `private`. A secret of that name and visibility already existing is a
+/// conflict.
+pub async fn create(
+    kitaru: &Kitaru,
+    name: &str,
+    values: &Map<String, Value>,
+    private: bool,
+) -> Result<SecretSummary, Error> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::argument(
+            "name",
+            "Secret name or ID cannot be empty.",
+        ));
+    }
+    let values = texts(values)?;
+    let request = serde_json::json!({"name": name, "private": private, "values": values});
+    let request: kitaru_client::types::SecretRequest = serde_json::from_value(request)
+        .map_err(|e| Error::Unexpected(format!("cannot build the request: {e}")))?;
+    let created = match kitaru.client.create_secret().body(request).send().await {
+        Ok(created) => created.into_inner(),
+        Err(error) => {
+            let error = kitaru_client::ApiError::read(error).await;
+            let exists = error.status == Some(409)
+                || error.exception_type.as_deref() == Some("EntityExistsError");
+            return Err(if exists {
+                Error::Api {
+                    context: format!("Secret `{name}` already exists."),
+                    kind: ErrorKind::Conflict,
+                    status: error.status,
+                    detail: "pick another name, or use the existing secret".to_owned(),
+                }
+            } else {
+                Error::api(format!("Failed to create secret `{name}`"), error)
+            });
+        }
+    };
+    let body = created.body.as_ref();
+    let mut keys: Vec<String> = body
+        .map(|body| body.values.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    Ok(SecretSummary {
+        id: created.id.to_string(),
+        name: created.name,
+        visibility: if body.is_some_and(|body| body.private) {
+            "private"
+        } else {
+            "public"
+        }
+        .to_owned(),
+        keys,
+        has_missing_values: body.is_some_and(|body| body.values.values().any(Option::is_none)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reason(values: Value) -> String {
+        match texts(values.as_object().unwrap()).unwrap_err() {
+            Error::InvalidArgument { reason, .. } => reason,
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn values_are_stored_as_python_str_shows_them() {
+        let stored = texts(
+            json!({"PORT": 8080, "RATIO": 1.0, "FLAG": true, "OFF": false, " OBJ ": {"nested": 1},
+                   "LIST": [1, "x"], "TEXT": "s3cr3t"})
+            .as_object()
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(stored),
+            json!({"PORT": "8080", "RATIO": "1.0", "FLAG": "True", "OFF": "False",
+                   "OBJ": "{'nested': 1}", "LIST": "[1, 'x']", "TEXT": "s3cr3t"})
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_python_sdks_words() {
+        assert_eq!(reason(json!({})), "Provide at least one secret value.");
+        assert_eq!(
+            reason(json!({"1BAD": "x"})),
+            "Invalid secret key `1BAD`. Use env-var style names (letters, numbers, underscores; \
+             cannot start with a number)."
+        );
+        assert_eq!(
+            reason(json!({"K": null})),
+            "Secret value for key `K` cannot be None."
+        );
+        assert_eq!(
+            reason(json!({"K": ""})),
+            "Secret value for key `K` cannot be empty."
+        );
+        assert_eq!(
+            reason(json!({" A": "1", "A": "2"})),
+            "Duplicate secret key `A`."
+        );
+    }
+}
