@@ -55,6 +55,7 @@ fn tool_list() -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    keep_stderr_away_from_other_files();
     let args = Args::parse();
     // Default thread stacks: the generated client boxes the resources that
     // answers embed, so decoding fits them in debug builds too
@@ -66,9 +67,32 @@ fn main() -> anyhow::Result<()> {
         .block_on(serve(args))
 }
 
+/// A process started with stderr closed would hand file descriptor 2 to
+/// the first file or socket it opens, and log lines would go into it (a
+/// connection to the Kitaru server, say). Opening `/dev/null` first puts it
+/// in that slot for good when the slot is free.
+fn keep_stderr_away_from_other_files() {
+    #[cfg(unix)]
+    {
+        use std::os::fd::{AsRawFd, IntoRawFd};
+        if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+            if null.as_raw_fd() == 2 {
+                // Keep it open: it is stderr now.
+                let _ = null.into_raw_fd();
+            }
+        }
+    }
+}
+
 async fn serve(args: Args) -> anyhow::Result<()> {
+    // Logs go through a bounded queue to a thread of their own: a client
+    // that never reads stderr (or has closed it) costs log lines, never a
+    // reply, and a failed write is dropped rather than panicking.
+    let (stderr, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(stderr)
         .with_ansi(false)
         .with_env_filter(EnvFilter::try_new(&args.log).context("invalid --log filter")?)
         .init();

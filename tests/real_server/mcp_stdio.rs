@@ -521,3 +521,59 @@ fn calls_are_audited_without_values_and_time_out() {
         slow.texts
     );
 }
+
+/// Stops the process `pid` if `done` is not set within `limit`, so a test
+/// waiting for an answer that never comes fails instead of hanging.
+fn watchdog(pid: u32, limit: std::time::Duration) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&done);
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    });
+    done
+}
+
+/// Logging never costs a reply: not when the client never reads stderr
+/// (its pipe fills up), not when stderr is closed.
+#[test]
+fn logging_never_costs_a_reply() {
+    use crate::stdio_peer::StdioPeer;
+    let mut never_read = kitaru_mcp();
+    never_read
+        .args(["--log", "trace"])
+        .stderr(std::process::Stdio::piped());
+    let mut peer = StdioPeer::spawn_keeping_stderr(never_read);
+    let _unread = peer.take_stderr();
+    let done = watchdog(peer.pid(), std::time::Duration::from_secs(120));
+    peer.initialize("2025-06-18");
+    for _ in 0..150 {
+        let answer = peer.call("kitaru_stacks_list", json!({}));
+        assert!(!answer.is_error, "{:?}", answer.texts);
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+
+    // Started with stderr closed, at the most verbose level.
+    let program = env!("CARGO_BIN_EXE_kitaru-mcp");
+    let mut closed = server().command("sh");
+    closed.args(["-c", "exec \"$0\" --log trace 2>&-", program]);
+    let mut peer = StdioPeer::spawn_keeping_stderr(closed);
+    let done = watchdog(peer.pid(), std::time::Duration::from_secs(60));
+    assert_eq!(
+        peer.initialize("2025-06-18")["serverInfo"]["name"],
+        "kitaru"
+    );
+    let answer = peer.call("kitaru_executions_list", json!({"limit": 2}));
+    assert!(!answer.is_error, "{:?}", answer.texts);
+    let missing = peer.call("kitaru_executions_get", json!({"exec_id": "nope"}));
+    assert_eq!(missing.error_kind.as_deref(), Some("not_found"));
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+}

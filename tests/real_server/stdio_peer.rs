@@ -54,10 +54,16 @@ impl StdioPeer {
 
     /// Starts `command` without any handshake.
     pub fn spawn(mut command: Command) -> Self {
+        command.stderr(Stdio::null());
+        Self::spawn_keeping_stderr(command)
+    }
+
+    /// Starts `command` without any handshake, its stderr as the command
+    /// sets it.
+    pub fn spawn_keeping_stderr(mut command: Command) -> Self {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .expect("start the MCP server process");
         let stdin = child.stdin.take().unwrap();
@@ -75,6 +81,16 @@ impl StdioPeer {
     fn send(&mut self, message: &Value) {
         writeln!(self.stdin, "{message}").expect("write to the server");
         self.stdin.flush().unwrap();
+    }
+
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's stderr, when it was piped.
+    pub fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
+        self.child.stderr.take()
     }
 
     /// Sends a request and returns its `result` (panics on a JSON-RPC error).
