@@ -16,3 +16,4 @@ pub mod resources;
 pub mod selection;
 pub mod server;
 pub mod tools;
+pub mod transport;

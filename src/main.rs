@@ -103,13 +103,15 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     );
     let selection = args.toolsets.read_only(args.read_only);
     tracing::info!(toolsets = ?selection.offered_toolsets(), "offering");
+    let (transport, written) = kitaru_mcp::transport::stdio();
     let service = KitaruServer::with_selection(ConnectionOptions::new(), selection)
-        .serve(rmcp::transport::stdio())
+        .serve(transport)
         .await
         .context("MCP initialisation over stdio failed")?;
-    service
-        .waiting()
-        .await
-        .context("MCP session ended with an error")?;
+    let ended = service.waiting().await;
+    // The session's transport is gone: the writer writes what is left, then
+    // stops.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), written).await;
+    ended.context("MCP session ended with an error")?;
     Ok(())
 }

@@ -577,3 +577,50 @@ fn logging_never_costs_a_reply() {
     assert_eq!(missing.error_kind.as_deref(), Some("not_found"));
     done.store(true, std::sync::atomic::Ordering::SeqCst);
 }
+
+/// Broken messages get the answer JSON-RPC 2.0 asks for, and the session
+/// goes on.
+#[test]
+fn broken_messages_are_answered_and_the_session_goes_on() {
+    let mut peer = crate::stdio_peer::StdioPeer::start(kitaru_mcp());
+    let done = watchdog(peer.pid(), std::time::Duration::from_secs(60));
+    let mut expect = |line: &[u8], id: serde_json::Value, code: i64| {
+        peer.send_line(line);
+        let answer = peer.next_message();
+        assert_eq!(answer["id"], id, "{answer}");
+        assert_eq!(answer["error"]["code"], code, "{answer}");
+        answer
+    };
+    expect(b"this is not json", serde_json::Value::Null, -32700);
+    expect(b"\xff\xfe{}", serde_json::Value::Null, -32700);
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    expect(deep.as_bytes(), serde_json::Value::Null, -32700);
+    expect(br#"{"jsonrpc":"2.0","id":50}"#, json!(50), -32600);
+    expect(br#"[1]"#.as_slice(), serde_json::Value::Null, -32600).to_string();
+    let bad = expect(
+        br#"{"jsonrpc":"2.0","id":51,"method":"tools/call","params":{"name":"kitaru_stacks_list","arguments":[1]}}"#,
+        json!(51),
+        -32602,
+    );
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`arguments`")
+    );
+    let huge = format!(
+        r#"{{"jsonrpc":"2.0","id":52,"method":"ping","params":{{"x":"{}"}}}}"#,
+        "a".repeat(17 * 1024 * 1024)
+    );
+    let answer = expect(huge.as_bytes(), serde_json::Value::Null, -32700);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most"),
+        "{answer}"
+    );
+    let stacks = peer.call("kitaru_stacks_list", json!({}));
+    assert!(!stacks.is_error, "the session goes on: {:?}", stacks.texts);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+}

@@ -83,6 +83,29 @@ impl StdioPeer {
         self.stdin.flush().unwrap();
     }
 
+    /// Writes raw bytes and a newline, as a (possibly broken) client would.
+    pub fn send_line(&mut self, line: &[u8]) {
+        self.stdin.write_all(line).expect("write to the server");
+        self.stdin.write_all(b"\n").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The next JSON message the server writes (notifications included).
+    pub fn next_message(&mut self) -> Value {
+        loop {
+            let mut line = String::new();
+            let read = self
+                .stdout
+                .read_line(&mut line)
+                .expect("read from the server");
+            assert!(read > 0, "the server closed stdout");
+            if let Ok(message) = serde_json::from_str::<Value>(line.trim()) {
+                return message;
+            }
+            self.noise.push(line.trim_end().to_owned());
+        }
+    }
+
     /// The server process's id.
     pub fn pid(&self) -> u32 {
         self.child.id()
