@@ -136,10 +136,7 @@ async fn read_line<R: AsyncBufReadExt + Unpin>(
 /// The transport rmcp serves on (guarded stdin, shared stdout), and the
 /// writer's task: await it after the session ends, so that the last answers
 /// are written before the process exits.
-pub fn stdio() -> (
-    (DuplexStream, DuplexStream),
-    tokio::task::JoinHandle<()>,
-) {
+pub fn stdio() -> ((DuplexStream, DuplexStream), tokio::task::JoinHandle<()>) {
     guarded(tokio::io::stdin(), tokio::io::stdout())
 }
 
