@@ -84,6 +84,7 @@ struct Param {
     required: bool,
     default: Option<toml::Value>,
     minimum: Option<i64>,
+    maximum: Option<i64>,
     /// For strings: the closed set of values, advertised as the schema's
     /// `enum` (the adapter reads the value).
     values: Option<Vec<String>>,
@@ -246,8 +247,12 @@ fn check(file: &ToolFile, tools: &[Resolved<'_>]) -> Result<(), String> {
             if param.values.is_some() && param.kind != ParamKind::String {
                 return Err(format!("{at}: `values` applies to strings only"));
             }
-            if param.minimum.is_some() && param.kind != ParamKind::Integer {
-                return Err(format!("{at}: `minimum` applies to integers only"));
+            if (param.minimum.is_some() || param.maximum.is_some())
+                && param.kind != ParamKind::Integer
+            {
+                return Err(format!(
+                    "{at}: `minimum` and `maximum` apply to integers only"
+                ));
             }
         }
     }
@@ -345,8 +350,35 @@ fn args_type(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
         } else if !param.required {
             attrs.push(quote!(#[serde(default)]));
         }
+        match (param.minimum, param.maximum) {
+            (Some(min), Some(max)) => {
+                attrs.push(quote!(#[schemars(range(min = #min, max = #max))]))
+            }
+            (Some(min), None) => attrs.push(quote!(#[schemars(range(min = #min))])),
+            (None, Some(max)) => attrs.push(quote!(#[schemars(range(max = #max))])),
+            (None, None) => {}
+        }
+        if let Some(maximum) = param.maximum {
+            let argument = &param.name;
+            let reason = format!(
+                "`{argument}` must be <= {maximum}: a longer answer costs a model's context more \
+                 than it helps; narrow the query instead."
+            );
+            checks.push(if param.required || param.default.is_some() {
+                quote! {
+                    if self.#field > #maximum {
+                        return Err(crate::tools::ToolError::argument(#argument, #reason));
+                    }
+                }
+            } else {
+                quote! {
+                    if self.#field.is_some_and(|value| value > #maximum) {
+                        return Err(crate::tools::ToolError::argument(#argument, #reason));
+                    }
+                }
+            });
+        }
         if let Some(minimum) = param.minimum {
-            attrs.push(quote!(#[schemars(range(min = #minimum))]));
             let argument = &param.name;
             // The reference's wording.
             let reason = if param.required || param.default.is_some() {

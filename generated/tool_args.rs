@@ -30,11 +30,19 @@ pub mod args {
         pub stack: Option<String>,
         ///At most this many.
         #[serde(default)]
-        #[schemars(range(min = 1i64))]
+        #[schemars(range(min = 1i64, max = 1000i64))]
         pub limit: Option<i64>,
     }
     impl crate::tools::Validate for ExecutionsListArgs {
         fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            if self.limit.is_some_and(|value| value > 1000i64) {
+                return Err(
+                    crate::tools::ToolError::argument(
+                        "limit",
+                        "`limit` must be <= 1000: a longer answer costs a model's context more than it helps; narrow the query instead.",
+                    ),
+                );
+            }
             if self.limit.is_some_and(|value| value < 1i64) {
                 return Err(
                     crate::tools::ToolError::argument(
@@ -102,11 +110,19 @@ pub mod args {
         pub source: String,
         ///At most this many (the earliest).
         #[serde(default = "default_get_execution_logs_limit")]
-        #[schemars(range(min = 1i64))]
+        #[schemars(range(min = 1i64, max = 10000i64))]
         pub limit: i64,
     }
     impl crate::tools::Validate for GetExecutionLogsArgs {
         fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            if self.limit > 10000i64 {
+                return Err(
+                    crate::tools::ToolError::argument(
+                        "limit",
+                        "`limit` must be <= 10000: a longer answer costs a model's context more than it helps; narrow the query instead.",
+                    ),
+                );
+            }
             if self.limit < 1i64 {
                 return Err(
                     crate::tools::ToolError::argument("limit", "`limit` must be >= 1."),
@@ -166,11 +182,19 @@ pub mod args {
         pub producing_call: Option<String>,
         ///At most this many.
         #[serde(default)]
-        #[schemars(range(min = 1i64))]
+        #[schemars(range(min = 1i64, max = 1000i64))]
         pub limit: Option<i64>,
     }
     impl crate::tools::Validate for ArtifactsListArgs {
         fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            if self.limit.is_some_and(|value| value > 1000i64) {
+                return Err(
+                    crate::tools::ToolError::argument(
+                        "limit",
+                        "`limit` must be <= 1000: a longer answer costs a model's context more than it helps; narrow the query instead.",
+                    ),
+                );
+            }
             if self.limit.is_some_and(|value| value < 1i64) {
                 return Err(
                     crate::tools::ToolError::argument(

@@ -73,7 +73,7 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_executions_latest",
-        description = "The newest execution matching the filters, in detail.",
+        description = "The newest matching execution, in detail.",
         input_schema = crate::tools::input_schema::<args::ExecutionsLatestArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
 
@@ -108,7 +108,7 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "get_execution_logs",
-        description = "Runtime log lines of an execution, oldest first.",
+        description = "An execution's log lines, oldest first.",
         input_schema = crate::tools::input_schema::<args::GetExecutionLogsArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Text>(
 
@@ -521,7 +521,7 @@ impl crate::server::KitaruServer {
     }
     #[rmcp::tool(
         name = "kitaru_memory_delete",
-        description = "Delete a key (tombstone; history stays).",
+        description = "Delete a key (history stays).",
         input_schema = crate::tools::input_schema::<args::MemoryDeleteArgs>(),
         output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Maybe<kitaru_sdk::memory::MemoryEntry>>(
 

@@ -24,7 +24,7 @@ impl ToolError {
     pub fn arguments(reason: impl std::fmt::Display) -> Self {
         Self {
             kind: ErrorKind::InvalidArgument.as_str(),
-            message: format!("invalid arguments: {reason}"),
+            message: shortened(format!("invalid arguments: {reason}")),
             argument: None,
         }
     }
@@ -33,7 +33,7 @@ impl ToolError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {
             kind: ErrorKind::NotFound.as_str(),
-            message: message.into(),
+            message: shortened(message.into()),
             argument: None,
         }
     }
@@ -96,8 +96,23 @@ impl From<kitaru_sdk::Error> for ToolError {
         };
         Self {
             kind: error.kind().as_str(),
-            message: error.to_string(),
+            message: shortened(error.to_string()),
             argument,
         }
     }
+}
+
+/// The longest error text a result carries.
+const MESSAGE_LIMIT: usize = 2_000;
+
+/// An error text cut to [`MESSAGE_LIMIT`] characters, saying how much was
+/// left out: an error may quote what it was given, and what was given may
+/// be megabytes.
+fn shortened(message: String) -> String {
+    let length = message.chars().count();
+    if length <= MESSAGE_LIMIT {
+        return message;
+    }
+    let kept: String = message.chars().take(MESSAGE_LIMIT).collect();
+    format!("{kept}… ({} more characters)", length - MESSAGE_LIMIT)
 }

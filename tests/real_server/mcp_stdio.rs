@@ -137,6 +137,41 @@ fn failures_name_their_kind() {
     );
 }
 
+/// Arguments have sane maximums, and an error quotes at most a short
+/// prefix of what it was given.
+#[test]
+fn oversized_arguments_are_refused_and_not_echoed() {
+    let server = server();
+    let mut peer = crate::stdio_peer::StdioPeer::start(kitaru_mcp());
+    let exec_id = server.str("/seed/completed/exec_id");
+    let logs = peer.call(
+        "get_execution_logs",
+        json!({"exec_id": exec_id, "limit": 10_001}),
+    );
+    assert_eq!(logs.error_kind.as_deref(), Some("invalid_argument"));
+    assert!(
+        logs.texts[0].starts_with("invalid argument `limit`: `limit` must be <= 10000"),
+        "{:?}",
+        logs.texts
+    );
+    let listed = peer.call("kitaru_executions_list", json!({"limit": 1_000_000}));
+    assert!(
+        listed.texts[0].contains("must be <= 1000"),
+        "{:?}",
+        listed.texts
+    );
+    let huge = "x".repeat(5 * 1024 * 1024);
+    let missing = peer.call("kitaru_executions_get", json!({"exec_id": huge}));
+    assert!(missing.is_error);
+    let text = &missing.texts[0];
+    assert!(text.chars().count() < 2_100, "{} characters", text.len());
+    assert!(
+        text.contains("more characters)"),
+        "{}",
+        &text[text.len() - 60..]
+    );
+}
+
 /// A failed call's structured content is the error, for a model to act on:
 /// its kind, message, the argument at fault and the values it accepts.
 #[test]
