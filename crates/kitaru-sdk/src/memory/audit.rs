@@ -136,14 +136,7 @@ pub async fn compaction_log(
     let log = versions::history(kitaru, scope, &scope.audit_key(), &context).await?;
     let mut records = Vec::new();
     for stored in log.iter().filter(|stored| !stored.entry.is_deleted) {
-        let loaded = crate::artifacts::load(
-            kitaru,
-            &stored.entry.artifact_id,
-            &stored.uri,
-            &stored.materializer,
-            &stored.data_type,
-        )
-        .await;
+        let loaded = stored.load(kitaru).await;
         let record = loaded
             .map_err(|unavailable| unavailable.message)
             .and_then(|loaded| {

@@ -158,15 +158,10 @@ type Source = (String, i64, String);
 
 /// The value of a stored version as `str()` text, or why it cannot be read.
 async fn text_of(kitaru: &Kitaru, stored: &Stored) -> Result<String, String> {
-    let loaded = crate::artifacts::load(
-        kitaru,
-        &stored.entry.artifact_id,
-        &stored.uri,
-        &stored.materializer,
-        &stored.data_type,
-    )
-    .await
-    .map_err(|unavailable| unavailable.message)?;
+    let loaded = stored
+        .load(kitaru)
+        .await
+        .map_err(|unavailable| unavailable.message)?;
     Ok(match loaded.value_format {
         crate::artifacts::ValueFormat::Json => serde_json::from_value::<Py>(loaded.value)
             .map_err(|e| e.to_string())?

@@ -121,6 +121,21 @@ impl Stored {
         })
     }
 
+    /// Reads this version's value (see [`crate::artifacts::load`]).
+    pub(crate) async fn load(
+        &self,
+        kitaru: &crate::Kitaru,
+    ) -> Result<crate::artifacts::ArtifactValue, crate::artifacts::ValueUnavailable> {
+        crate::artifacts::load(
+            kitaru,
+            &self.entry.artifact_id,
+            &self.uri,
+            &self.materializer,
+            &self.data_type,
+        )
+        .await
+    }
+
     /// Whether this version belongs to `scope`.
     pub(crate) fn is_in(&self, scope: &MemoryScope) -> bool {
         &self.scope == scope

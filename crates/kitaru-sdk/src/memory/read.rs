@@ -74,14 +74,7 @@ pub async fn get(
     if stored.entry.is_deleted {
         return Ok(None);
     }
-    let loaded = crate::artifacts::load(
-        kitaru,
-        &stored.entry.artifact_id,
-        &stored.uri,
-        &stored.materializer,
-        &stored.data_type,
-    )
-    .await;
+    let loaded = stored.load(kitaru).await;
     let entry = stored.entry;
     Ok(Some(match loaded {
         Ok(loaded) => MemoryValue {

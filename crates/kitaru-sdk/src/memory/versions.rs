@@ -65,15 +65,7 @@ pub(crate) async fn history(
     context: &str,
 ) -> Result<Vec<Stored>, Error> {
     let name = scope.artifact_name(key);
-    let versions = all_pages(|page| {
-        query(kitaru, true)
-            .artifact(name.clone())
-            .page(page)
-            .size(PAGE_SIZE)
-            .send()
-    })
-    .await
-    .context(context)?;
+    let versions = every(kitaru, true, context, |query| query.artifact(name.clone())).await?;
     Ok(memory_in(scope, &versions))
 }
 
@@ -88,15 +80,7 @@ pub(crate) async fn in_scope(
         scope.scope_tag(),
         scope.scope_type_tag(),
     ];
-    let versions = all_pages(|page| {
-        query(kitaru, true)
-            .tags(tags.clone())
-            .page(page)
-            .size(PAGE_SIZE)
-            .send()
-    })
-    .await
-    .context(context)?;
+    let versions = every(kitaru, true, context, |query| query.tags(tags.clone())).await?;
     Ok(memory_in(scope, &versions))
 }
 
@@ -109,20 +93,31 @@ pub(crate) async fn unused_ids(
     context: &str,
 ) -> Result<HashSet<String>, Error> {
     let name = scope.artifact_name(key);
-    let versions = all_pages(|page| {
-        query(kitaru, false)
-            .only_unused(true)
-            .artifact(name.clone())
+    let versions = every(kitaru, false, context, |query| {
+        query.only_unused(true).artifact(name.clone())
+    })
+    .await?;
+    Ok(versions
+        .iter()
+        .map(|version| version.id.to_string())
+        .collect())
+}
+
+/// Every artifact version `narrow` selects, all pages.
+async fn every(
+    kitaru: &Kitaru,
+    hydrate: bool,
+    context: &str,
+    narrow: impl Fn(ListArtifactVersions<'_>) -> ListArtifactVersions<'_>,
+) -> Result<Vec<kitaru_client::types::ArtifactVersionResponse>, Error> {
+    all_pages(|page| {
+        narrow(query(kitaru, hydrate))
             .page(page)
             .size(PAGE_SIZE)
             .send()
     })
     .await
-    .context(context)?;
-    Ok(versions
-        .iter()
-        .map(|version| version.id.to_string())
-        .collect())
+    .context(context)
 }
 
 fn memory_in(
