@@ -292,14 +292,8 @@ async fn every_tool_answers_what_its_output_schema_says() {
     let exec_id = server.str("/seed/completed/exec_id");
     let artifact_id = server.get("/seed/completed/artifacts")[0]["artifact_id"].clone();
     let scope = crate::sdk_memory::fresh("schemas");
-    let mem = |extra: serde_json::Value| {
-        let mut arguments = json!({"scope": scope, "scope_type": "namespace"});
-        arguments
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        arguments
-    };
+    let common = json!({"scope": scope, "scope_type": "namespace"});
+    let mem = |extra: serde_json::Value| crate::support::merged(&common, extra);
     let calls = json!([
         ["kitaru_executions_list", {"limit": 3}],
         ["kitaru_executions_get", {"exec_id": exec_id}],
@@ -343,11 +337,13 @@ async fn every_tool_answers_what_its_output_schema_says() {
         "env": {"OLLAMA_HOST": llm.url},
         "calls": calls,
     });
-    let answer = tokio::task::spawn_blocking(move || {
-        crate::support::python_module("mcp_client_check", &[], Some(&request))
-    })
-    .await
-    .unwrap();
+    let answer = crate::support::python(
+        "mcp_client_check",
+        &[],
+        Some(request),
+        crate::support::Runs::NoFlow,
+    )
+    .await;
     for result in answer["results"].as_array().unwrap() {
         assert_eq!(result["invalid"], serde_json::Value::Null, "{result}");
         assert_eq!(result["is_error"], false, "{result}");
@@ -557,26 +553,6 @@ fn calls_are_audited_without_values_and_time_out() {
     );
 }
 
-/// Stops the process `pid` if `done` is not set within `limit`, so a test
-/// waiting for an answer that never comes fails instead of hanging.
-fn watchdog(pid: u32, limit: std::time::Duration) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = std::sync::Arc::clone(&done);
-    std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + limit;
-        while std::time::Instant::now() < deadline {
-            if flag.load(std::sync::atomic::Ordering::SeqCst) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let _ = std::process::Command::new("kill")
-            .arg(pid.to_string())
-            .status();
-    });
-    done
-}
-
 /// Logging never costs a reply: not when the client never reads stderr
 /// (its pipe fills up), not when stderr is closed.
 #[test]
@@ -588,20 +564,20 @@ fn logging_never_costs_a_reply() {
         .stderr(std::process::Stdio::piped());
     let mut peer = StdioPeer::spawn_keeping_stderr(never_read);
     let _unread = peer.take_stderr();
-    let done = watchdog(peer.pid(), std::time::Duration::from_secs(120));
+    let done = crate::stdio_peer::Watchdog::start(peer.pid(), std::time::Duration::from_secs(120));
     peer.initialize("2025-06-18");
     for _ in 0..150 {
         let answer = peer.call("kitaru_stacks_list", json!({}));
         assert!(!answer.is_error, "{:?}", answer.texts);
     }
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    done.disarm();
 
     // Started with stderr closed, at the most verbose level.
     let program = env!("CARGO_BIN_EXE_kitaru-mcp");
     let mut closed = server().command("sh");
     closed.args(["-c", "exec \"$0\" --log trace 2>&-", program]);
     let mut peer = StdioPeer::spawn_keeping_stderr(closed);
-    let done = watchdog(peer.pid(), std::time::Duration::from_secs(60));
+    let done = crate::stdio_peer::Watchdog::start(peer.pid(), std::time::Duration::from_secs(60));
     assert_eq!(
         peer.initialize("2025-06-18")["serverInfo"]["name"],
         "kitaru"
@@ -610,7 +586,7 @@ fn logging_never_costs_a_reply() {
     assert!(!answer.is_error, "{:?}", answer.texts);
     let missing = peer.call("kitaru_executions_get", json!({"exec_id": "nope"}));
     assert_eq!(missing.error_kind.as_deref(), Some("not_found"));
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    done.disarm();
 }
 
 /// Broken messages get the answer JSON-RPC 2.0 asks for, and the session
@@ -618,7 +594,7 @@ fn logging_never_costs_a_reply() {
 #[test]
 fn broken_messages_are_answered_and_the_session_goes_on() {
     let mut peer = crate::stdio_peer::StdioPeer::start(kitaru_mcp());
-    let done = watchdog(peer.pid(), std::time::Duration::from_secs(60));
+    let done = crate::stdio_peer::Watchdog::start(peer.pid(), std::time::Duration::from_secs(60));
     let mut expect = |line: &[u8], id: serde_json::Value, code: i64| {
         peer.send_line(line);
         let answer = peer.next_message();
@@ -657,5 +633,5 @@ fn broken_messages_are_answered_and_the_session_goes_on() {
     );
     let stacks = peer.call("kitaru_stacks_list", json!({}));
     assert!(!stacks.is_error, "the session goes on: {:?}", stacks.texts);
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    done.disarm();
 }

@@ -197,14 +197,9 @@ pub(crate) async fn pickled_flow_outputs() -> BTreeMap<String, String> {
         tokio::sync::OnceCell::const_new();
     OUTPUTS
         .get_or_init(|| async {
-            let ids = tokio::task::spawn_blocking(|| {
-                let _no_listing_in_between = crate::support::executions_lock()
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner());
-                crate::support::python_module("extra_pickled", &[], None)
-            })
-            .await
-            .unwrap();
+            let ids =
+                crate::support::python("extra_pickled", &[], None, crate::support::Runs::Flow)
+                    .await;
             serde_json::from_value(ids).unwrap()
         })
         .await

@@ -6,7 +6,7 @@ use kitaru_sdk::memory::{self, MemoryScope, ScopeType};
 use kitaru_sdk::{Error, ErrorKind, Kitaru};
 use serde_json::{Value, json};
 
-use crate::support::{executions_lock, python_module, server};
+use crate::support::{Runs, python, server};
 
 /// A scope name no earlier run used (the dev server keeps its data).
 pub(crate) fn fresh(label: &str) -> String {
@@ -63,13 +63,12 @@ fn python_type(value: &Value) -> &'static str {
 /// runtime (so that the test's pooled connections stay serviced meanwhile).
 /// `flow` runs a real flow: listings of executions must not overlap it.
 pub(crate) async fn interop(command: &'static str, request: Value) -> Value {
-    tokio::task::spawn_blocking(move || {
-        let _no_listing_in_between = (command == "flow")
-            .then(|| executions_lock().write().unwrap_or_else(|p| p.into_inner()));
-        python_module("memory_interop", &[command], Some(&request))
-    })
-    .await
-    .expect("the Python side ran")
+    let runs = if command == "flow" {
+        Runs::Flow
+    } else {
+        Runs::NoFlow
+    };
+    python("memory_interop", &[command], Some(request), runs).await
 }
 
 /// What the Python SDK reads for `keys` in `scope`: key -> {value, entry}.

@@ -4,14 +4,17 @@
 use kitaru_sdk::{ErrorKind, secrets};
 use serde_json::{Value, json};
 
-use crate::support::{python_module, server};
+use crate::support::{Runs, python, server};
 
 /// The values the Python SDK reads for secret `name`.
 async fn python_reads(name: &str) -> Value {
-    let request = json!({"name": name});
-    tokio::task::spawn_blocking(move || python_module("secret_read", &[], Some(&request)))
-        .await
-        .unwrap()
+    python(
+        "secret_read",
+        &[],
+        Some(json!({"name": name})),
+        Runs::NoFlow,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -92,18 +92,30 @@ impl StdioPeer {
 
     /// The next JSON message the server writes (notifications included).
     pub fn next_message(&mut self) -> Value {
+        self.read_message().expect("the server closed stdout")
+    }
+
+    /// The next JSON message on stdout, `None` once stdout is closed; lines
+    /// that are not JSON are kept in `noise`.
+    fn read_message(&mut self) -> Option<Value> {
         loop {
             let mut line = String::new();
-            let read = self
-                .stdout
-                .read_line(&mut line)
-                .expect("read from the server");
-            assert!(read > 0, "the server closed stdout");
-            if let Ok(message) = serde_json::from_str::<Value>(line.trim()) {
-                return message;
+            match self.stdout.read_line(&mut line) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
             }
-            self.noise.push(line.trim_end().to_owned());
+            match serde_json::from_str::<Value>(line.trim()) {
+                Ok(message) => return Some(message),
+                Err(_) => self.noise.push(line.trim_end().to_owned()),
+            }
         }
+    }
+
+    /// Whether `message` is a notification (kept for
+    /// [`wait_for_notification`](Self::wait_for_notification) when it comes
+    /// while something else is awaited).
+    fn is_notification(message: &Value) -> bool {
+        message.get("id").is_none() && message.get("method").is_some()
     }
 
     /// The server process's id.
@@ -130,20 +142,10 @@ impl StdioPeer {
         self.next_id += 1;
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
         loop {
-            let mut line = String::new();
-            let read = self
-                .stdout
-                .read_line(&mut line)
-                .expect("read from the server");
-            assert!(
-                read > 0,
-                "the server closed stdout while we waited for answer {id}"
-            );
-            let Ok(message) = serde_json::from_str::<Value>(line.trim()) else {
-                self.noise.push(line.trim_end().to_owned());
-                continue;
-            };
-            if message.get("id").is_none() && message.get("method").is_some() {
+            let message = self.read_message().unwrap_or_else(|| {
+                panic!("the server closed stdout while we waited for answer {id}")
+            });
+            if Self::is_notification(&message) {
                 self.notifications.push(message);
                 continue;
             }
@@ -171,42 +173,20 @@ impl StdioPeer {
         {
             return Some(self.notifications.remove(index));
         }
-        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let pid = self.child.id();
-        let watchdog = {
-            let done = std::sync::Arc::clone(&done);
-            std::thread::spawn(move || {
-                let deadline = std::time::Instant::now() + timeout;
-                while std::time::Instant::now() < deadline {
-                    if done.load(std::sync::atomic::Ordering::SeqCst) {
-                        return;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                // Unblocks the read below: stdout closes with the process.
-                let _ = std::process::Command::new("kill")
-                    .arg(pid.to_string())
-                    .status();
-            })
-        };
+        // Stopping the server unblocks the read below: stdout closes with it.
+        let deadline = Watchdog::start(self.child.id(), timeout);
         let found = loop {
-            let mut line = String::new();
-            match self.stdout.read_line(&mut line) {
-                Ok(0) | Err(_) => break None,
-                Ok(_) => {}
-            }
-            let Ok(message) = serde_json::from_str::<Value>(line.trim()) else {
-                continue;
+            let Some(message) = self.read_message() else {
+                break None;
             };
             if message["method"] == method {
                 break Some(message);
             }
-            if message.get("id").is_none() && message.get("method").is_some() {
+            if Self::is_notification(&message) {
                 self.notifications.push(message);
             }
         };
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
-        let _ = watchdog.join();
+        deadline.disarm();
         found
     }
 
@@ -241,5 +221,35 @@ impl Drop for StdioPeer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Stops a process if it is not disarmed in time, so that a test waiting
+/// for an answer that never comes fails instead of hanging.
+pub struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Watchdog {
+    /// Stops process `pid` after `limit` unless disarmed before.
+    pub fn start(pid: u32, limit: std::time::Duration) -> Self {
+        let disarmed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&disarmed);
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + limit;
+            while std::time::Instant::now() < deadline {
+                if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        });
+        Self(disarmed)
+    }
+
+    /// The process finished in time: leave it be.
+    pub fn disarm(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

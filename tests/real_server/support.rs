@@ -201,6 +201,45 @@ pub fn python_module(module: &str, args: &[&str], input: Option<&Value>) -> Valu
         .unwrap_or_else(|e| panic!("flows.{module}: the last line is not JSON ({e}): {last}"))
 }
 
+/// `base` (a JSON object) with the fields of `extra` added or replaced:
+/// tool arguments that share a scope, say.
+pub fn merged(base: &Value, extra: Value) -> Value {
+    let mut merged = base.clone();
+    if let (Some(merged), Value::Object(extra)) = (merged.as_object_mut(), extra) {
+        merged.extend(extra);
+    }
+    merged
+}
+
+/// Whether a Python module run starts executions of its own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// It only reads or writes data.
+    NoFlow,
+    /// It runs a flow: listings of executions must not overlap it
+    /// ([`executions_lock`] held for writing meanwhile).
+    Flow,
+}
+
+/// [`python_module`] for async tests: run off the async runtime, so that
+/// the test's pooled connections stay serviced while Python works.
+pub async fn python(
+    module: &'static str,
+    args: &[&str],
+    input: Option<Value>,
+    runs: Runs,
+) -> Value {
+    let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let _no_listing_in_between = (runs == Runs::Flow)
+            .then(|| executions_lock().write().unwrap_or_else(|p| p.into_inner()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        python_module(module, &args, input.as_ref())
+    })
+    .await
+    .expect("the Python side ran")
+}
+
 /// Starts `count` new executions of `tests/harness/flows/extra_waiting.py`,
 /// each paused on its wait `approve_extra`, and returns their ids (oldest
 /// first). For tests that cancel an execution or give it input, so the seeded

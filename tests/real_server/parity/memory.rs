@@ -24,14 +24,8 @@ fn seeded() -> (&'static str, Vec<&'static str>) {
 #[test]
 fn memory_reads_of_the_seeded_scope_match() {
     let (scope, keys) = seeded();
-    let at = |extra: Value| {
-        let mut arguments = json!({"scope": scope, "scope_type": "namespace"});
-        arguments
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        arguments
-    };
+    let common = json!({"scope": scope, "scope_type": "namespace"});
+    let at = |extra: Value| crate::support::merged(&common, extra);
     let mut steps = vec![
         step("kitaru_memory_list", at(json!({}))),
         step("kitaru_memory_list", at(json!({"prefix": "gr"}))),
@@ -185,14 +179,8 @@ fn same_session(steps: &[(String, Value)], their_scope: &str, our_scope: &str) {
 
 #[test]
 fn the_same_memory_session_gives_the_same_answers() {
-    let base = |extra: Value| {
-        let mut arguments = json!({"scope": "{scope}", "scope_type": "namespace"});
-        arguments
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        arguments
-    };
+    let common = json!({"scope": "{scope}", "scope_type": "namespace"});
+    let base = |extra: Value| crate::support::merged(&common, extra);
     let steps = vec![
         step(
             "kitaru_memory_set",
@@ -286,14 +274,8 @@ fn compact_refusals_match() {
         .and_then(|keys| keys.first())
         .and_then(Value::as_str)
         .expect("a deleted seeded key");
-    let at = |extra: Value| {
-        let mut arguments = json!({"scope": scope, "scope_type": "namespace", "model": "ollama/m"});
-        arguments
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        arguments
-    };
+    let common = json!({"scope": scope, "scope_type": "namespace", "model": "ollama/m"});
+    let at = |extra: Value| crate::support::merged(&common, extra);
     let steps = vec![
         step(
             "kitaru_memory_compact",
@@ -326,14 +308,8 @@ fn a_compaction_done_here_reads_the_same_through_the_reference() {
         crate::fake_llm::FakeLlm::openai_answer("two facts, merged"),
     ));
     let scope = uuid::Uuid::new_v4().to_string();
-    let at = |extra: Value| {
-        let mut arguments = json!({"scope": scope, "scope_type": "namespace"});
-        arguments
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        arguments
-    };
+    let common = json!({"scope": scope, "scope_type": "namespace"});
+    let at = |extra: Value| crate::support::merged(&common, extra);
     let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
     command.env("OLLAMA_HOST", &llm.url);
     let mut ours = StdioPeer::start(command);
