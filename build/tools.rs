@@ -446,7 +446,7 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
         tool.open_world,
     );
     let target = if tool.connect {
-        quote!(self.kitaru().await?)
+        quote!(&*self.kitaru().await?)
     } else {
         quote!(self.connector())
     };

@@ -165,6 +165,71 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `kitaru_executions_run`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsRunArgs {
+        ///<module_or_file>:<flow_name>
+        pub target: String,
+        ///Flow inputs.
+        #[serde(default)]
+        pub args: Option<serde_json::Map<String, serde_json::Value>>,
+        ///Stack to run on (default: active).
+        #[serde(default)]
+        pub stack: Option<String>,
+        ///Return by then if still running.
+        #[serde(default = "default_kitaru_executions_run_max_wait_seconds")]
+        #[schemars(range(max = 540i64))]
+        pub max_wait_seconds: i64,
+    }
+    impl crate::tools::Validate for ExecutionsRunArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            if self.max_wait_seconds > 540i64 {
+                return Err(
+                    crate::tools::ToolError::argument(
+                        "max_wait_seconds",
+                        "`max_wait_seconds` must be <= 540: a longer answer costs a model's context more than it helps; narrow the query instead.",
+                    ),
+                );
+            }
+            Ok(())
+        }
+    }
+    fn default_kitaru_executions_run_max_wait_seconds() -> i64 {
+        60i64
+    }
+    ///Arguments of `kitaru_executions_replay`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsReplayArgs {
+        ///Execution id, id prefix or run name.
+        pub exec_id: String,
+        ///Checkpoint name, invocation id or call id.
+        pub from_: String,
+        ///checkpoint.<name>: new output for its consumers.
+        #[serde(default)]
+        pub overrides: Option<serde_json::Map<String, serde_json::Value>>,
+        ///Changed flow inputs.
+        #[serde(default)]
+        pub flow_inputs: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+    impl crate::tools::Validate for ExecutionsReplayArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_executions_retry`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsRetryArgs {
+        ///Execution id, id prefix or run name.
+        pub exec_id: String,
+    }
+    impl crate::tools::Validate for ExecutionsRetryArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
     ///Arguments of `kitaru_artifacts_list`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
@@ -251,6 +316,34 @@ pub mod args {
     }
     fn default_kitaru_info_all_packages() -> bool {
         false
+    }
+    ///Arguments of `kitaru_start_local_server`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct StartLocalServerArgs {
+        ///Port (default 8383).
+        #[serde(default)]
+        pub port: Option<i64>,
+        ///Seconds to wait for it.
+        #[serde(default = "default_kitaru_start_local_server_timeout")]
+        pub timeout: i64,
+    }
+    impl crate::tools::Validate for StartLocalServerArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_start_local_server_timeout() -> i64 {
+        60i64
+    }
+    ///Arguments of `kitaru_stop_local_server`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct StopLocalServerArgs {}
+    impl crate::tools::Validate for StopLocalServerArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
     }
     ///Arguments of `kitaru_stacks_list`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
@@ -534,6 +627,24 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
         read_only: false,
     },
     crate::tools::ToolInfo {
+        name: "kitaru_executions_run",
+        title: "Run a flow",
+        toolset: "executions",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_executions_replay",
+        title: "Replay an execution",
+        toolset: "executions",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_executions_retry",
+        title: "Retry a failed execution",
+        toolset: "executions",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
         name: "kitaru_artifacts_list",
         title: "List artifacts",
         toolset: "artifacts",
@@ -556,6 +667,18 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
         title: "Environment details",
         toolset: "connection",
         read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_start_local_server",
+        title: "Start the local server",
+        toolset: "connection",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_stop_local_server",
+        title: "Stop the local server",
+        toolset: "connection",
+        read_only: false,
     },
     crate::tools::ToolInfo {
         name: "kitaru_stacks_list",

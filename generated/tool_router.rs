@@ -30,7 +30,7 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ExecutionsListArgs = crate::tools::arguments(arguments)?;
-                crate::tools::executions::list(self.kitaru().await?, args, &context)
+                crate::tools::executions::list(&*self.kitaru().await?, args, &context)
                     .await
             })
             .await;
@@ -66,7 +66,8 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ExecutionsGetArgs = crate::tools::arguments(arguments)?;
-                crate::tools::executions::get(self.kitaru().await?, args, &context).await
+                crate::tools::executions::get(&*self.kitaru().await?, args, &context)
+                    .await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
@@ -100,7 +101,7 @@ impl crate::server::KitaruServer {
                 let args: args::ExecutionsLatestArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::latest(self.kitaru().await?, args, &context)
+                crate::tools::executions::latest(&*self.kitaru().await?, args, &context)
                     .await
             })
             .await;
@@ -135,7 +136,7 @@ impl crate::server::KitaruServer {
                 let args: args::GetExecutionLogsArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::logs(self.kitaru().await?, args, &context)
+                crate::tools::executions::logs(&*self.kitaru().await?, args, &context)
                     .await
             })
             .await;
@@ -170,7 +171,7 @@ impl crate::server::KitaruServer {
                 let args: args::ExecutionsCancelArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::cancel(self.kitaru().await?, args, &context)
+                crate::tools::executions::cancel(&*self.kitaru().await?, args, &context)
                     .await
             })
             .await;
@@ -205,11 +206,114 @@ impl crate::server::KitaruServer {
                 let args: args::ExecutionsInputArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::input(self.kitaru().await?, args, &context)
+                crate::tools::executions::input(&*self.kitaru().await?, args, &context)
                     .await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_executions_run",
+        description = "Run a flow; returns when it ends, waits or max_wait_seconds pass.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsRunArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::FlowRun>(
+
+        ),
+        annotations(
+            title = "Run a flow",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn kitaru_executions_run(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_run", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsRunArgs = crate::tools::arguments(arguments)?;
+                crate::tools::executions::run(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::executions::FlowRun, _>(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_executions_replay",
+        description = "Re-run from a checkpoint; earlier ones reuse their outputs.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsReplayArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Relaunch>(
+
+        ),
+        annotations(
+            title = "Replay an execution",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn kitaru_executions_replay(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_replay", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsReplayArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::replay(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::executions::Relaunch, _>(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_executions_retry",
+        description = "Replay a failed execution from its failed checkpoint.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsRetryArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Relaunch>(
+
+        ),
+        annotations(
+            title = "Retry a failed execution",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn kitaru_executions_retry(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_retry", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsRetryArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::retry(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::executions::Relaunch, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_artifacts_list",
@@ -238,7 +342,8 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ArtifactsListArgs = crate::tools::arguments(arguments)?;
-                crate::tools::artifacts::list(self.kitaru().await?, args, &context).await
+                crate::tools::artifacts::list(&*self.kitaru().await?, args, &context)
+                    .await
             })
             .await;
         crate::tools::respond::<
@@ -273,7 +378,8 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ArtifactsGetArgs = crate::tools::arguments(arguments)?;
-                crate::tools::artifacts::get(self.kitaru().await?, args, &context).await
+                crate::tools::artifacts::get(&*self.kitaru().await?, args, &context)
+                    .await
             })
             .await;
         crate::tools::respond::<
@@ -346,6 +452,93 @@ impl crate::server::KitaruServer {
         crate::tools::respond::<kitaru_sdk::status::StatusReport, _>(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_start_local_server",
+        description = "Start or connect to the local Kitaru server.",
+        input_schema = crate::tools::input_schema::<args::StartLocalServerArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::local_server::LocalServerStarted>(
+
+        ),
+        annotations(
+            title = "Start the local server",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_start_local_server(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
+                "kitaru_start_local_server",
+                request,
+            )
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::StartLocalServerArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::environment::start_local_server(
+                        self.connector(),
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            kitaru_sdk::local_server::LocalServerStarted,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_stop_local_server",
+        description = "Stop the registered local Kitaru server, if any.",
+        input_schema = crate::tools::input_schema::<args::StopLocalServerArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::local_server::LocalServerStopped>(
+
+        ),
+        annotations(
+            title = "Stop the local server",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_stop_local_server(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_stop_local_server", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::StopLocalServerArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::environment::stop_local_server(
+                        self.connector(),
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            kitaru_sdk::local_server::LocalServerStopped,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_stacks_list",
         description = "Stacks of the server, and the active one.",
         input_schema = crate::tools::input_schema::<args::StacksListArgs>(),
@@ -372,7 +565,7 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::StacksListArgs = crate::tools::arguments(arguments)?;
-                crate::tools::stacks::list(self.kitaru().await?, args, &context).await
+                crate::tools::stacks::list(&*self.kitaru().await?, args, &context).await
             })
             .await;
         crate::tools::respond::<
@@ -444,7 +637,7 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryListArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::list(self.kitaru().await?, args, &context).await
+                crate::tools::memory::list(&*self.kitaru().await?, args, &context).await
             })
             .await;
         crate::tools::respond::<
@@ -479,7 +672,7 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryGetArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::get(self.kitaru().await?, args, &context).await
+                crate::tools::memory::get(&*self.kitaru().await?, args, &context).await
             })
             .await;
         crate::tools::respond::<
@@ -514,7 +707,7 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemorySetArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::set(self.kitaru().await?, args, &context).await
+                crate::tools::memory::set(&*self.kitaru().await?, args, &context).await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::memory::MemoryEntry, _>(&context, outcome)
@@ -546,7 +739,8 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryDeleteArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::delete(self.kitaru().await?, args, &context).await
+                crate::tools::memory::delete(&*self.kitaru().await?, args, &context)
+                    .await
             })
             .await;
         crate::tools::respond::<
@@ -581,7 +775,8 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryHistoryArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::history(self.kitaru().await?, args, &context).await
+                crate::tools::memory::history(&*self.kitaru().await?, args, &context)
+                    .await
             })
             .await;
         crate::tools::respond::<
@@ -616,7 +811,7 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryPurgeArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::purge(self.kitaru().await?, args, &context).await
+                crate::tools::memory::purge(&*self.kitaru().await?, args, &context).await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::memory::PurgeResult, _>(&context, outcome)
@@ -653,7 +848,7 @@ impl crate::server::KitaruServer {
                 let args: args::MemoryPurgeScopeArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::memory::purge_scope(self.kitaru().await?, args, &context)
+                crate::tools::memory::purge_scope(&*self.kitaru().await?, args, &context)
                     .await
             })
             .await;
@@ -686,7 +881,8 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryCompactArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::compact(self.kitaru().await?, args, &context).await
+                crate::tools::memory::compact(&*self.kitaru().await?, args, &context)
+                    .await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::memory::CompactResult, _>(&context, outcome)
@@ -724,7 +920,7 @@ impl crate::server::KitaruServer {
                     arguments,
                 )?;
                 crate::tools::memory::compaction_log(
-                        self.kitaru().await?,
+                        &*self.kitaru().await?,
                         args,
                         &context,
                     )
@@ -763,7 +959,8 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::SecretsCreateArgs = crate::tools::arguments(arguments)?;
-                crate::tools::secrets::create(self.kitaru().await?, args, &context).await
+                crate::tools::secrets::create(&*self.kitaru().await?, args, &context)
+                    .await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::secrets::SecretSummary, _>(&context, outcome)

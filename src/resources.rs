@@ -348,7 +348,7 @@ impl Subscriptions {
             ));
         }
         let kitaru = connector.get().await.map_err(failure)?;
-        let status = state_of(&executions::get(kitaru, &exec_id).await.map_err(failure)?);
+        let status = state_of(&executions::get(&kitaru, &exec_id).await.map_err(failure)?);
         let start = {
             let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
             state.watched.insert(uri.to_owned(), (peer, Some(status)));
@@ -391,7 +391,7 @@ impl Subscriptions {
                 let Ok(ResourceUri::Execution(exec_id)) = ResourceUri::parse(&uri) else {
                     continue;
                 };
-                let status = match executions::get(kitaru, &exec_id).await {
+                let status = match executions::get(&kitaru, &exec_id).await {
                     Ok(execution) => state_of(&execution),
                     Err(error) => {
                         tracing::debug!("polling {uri}: {error}");

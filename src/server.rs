@@ -88,7 +88,7 @@ impl KitaruServer {
         }
     }
 
-    pub(crate) async fn kitaru(&self) -> Result<&Kitaru, kitaru_sdk::Error> {
+    pub(crate) async fn kitaru(&self) -> Result<Arc<Kitaru>, kitaru_sdk::Error> {
         self.connector.get().await
     }
 
@@ -180,7 +180,7 @@ impl ServerHandler for KitaruServer {
         // Without a server, only the completions that need none.
         let kitaru = self.kitaru().await.ok();
         let completion = crate::prompts::complete(
-            kitaru,
+            kitaru.as_deref(),
             prompt,
             &request.argument.name,
             &request.argument.value,
@@ -198,7 +198,7 @@ impl ServerHandler for KitaruServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         let kitaru = self.kitaru().await.map_err(unavailable)?;
         let cursor = request.and_then(|request| request.cursor);
-        crate::resources::list(kitaru, &self.selection, cursor.as_deref()).await
+        crate::resources::list(&kitaru, &self.selection, cursor.as_deref()).await
     }
 
     async fn list_resource_templates(
@@ -218,7 +218,7 @@ impl ServerHandler for KitaruServer {
     ) -> Result<ReadResourceResponse, ErrorData> {
         let kitaru = self.kitaru().await.map_err(unavailable)?;
         Ok(
-            crate::resources::read(kitaru, &self.selection, &request.uri)
+            crate::resources::read(&kitaru, &self.selection, &request.uri)
                 .await?
                 .into(),
         )

@@ -29,11 +29,8 @@ pub async fn list(
             Ok(Listed::bounded(
                 found,
                 size,
-                format!(
-                    "The execution has more than {size} matching artifacts: these \
-                     are the first. Pass `limit` for more, or narrow with `name`, `kind` or \
-                     `producing_call`."
-                ),
+                "The execution has more matching artifacts: these are the first. Pass \
+                 `limit` for more, or narrow with `name`, `kind` or `producing_call`.",
             ))
         }
     }

@@ -2,9 +2,13 @@
 
 use kitaru_sdk::Connector;
 use kitaru_sdk::clean::{self, CleanPreview};
+use kitaru_sdk::executions::LaunchOptions;
+use kitaru_sdk::local_server::{self, LocalServerStarted, LocalServerStopped};
 use kitaru_sdk::status::{self, StatusReport};
 
-use super::args::{CleanPreviewArgs, InfoArgs, StatusArgs};
+use super::args::{
+    CleanPreviewArgs, InfoArgs, StartLocalServerArgs, StatusArgs, StopLocalServerArgs,
+};
 use super::{ToolContext, ToolError};
 
 /// `kitaru_status`.
@@ -35,4 +39,24 @@ pub async fn clean_preview(
 ) -> Result<CleanPreview, ToolError> {
     let scope = args.scope.parse()?;
     Ok(clean::preview(connector, scope).await?)
+}
+
+/// `kitaru_start_local_server`: the next tool call connects to it.
+pub async fn start_local_server(
+    connector: &Connector,
+    args: StartLocalServerArgs,
+    _: &ToolContext,
+) -> Result<LocalServerStarted, ToolError> {
+    let options = LaunchOptions::default();
+    Ok(local_server::start(connector, args.port, args.timeout, &options).await?)
+}
+
+/// `kitaru_stop_local_server`: the next tool call connects as the CLI
+/// config then says.
+pub async fn stop_local_server(
+    connector: &Connector,
+    _: StopLocalServerArgs,
+    _: &ToolContext,
+) -> Result<LocalServerStopped, ToolError> {
+    Ok(local_server::stop(connector, &LaunchOptions::default()).await?)
 }

@@ -1,11 +1,14 @@
 //! The execution tools.
 
 use kitaru_sdk::Kitaru;
-use kitaru_sdk::executions::{self, Execution, ExecutionFilter, ExecutionStatus, LogQuery};
+use kitaru_sdk::executions::{
+    self, Execution, ExecutionFilter, ExecutionStatus, FlowRun, LaunchOptions, LogQuery, Relaunch,
+};
 
 use super::args::{
     ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs, ExecutionsLatestArgs,
-    ExecutionsListArgs, GetExecutionLogsArgs,
+    ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsRetryArgs, ExecutionsRunArgs,
+    GetExecutionLogsArgs,
 };
 use super::{Listed, ToolContext, ToolError, optional_limit};
 
@@ -25,10 +28,8 @@ pub async fn list(
             Ok(Listed::bounded(
                 found,
                 size,
-                format!(
-                    "More than {size} executions match: these are the newest. Pass \
-                     `limit` for more, or narrow with `status`, `flow` or `stack`."
-                ),
+                "More executions match: these are the newest. Pass `limit` for more, \
+                 or narrow with `status`, `flow` or `stack`.",
             ))
         }
     }
@@ -106,6 +107,79 @@ pub async fn input(
     _: &ToolContext,
 ) -> Result<Execution, ToolError> {
     Ok(executions::input(kitaru, &args.exec_id, &args.wait, args.value).await?)
+}
+
+/// `kitaru_executions_run`: the flow runs in the user's Kitaru Python,
+/// detached (it goes on if this server stops).
+pub async fn run(
+    kitaru: &Kitaru,
+    args: ExecutionsRunArgs,
+    _: &ToolContext,
+) -> Result<FlowRun, ToolError> {
+    let seconds = u64::try_from(args.max_wait_seconds)
+        .map_err(|_| ToolError::argument("max_wait_seconds", "must be >= 0"))?;
+    let options = launch_options(seconds);
+    let inputs = args.args.unwrap_or_default();
+    Ok(executions::run(
+        kitaru,
+        &args.target,
+        &inputs,
+        args.stack.as_deref(),
+        &options,
+    )
+    .await?)
+}
+
+/// `kitaru_executions_replay`.
+pub async fn replay(
+    kitaru: &Kitaru,
+    args: ExecutionsReplayArgs,
+    _: &ToolContext,
+) -> Result<Relaunch, ToolError> {
+    let options = launch_options(wait_seconds());
+    let overrides = args.overrides.unwrap_or_default();
+    let flow_inputs = args.flow_inputs.unwrap_or_default();
+    Ok(executions::replay(
+        kitaru,
+        &args.exec_id,
+        &args.from_,
+        &overrides,
+        &flow_inputs,
+        &options,
+    )
+    .await?)
+}
+
+/// `kitaru_executions_retry`.
+pub async fn retry(
+    kitaru: &Kitaru,
+    args: ExecutionsRetryArgs,
+    _: &ToolContext,
+) -> Result<Relaunch, ToolError> {
+    let options = launch_options(wait_seconds());
+    Ok(executions::retry(kitaru, &args.exec_id, &options).await?)
+}
+
+/// The variable setting how long replay and retry follow the new execution
+/// before they return it (still running), in seconds.
+pub const WAIT_VAR: &str = "KITARU_MCP_WAIT_SECONDS";
+/// That bound by default, as `kitaru_executions_run`'s `max_wait_seconds`.
+const DEFAULT_WAIT_SECONDS: u64 = 60;
+
+fn wait_seconds() -> u64 {
+    std::env::var(WAIT_VAR)
+        .ok()
+        .and_then(|seconds| seconds.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_WAIT_SECONDS)
+}
+
+/// Flow code resolves against this server's working directory, as the
+/// reference resolves it; the call returns after `seconds` at the latest.
+fn launch_options(seconds: u64) -> LaunchOptions {
+    LaunchOptions {
+        settle: std::time::Duration::from_secs(seconds),
+        ..LaunchOptions::default()
+    }
 }
 
 /// The SDK filter of the list and latest arguments; the status is read as

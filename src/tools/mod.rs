@@ -76,6 +76,10 @@ pub fn input_schema<T: JsonSchema + std::any::Any>() -> std::sync::Arc<JsonObjec
         for property in properties.values_mut() {
             if let serde_json::Value::Object(property) = property {
                 property.remove("format");
+                // Any keys is what an object schema means without it.
+                if property.get("additionalProperties") == Some(&serde_json::Value::Bool(true)) {
+                    property.remove("additionalProperties");
+                }
                 if property.get("default") == Some(&serde_json::Value::Null) {
                     property.remove("default");
                 }
@@ -143,18 +147,38 @@ pub fn list_size(default: usize) -> usize {
         .unwrap_or(default)
 }
 
-impl<T> Listed<T> {
+/// How many bytes (as JSON) the items of a list without `limit` may take
+/// together, unless `KITARU_MCP_LIST_SIZE` sets the size: executions with
+/// long failures or metadata are cut before the default count is reached.
+pub const LIST_BYTES: usize = 10_000;
+
+impl<T: Serialize> Listed<T> {
     /// A list that asked for `default + 1` items when the caller gave no
-    /// limit: cut to `default`, saying that more exist and how to get them.
+    /// limit: cut to `default` items and [`LIST_BYTES`] (always at least
+    /// one item), saying that more exist and how to get them.
     pub fn bounded(mut items: Vec<T>, default: usize, hint: impl Into<String>) -> Self {
-        if items.len() <= default {
+        let budget = std::env::var_os(LIST_SIZE_VAR)
+            .is_none()
+            .then_some(LIST_BYTES);
+        let mut keep = items.len().min(default);
+        if let Some(budget) = budget {
+            let mut used = 0;
+            for (index, item) in items.iter().take(keep).enumerate() {
+                used += serde_json::to_vec(item).map_or(0, |bytes| bytes.len());
+                if used > budget && index > 0 {
+                    keep = index;
+                    break;
+                }
+            }
+        }
+        if items.len() <= keep {
             return items.into();
         }
-        items.truncate(default);
+        items.truncate(keep);
         Self {
             result: items,
             more: Some(More {
-                shown: default,
+                shown: keep,
                 hint: hint.into(),
             }),
         }

@@ -281,6 +281,32 @@ fn bad_arguments_are_tool_errors_that_name_the_argument() {
     );
 }
 
+/// A completed `research_agent` execution and a failed `flaky` one (which
+/// succeeds when retried).
+async fn launch_sources() -> (String, String) {
+    use crate::sdk_launch::{FLOWS, options};
+    let kitaru = server().kitaru().await;
+    let marker = std::env::temp_dir().join(format!("kitaru-flaky-{}", uuid::Uuid::new_v4()));
+    let mut ids = Vec::new();
+    for (flow, args) in [
+        ("research_agent", json!({"topic": "schemas"})),
+        ("flaky", json!({"marker": marker.display().to_string()})),
+    ] {
+        let args = args.as_object().cloned().unwrap();
+        let started = kitaru_sdk::executions::run(
+            &kitaru,
+            &format!("{FLOWS}:{flow}"),
+            &args,
+            None,
+            &options(),
+        )
+        .await
+        .unwrap();
+        ids.push(started.exec_id);
+    }
+    (ids[0].clone(), ids[1].clone())
+}
+
 /// Every tool, called through the official Python MCP SDK, which checks each
 /// structured result against the output schema the tool advertises.
 #[tokio::test]
@@ -294,6 +320,14 @@ async fn every_tool_answers_what_its_output_schema_says() {
     let scope = crate::sdk_memory::fresh("schemas");
     let common = json!({"scope": scope, "scope_type": "namespace"});
     let mem = |extra: serde_json::Value| crate::support::merged(&common, extra);
+    // Executions of our own to replay and retry (the seeded ones stay as
+    // they are: other tests count them).
+    let sources = {
+        let _changing = crate::support::executions_lock()
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        launch_sources().await
+    };
     let calls = json!([
         ["kitaru_executions_list", {"limit": 3}],
         ["kitaru_executions_get", {"exec_id": exec_id}],
@@ -319,6 +353,9 @@ async fn every_tool_answers_what_its_output_schema_says() {
         ["kitaru_memory_purge_scope", mem(json!({"include_deleted": true}))],
         ["kitaru_memory_compaction_log", mem(json!({}))],
         ["kitaru_secrets_create", {"name": scope, "values": {"K": "v"}}],
+        ["kitaru_executions_run", {"target": "flows/extra_replay.py:research_agent", "args": {"topic": "schemas"}}],
+        ["kitaru_executions_replay", {"exec_id": sources.0, "from_": "summarize"}],
+        ["kitaru_executions_retry", {"exec_id": sources.1}],
     ]);
     let called: Vec<&str> = calls
         .as_array()
@@ -327,21 +364,29 @@ async fn every_tool_answers_what_its_output_schema_says() {
         .map(|call| call[0].as_str().unwrap())
         .collect();
     for tool in kitaru_mcp::tools::TOOLS {
-        let writes_executions = ["kitaru_executions_cancel", "kitaru_executions_input"];
-        if !writes_executions.contains(&tool.name) {
+        // Changing executions, and the local server (on this machine, the
+        // test server itself): checked in sdk_executions and mcp_python.
+        let elsewhere = [
+            "kitaru_executions_cancel",
+            "kitaru_executions_input",
+            "kitaru_start_local_server",
+            "kitaru_stop_local_server",
+        ];
+        if !elsewhere.contains(&tool.name) {
             assert!(called.contains(&tool.name), "{} is not checked", tool.name);
         }
     }
     let request = json!({
         "command": [env!("CARGO_BIN_EXE_kitaru-mcp")],
-        "env": {"OLLAMA_HOST": llm.url},
+        "env": {"OLLAMA_HOST": llm.url, "KITARU_PYTHON": server.str("/python")},
         "calls": calls,
     });
+    crate::support::install_flow_module("extra_replay");
     let answer = crate::support::python(
         "mcp_client_check",
         &[],
         Some(request),
-        crate::support::Runs::NoFlow,
+        crate::support::Runs::Flow,
     )
     .await;
     for result in answer["results"].as_array().unwrap() {

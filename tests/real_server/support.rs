@@ -151,6 +151,19 @@ pub fn executions_lock() -> &'static std::sync::RwLock<()> {
     &LOCK
 }
 
+/// Copies `tests/harness/flows/<module>.py` into the seeded project's
+/// `flows/` package; returns the project folder.
+pub fn install_flow_module(module: &str) -> &'static Path {
+    let project = Path::new(server().str("/project_dir"));
+    let file = format!("{module}.py");
+    std::fs::copy(
+        repo_root().join("tests/harness/flows").join(&file),
+        project.join("flows").join(&file),
+    )
+    .expect("copy the module into the project");
+    project
+}
+
 /// Runs `python -m flows.<module> <args>` (from `tests/harness/flows/`)
 /// with the harness's Python, in the seeded project folder and this server's
 /// environment, `input` as JSON on stdin; returns the JSON its last stdout
@@ -158,13 +171,7 @@ pub fn executions_lock() -> &'static std::sync::RwLock<()> {
 pub fn python_module(module: &str, args: &[&str], input: Option<&Value>) -> Value {
     use std::io::Write as _;
     let server = server();
-    let project = Path::new(server.str("/project_dir"));
-    let file = format!("{module}.py");
-    std::fs::copy(
-        repo_root().join("tests/harness/flows").join(&file),
-        project.join("flows").join(&file),
-    )
-    .expect("copy the module into the project");
+    let project = install_flow_module(module);
     let mut command = Command::new(server.str("/python"));
     command
         .arg("-m")

@@ -106,6 +106,17 @@ pub enum Error {
     /// The server answered something this SDK cannot read.
     #[error("{0}")]
     Unexpected(String),
+    /// Work that needs the user's Kitaru Python (running flow code, the
+    /// local server daemon) failed there, or no such Python was found.
+    #[error("{message}")]
+    Python {
+        /// What kind of failure it was: `invalid_argument` for a bad flow
+        /// target or flow inputs, `unavailable` when no Kitaru Python is
+        /// installed, `timeout`, or `backend`.
+        kind: ErrorKind,
+        /// What Python said (the exception's text), and the next step.
+        message: String,
+    },
 }
 
 impl Error {
@@ -141,6 +152,7 @@ impl Error {
             Self::Connection(_) => ErrorKind::Unavailable,
             Self::Api { kind, .. } => *kind,
             Self::Unexpected(_) => ErrorKind::Backend,
+            Self::Python { kind, .. } => *kind,
         }
     }
 

@@ -2,7 +2,9 @@
 
 use kitaru_client::Client;
 use kitaru_client::connection::{ConnectionOptions, ResolvedConnection};
-use tokio::sync::OnceCell;
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
 
 use crate::Error;
 
@@ -54,11 +56,13 @@ impl Kitaru {
 ///
 /// A long-lived program (the MCP server) holds one, so starting up never
 /// waits for the Kitaru server. A failed attempt is not kept: the next call
-/// tries again (say, after the user ran `kitaru login`).
+/// tries again (say, after the user ran `kitaru login`). [`Connector::reset`]
+/// forgets the connection, so that the next call resolves it anew (after
+/// the local server was started or stopped, say).
 #[derive(Debug, Default)]
 pub struct Connector {
     options: ConnectionOptions,
-    connected: OnceCell<Kitaru>,
+    connected: Mutex<Option<Arc<Kitaru>>>,
 }
 
 impl Connector {
@@ -67,7 +71,7 @@ impl Connector {
     pub fn new(options: ConnectionOptions) -> Self {
         Self {
             options,
-            connected: OnceCell::new(),
+            connected: Mutex::new(None),
         }
     }
 
@@ -76,17 +80,25 @@ impl Connector {
         &self.options
     }
 
-    /// The connected server, connecting now if needed.
-    pub async fn get(&self) -> Result<&Kitaru, Error> {
-        self.connected
-            .get_or_try_init(|| async {
-                let kitaru = Kitaru::connect_with(&self.options).await?;
-                for warning in &kitaru.connection.warnings {
-                    tracing::warn!("{warning}");
-                }
-                tracing::info!("connected to {}", kitaru.connection);
-                Ok::<_, Error>(kitaru)
-            })
-            .await
+    /// The connected server, connecting now if needed. Callers asking at
+    /// the same time share one attempt.
+    pub async fn get(&self) -> Result<Arc<Kitaru>, Error> {
+        let mut connected = self.connected.lock().await;
+        if let Some(kitaru) = connected.as_ref() {
+            return Ok(Arc::clone(kitaru));
+        }
+        let kitaru = Arc::new(Kitaru::connect_with(&self.options).await?);
+        for warning in &kitaru.connection.warnings {
+            tracing::warn!("{warning}");
+        }
+        tracing::info!("connected to {}", kitaru.connection);
+        *connected = Some(Arc::clone(&kitaru));
+        Ok(kitaru)
+    }
+
+    /// Forgets the connection: the next [`Connector::get`] resolves and
+    /// connects again. Calls already holding the old one finish with it.
+    pub async fn reset(&self) {
+        self.connected.lock().await.take();
     }
 }

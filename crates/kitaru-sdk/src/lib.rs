@@ -7,13 +7,15 @@
 //! [`kitaru_client`] (re-exported as [`api`]):
 //!
 //! - [`executions`]: list, find, inspect, cancel executions; answer waits;
-//!   read logs;
+//!   read logs; run flows, replay and retry executions (flow code runs in
+//!   the user's Kitaru Python, through [`bridge`]);
 //! - [`artifacts`]: an execution's artifacts and their stored values, read
 //!   without Python where the materializer allows;
 //! - [`stacks`]: the server's stacks and the active one;
 //! - [`status`]: the connection and environment report of `kitaru status` /
 //!   `kitaru info`;
-//! - [`clean`]: what `kitaru clean` would delete.
+//! - [`clean`]: what `kitaru clean` would delete;
+//! - [`local_server`]: start and stop the local Kitaru server.
 //!
 //! Connect once with [`Kitaru::connect`] (as the `kitaru` CLI does) and pass
 //! the [`Kitaru`] to the functions:
@@ -47,11 +49,13 @@
 pub use kitaru_client as api;
 
 pub mod artifacts;
+pub mod bridge;
 pub mod clean;
 mod error;
 pub mod executions;
 mod kitaru;
 mod llm;
+pub mod local_server;
 pub mod memory;
 mod python_repr;
 pub mod secrets;

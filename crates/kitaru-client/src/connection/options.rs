@@ -48,6 +48,12 @@ impl ConnectionOptions {
         self.stack.as_deref()
     }
 
+    /// The CLI config directory set here, if any (else the environment's
+    /// or the platform default).
+    pub fn explicit_config_dir(&self) -> Option<&std::path::Path> {
+        self.config_dir.as_deref()
+    }
+
     /// The working directory set here, if any (else the process's).
     pub fn explicit_working_dir(&self) -> Option<&std::path::Path> {
         self.working_dir.as_deref()

@@ -12,7 +12,7 @@ use super::{ExecutionStatus, InProject, PAGE_SIZE, one_of};
 use crate::artifacts::ArtifactRef;
 use crate::error::ApiContext;
 use crate::{Error, Kitaru};
-use kitaru_client::paging;
+use kitaru_client::{ApiError, paging};
 
 /// The prefix Kitaru may give the step names of checkpoints.
 const STEP_NAME_PREFIX: &str = "__kitaru_checkpoint_source_";
@@ -85,22 +85,7 @@ pub(crate) async fn steps_of(
 ) -> Result<HashMap<String, Vec<StepRunResponse>>, Error> {
     let mut by_run: HashMap<String, Vec<StepRunResponse>> = HashMap::new();
     for chunk in run_ids.chunks(RUNS_PER_QUERY) {
-        let runs = one_of(chunk);
-        let steps = paging::all_pages(|page| {
-            kitaru
-                .client
-                .list_run_steps()
-                .hydrate(true)
-                .sort_by("asc:created")
-                .pipeline_run_id(runs.as_str())
-                .exclude_retried(false)
-                .page(page)
-                .size(PAGE_SIZE)
-                .in_project(kitaru)
-                .send()
-        })
-        .await
-        .context("Failed to list the checkpoints")?;
+        let steps = hydrated_steps(kitaru, &one_of(chunk), false).await?;
         for step in steps {
             if let Some(run) = step
                 .metadata
@@ -112,6 +97,53 @@ pub(crate) async fn steps_of(
         }
     }
     Ok(by_run)
+}
+
+/// What the server says of a step a running flow is just starting, whose
+/// configuration it cannot read yet (for a few milliseconds).
+const STEP_BEING_STARTED: &str = "Unable to load the configuration for step";
+/// How often, and how far apart, a query meeting such a step is repeated.
+const STARTING_STEP_RETRIES: u32 = 10;
+const STARTING_STEP_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The hydrated steps of the runs `runs` names (an id or a `oneof:`
+/// filter), oldest first; with `exclude_retried`, only each step's latest
+/// attempt. A query that meets a step being started is repeated a moment
+/// later, a few times.
+pub(crate) async fn hydrated_steps(
+    kitaru: &Kitaru,
+    runs: &str,
+    exclude_retried: bool,
+) -> Result<Vec<StepRunResponse>, Error> {
+    let mut attempt = 0;
+    loop {
+        let answer = paging::all_pages(|page| {
+            kitaru
+                .client
+                .list_run_steps()
+                .hydrate(true)
+                .sort_by("asc:created")
+                .pipeline_run_id(runs)
+                .exclude_retried(exclude_retried)
+                .page(page)
+                .size(PAGE_SIZE)
+                .in_project(kitaru)
+                .send()
+        })
+        .await;
+        let error = match answer {
+            Ok(steps) => return Ok(steps),
+            Err(error) => ApiError::read(error).await,
+        };
+        attempt += 1;
+        if error.status != Some(400)
+            || !error.message.contains(STEP_BEING_STARTED)
+            || attempt > STARTING_STEP_RETRIES
+        {
+            return Err(Error::api("Failed to list the checkpoints", error));
+        }
+        tokio::time::sleep(STARTING_STEP_PAUSE).await;
+    }
 }
 
 /// The checkpoints of one run, with their artifacts' metadata: two

@@ -2,8 +2,10 @@
 //!
 //! An execution is a pipeline run, a checkpoint one of its steps, a pending
 //! wait a run wait condition. The functions here are the execution tools:
-//! [`list`], [`latest`], [`get`], [`logs`], [`cancel`] and [`input`]; the
-//! payloads they return keep the reference server's field names and order.
+//! [`list`], [`latest`], [`get`], [`logs`], [`cancel`], [`input`],
+//! [`replay`], [`retry`] and [`run`]; the payloads they return keep the
+//! reference server's field names and order. Running flow code needs the
+//! user's Kitaru Python ([`crate::bridge`]); nothing else does.
 //!
 //! Listing and detail use few requests: the runs query filters on the
 //! server, and the wait conditions and steps of a whole page of runs come in
@@ -16,6 +18,9 @@ mod failure;
 mod list;
 mod logs;
 mod lookup;
+pub mod replay;
+mod run;
+mod settle;
 mod spec;
 mod status;
 mod waits;
@@ -29,6 +34,8 @@ pub use failure::{Failure, FailureOrigin};
 pub use list::{ExecutionFilter, latest, list};
 pub use logs::{LogQuery, logs};
 pub(crate) use lookup::find_run;
+pub use replay::{LaunchOptions, Relaunch, replay, retry};
+pub use run::{FlowRun, run};
 pub use spec::{
     ConnectionSettings, FlowDefaults, FrozenExecutionSpec, ImageSettings, ModelAlias,
     ModelRegistry, ResolvedExecution,

@@ -395,7 +395,7 @@ fn unresolved(error: &ConnectionError, files: &ConfigLocations) -> (ConnectionKi
 /// Asks the server who we are, what it is, and which stack and project
 /// are active.
 async fn server_facts(connector: &Connector) -> Result<ServerFacts, Error> {
-    let kitaru = connector.get().await?;
+    let kitaru = &*connector.get().await?;
     let client = &kitaru.client;
     let (info, user, all_stacks) = tokio::try_join!(
         async {

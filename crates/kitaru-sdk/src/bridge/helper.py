@@ -1,0 +1,144 @@
+# The kitaru-mcp bridge: the few things only the user's Kitaru Python can do
+# (run the user's flow code, manage the local server daemon). It decides
+# nothing: every plan and check is made by the Rust caller, which starts it as
+#
+#     python -c <this file> <report-file> <operation> <request-json>
+#
+# and reads newline-delimited JSON events from <report-file>:
+#     {"event": "started", "exec_id": ...}   a run of the flow exists
+#     {"event": "done", "result": ...}       the operation finished
+#     {"event": "error", "type": ..., "message": ...}
+# Its stdout and stderr (the flow's output) go to a log file, never to the
+# MCP protocol stream.
+import importlib
+import json
+import os
+import sys
+import traceback
+
+REPORT_PATH, OPERATION, REQUEST = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+PIPELINE_SOURCE_PREFIX = "__kitaru_pipeline_source_"
+
+
+def report(event, **fields):
+    with open(REPORT_PATH, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"event": event, **fields}, default=str) + "\n")
+        handle.flush()
+
+
+def source_root_here():
+    """User code lives in the working directory: without a Kitaru/ZenML
+    repository above it, make it the source root (run with `-c`, this
+    process has no main file to take it from)."""
+    from zenml.client import Client
+    from zenml.utils import source_utils
+
+    if not Client.find_repository():
+        source_utils.set_custom_source_root(os.getcwd())
+
+
+def report_new_runs():
+    """Report the id of the first run the flow creates, as soon as it exists."""
+    from zenml.zen_stores.rest_zen_store import RestZenStore
+
+    original = RestZenStore.get_or_create_run
+    reported = []
+
+    def get_or_create_run(self, pipeline_run):
+        run, created = original(self, pipeline_run)
+        if not reported:
+            reported.append(run.id)
+            report("started", exec_id=str(run.id))
+        return run, created
+
+    RestZenStore.get_or_create_run = get_or_create_run
+
+
+def run_flow(request):
+    from kitaru._flow_loading import _load_flow_target
+
+    flow = _load_flow_target(request["target"], module_name_prefix="_kitaru_mcp_flow_")
+    report_new_runs()
+    handle = flow.run(stack=request.get("stack") or None, **request.get("args", {}))
+    return {"exec_id": handle.exec_id}
+
+
+def replay_flow(request):
+    """Replay with the plan computed by the caller, through the flow's own
+    replay (stack guard, frozen execution spec) with its planning replaced."""
+    from kitaru.replay import ReplayPlan
+
+    # `kitaru.flow` is also the name of the decorator; the module is here.
+    flow_module = sys.modules["kitaru.flow"]
+
+    module_name = request["module"]
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ImportError(
+            f"Failed to import replay source module '{module_name}' for execution "
+            f"'{request['source']}': {exc}. Start kitaru-mcp from the project directory or "
+            "set PYTHONPATH when the source module is local."
+        ) from exc
+    attribute = request["attribute"]
+    candidates = [request["flow"], attribute.removeprefix(PIPELINE_SOURCE_PREFIX), attribute]
+    objects = [getattr(module, name, None) for name in candidates]
+    plan = request["plan"]
+    report_new_runs()
+    for target in objects:
+        if target is not None and callable(getattr(target, "replay", None)) and hasattr(
+            target, "_pipeline"
+        ):
+            planned = ReplayPlan(
+                original_run_id=request["source"],
+                steps_to_skip=set(plan["steps_to_skip"]),
+                input_overrides=plan["input_overrides"],
+                step_input_overrides=plan["step_input_overrides"],
+            )
+            flow_module.build_replay_plan = lambda **_: planned
+            handle = target.replay(request["source"], from_=plan["from"])
+            return {"exec_id": handle.exec_id}
+    pipeline = getattr(module, attribute, None)
+    if pipeline is None or not callable(getattr(pipeline, "replay", None)):
+        raise LookupError(
+            f"Module '{module_name}' has no flow named '{request['flow']}' to replay "
+            f"execution '{request['source']}' with."
+        )
+    run = pipeline.replay(
+        pipeline_run=request["source"],
+        skip=plan["steps_to_skip"],
+        skip_successful_steps=False,
+        input_overrides=plan["input_overrides"] or None,
+        step_input_overrides=plan["step_input_overrides"] or None,
+    )
+    return {"exec_id": str(run.id)}
+
+
+def start_local_server(request):
+    from kitaru._local_server import start_or_connect_local_server
+
+    result = start_or_connect_local_server(port=request.get("port"), timeout=request["timeout"])
+    return {"url": result.url, "action": result.action}
+
+
+def stop_local_server(request):
+    from kitaru._local_server import stop_registered_local_server
+
+    result = stop_registered_local_server()
+    return {"stopped": bool(result.stopped), "url": result.url}
+
+
+OPERATIONS = {
+    "run": run_flow,
+    "replay": replay_flow,
+    "start_local_server": start_local_server,
+    "stop_local_server": stop_local_server,
+}
+
+try:
+    source_root_here()
+    report("done", result=OPERATIONS[OPERATION](REQUEST))
+except BaseException as exc:  # the caller needs every failure, KeyboardInterrupt included
+    traceback.print_exc()
+    report("error", type=type(exc).__name__, message=str(exc) or type(exc).__name__)
+    sys.exit(1)

@@ -1,0 +1,392 @@
+//! Running flows, replaying and retrying executions with the SDK against
+//! the real server: the flows of `tests/harness/flows/extra_replay.py` run in
+//! the harness's Kitaru Python through the bridge, and every outcome is
+//! checked over REST, not only through the SDK's own reading.
+
+use std::sync::PoisonError;
+use std::time::Duration;
+
+use kitaru_client::types::ExecutionStatus as ZenmlStatus;
+use kitaru_sdk::bridge::Python;
+use kitaru_sdk::executions::{self, Checkpoint, Execution, ExecutionStatus, LaunchOptions};
+use kitaru_sdk::{ErrorKind, Kitaru, artifacts};
+use serde_json::{Map, Value, json};
+
+use crate::support::{executions_lock, install_flow_module, server};
+
+/// The flows' module, as a file target from the project folder.
+pub const FLOWS: &str = "flows/extra_replay.py";
+
+/// Launch options running the harness's Kitaru Python in the seeded project.
+pub fn options() -> LaunchOptions {
+    let server = server();
+    LaunchOptions {
+        python: Some(Python {
+            path: server.str("/python").into(),
+            version: String::new(),
+            found_by: "the test harness".to_owned(),
+        }),
+        working_dir: install_flow_module("extra_replay").to_path_buf(),
+        settle: Duration::from_secs(240),
+        env: server.env(),
+    }
+}
+
+/// Runs a test that starts executions, holding off the tests that compare
+/// listings meanwhile.
+fn starting_executions(test: impl Future<Output = ()>) {
+    let _changing = executions_lock()
+        .write()
+        .unwrap_or_else(PoisonError::into_inner);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(test);
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    value.as_object().cloned().expect("an object")
+}
+
+async fn run(kitaru: &Kitaru, flow: &str, args: Value) -> Execution {
+    let target = format!("{FLOWS}:{flow}");
+    let started = executions::run(kitaru, &target, &object(args), None, &options())
+        .await
+        .unwrap_or_else(|e| panic!("run {target}: {e}"));
+    assert_eq!(started.target, target);
+    let execution = started.execution.expect("the new execution is read");
+    assert_eq!(execution.summary.exec_id, started.exec_id);
+    execution
+}
+
+fn checkpoint<'a>(execution: &'a Execution, name: &str) -> &'a Checkpoint {
+    let detail = execution.detail.as_ref().expect("detail");
+    detail
+        .checkpoints
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no checkpoint {name} in {:#?}", detail.checkpoints))
+}
+
+/// The value of a checkpoint's only output, read back from the store.
+async fn output(kitaru: &Kitaru, execution: &Execution, name: &str) -> Value {
+    let artifact = &checkpoint(execution, name).artifacts[0];
+    artifacts::get(kitaru, &artifact.artifact_id)
+        .await
+        .unwrap()
+        .value
+}
+
+/// The ZenML status of each step of a run, by step name, from the server.
+async fn step_statuses(
+    kitaru: &Kitaru,
+    run_id: &str,
+) -> Vec<(String, ZenmlStatus, Option<String>)> {
+    let steps = kitaru
+        .client
+        .list_run_steps()
+        .pipeline_run_id(run_id)
+        .hydrate(true)
+        .sort_by("asc:created")
+        .size(100)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    steps
+        .into_iter()
+        .map(|step| {
+            let original = step
+                .metadata
+                .as_ref()
+                .and_then(|m| m.original_step_run_id)
+                .map(|id| id.to_string());
+            (step.name, step.body.unwrap().status, original)
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_replayed_from_a_checkpoint_skips_the_earlier_ones_and_takes_overrides() {
+    starting_executions(async {
+        let kitaru = server().kitaru().await;
+        let source = run(
+            &kitaru,
+            "research_agent",
+            json!({"topic": "durable agents"}),
+        )
+        .await;
+        assert_eq!(source.summary.status, ExecutionStatus::Completed);
+        let source_id = source.summary.exec_id.clone();
+        let gathered = checkpoint(&source, "gather_sources").call_id.clone();
+        assert_eq!(
+            output(&kitaru, &source, "summarize").await,
+            json!({"summary": "notes on durable agents", "n": 23})
+        );
+
+        // The docs' example: from summarize, with gather_sources overridden
+        // (by notes never used before, so that no cache can answer).
+        let notes = format!("OVERRIDDEN NOTES {}", uuid::Uuid::new_v4());
+        let replayed = executions::replay(
+            &kitaru,
+            &source_id,
+            "summarize",
+            &object(json!({"checkpoint.gather_sources": notes})),
+            &Map::new(),
+            &options(),
+        )
+        .await
+        .unwrap();
+        assert!(replayed.available);
+        assert_eq!(replayed.operation, "replay");
+        let new = &replayed.execution;
+        assert_ne!(new.summary.exec_id, source_id);
+        assert_eq!(new.summary.status, ExecutionStatus::Completed);
+        let detail = new.detail.as_ref().unwrap();
+        assert_eq!(detail.original_exec_id.as_deref(), Some(source_id.as_str()));
+        let skipped = checkpoint(new, "gather_sources");
+        assert_eq!(skipped.original_call_id.as_deref(), Some(gathered.as_str()));
+        assert_eq!(
+            output(&kitaru, new, "summarize").await,
+            json!({"summary": notes, "n": notes.len()})
+        );
+        // Over REST: the server recorded the skip and the re-execution.
+        let steps = step_statuses(&kitaru, &new.summary.exec_id).await;
+        let gather = steps
+            .iter()
+            .find(|s| s.0.ends_with("gather_sources"))
+            .unwrap();
+        assert_eq!(gather.1, ZenmlStatus::Skipped, "{steps:?}");
+        assert_eq!(gather.2.as_deref(), Some(gathered.as_str()));
+        let summarize = steps.iter().find(|s| s.0.ends_with("summarize")).unwrap();
+        assert_eq!(summarize.1, ZenmlStatus::Completed, "{steps:?}");
+
+        // New flow inputs reach the first checkpoint replayed.
+        let topic = format!("replayed {}", uuid::Uuid::new_v4());
+        let replayed = executions::replay(
+            &kitaru,
+            &source_id,
+            "gather_sources",
+            &Map::new(),
+            &object(json!({"topic": topic})),
+            &options(),
+        )
+        .await
+        .unwrap();
+        let notes = format!("notes on {topic}");
+        assert_eq!(
+            output(&kitaru, &replayed.execution, "gather_sources").await,
+            json!(notes)
+        );
+        assert_eq!(
+            output(&kitaru, &replayed.execution, "summarize").await,
+            json!({"summary": notes, "n": notes.len()})
+        );
+    });
+}
+
+#[test]
+fn a_failed_execution_is_retried_from_its_failed_checkpoint() {
+    starting_executions(async {
+        let kitaru = server().kitaru().await;
+        let marker = tempfile::tempdir().unwrap();
+        let marker = marker.path().join("failed-once");
+        let target = format!("{FLOWS}:flaky");
+        let started = executions::run(
+            &kitaru,
+            &target,
+            &object(json!({"marker": marker.display().to_string()})),
+            None,
+            &options(),
+        )
+        .await
+        .unwrap();
+        let failed = started.execution.expect("the failed execution is read");
+        assert_eq!(failed.summary.status, ExecutionStatus::Failed);
+        let failure = failed.summary.failure.as_ref().expect("a failure");
+        assert!(
+            failure.message.contains("first attempt fails"),
+            "{failure:?}"
+        );
+        let warning = started.warning.expect("the flow's error is reported");
+        assert!(warning.contains("first attempt fails"), "{warning}");
+        let prepared = checkpoint(&failed, "prepare_flaky").call_id.clone();
+
+        let retried = executions::retry(&kitaru, &failed.summary.exec_id, &options())
+            .await
+            .unwrap();
+        assert_eq!(retried.operation, "retry");
+        let new = &retried.execution;
+        assert_ne!(
+            new.summary.exec_id, failed.summary.exec_id,
+            "a new execution"
+        );
+        assert_eq!(new.summary.status, ExecutionStatus::Completed);
+        assert_eq!(
+            new.detail.as_ref().unwrap().original_exec_id.as_deref(),
+            Some(failed.summary.exec_id.as_str())
+        );
+        assert_eq!(
+            checkpoint(new, "prepare_flaky").original_call_id.as_deref(),
+            Some(prepared.as_str()),
+            "the successful checkpoint is reused"
+        );
+        assert_eq!(
+            output(&kitaru, new, "fragile").await,
+            json!("prepared, then recovered")
+        );
+        let steps = step_statuses(&kitaru, &new.summary.exec_id).await;
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.0.ends_with("prepare_flaky") && s.1 == ZenmlStatus::Skipped),
+            "{steps:?}"
+        );
+
+        // The source stays failed: retrying it again is allowed, a
+        // completed one is not.
+        let error = executions::retry(&kitaru, &new.summary.exec_id, &options())
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::State);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "Only failed executions can be retried. Execution '{}' is currently 'completed'.",
+                new.summary.exec_id
+            )
+        );
+    });
+}
+
+#[tokio::test]
+async fn bad_replays_are_refused_before_anything_runs() {
+    let kitaru = server().kitaru().await;
+    let completed = server().str("/seed/completed/exec_id");
+    let replay = |from: &'static str, overrides: Value| {
+        let kitaru = &kitaru;
+        async move {
+            executions::replay(
+                kitaru,
+                completed,
+                from,
+                &object(overrides),
+                &Map::new(),
+                &options(),
+            )
+            .await
+            .unwrap_err()
+        }
+    };
+    let error = replay("greet", json!({"wait.approve": true})).await;
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+    assert!(
+        error
+            .to_string()
+            .contains("Wait overrides (`wait.*`) are not supported in replay.")
+    );
+    let error = replay("nope", json!({})).await;
+    assert!(
+        error.to_string().contains(
+            "Unknown checkpoint selector 'nope'. Available checkpoints: count_words, finalize, \
+             gather, greet, pair, split_words."
+        ),
+        "{error}"
+    );
+    let error = replay("gather", json!({"checkpoint.pair": 1})).await;
+    assert!(
+        error.to_string().contains(
+            "Checkpoint overrides currently require single-output checkpoints. Checkpoint 'pair' \
+             has outputs: output_0, output_1."
+        ),
+        "{error}"
+    );
+    let error = replay(" ", json!({})).await;
+    assert!(
+        error
+            .to_string()
+            .contains("`from_` must be a non-empty selector.")
+    );
+}
+
+#[tokio::test]
+async fn runs_with_a_bad_target_or_inputs_say_what_is_wrong() {
+    let kitaru = server().kitaru().await;
+    let run = |target: &'static str, args: Value| {
+        let kitaru = &kitaru;
+        async move {
+            executions::run(kitaru, target, &object(args), None, &options())
+                .await
+                .unwrap_err()
+        }
+    };
+    let error = run("flows/extra_replay.py", json!({})).await;
+    assert!(error.to_string().contains(
+        "Flow target must use `<module_or_file>:<flow_name>` format (received: 'flows/extra_replay.py')."
+    ));
+    let error = run("flows/missing.py:agent", json!({})).await;
+    assert!(
+        error
+            .to_string()
+            .contains("Flow module path does not exist: flows/missing.py")
+    );
+    // Python's own answers: a missing flow, inputs that do not fit.
+    let error = run("flows/extra_replay.py:nope", json!({})).await;
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("was not found: module `flows/extra_replay.py` has no attribute `nope`"),
+        "{error}"
+    );
+    let error = run("flows.extra_replay:research_agent", json!({"nope": 1})).await;
+    assert!(
+        error
+            .to_string()
+            .contains("Invalid or missing pipeline function entrypoint arguments"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_run_that_reaches_a_wait_returns_at_once_and_goes_on_after_input() {
+    starting_executions(async {
+        let kitaru = server().kitaru().await;
+        let began = std::time::Instant::now();
+        let execution = run(&kitaru, "waits_long", json!({"topic": "the draft"})).await;
+        assert_eq!(execution.summary.status, ExecutionStatus::Waiting);
+        let wait = execution
+            .summary
+            .pending_wait
+            .as_ref()
+            .expect("its pending wait");
+        assert_eq!(wait.name, "go");
+        assert!(
+            began.elapsed() < Duration::from_secs(180),
+            "returned without sitting out the 600 s wait"
+        );
+        // The flow's process goes on by itself: input lets it finish.
+        let exec_id = execution.summary.exec_id.clone();
+        executions::input(&kitaru, &exec_id, "go", json!(true))
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let finished = loop {
+            let now = executions::get(&kitaru, &exec_id).await.unwrap();
+            if now.summary.status == ExecutionStatus::Completed
+                || std::time::Instant::now() > deadline
+            {
+                break now;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        assert_eq!(finished.summary.status, ExecutionStatus::Completed);
+        assert_eq!(
+            output(&kitaru, &finished, "publish_answer").await,
+            json!("may I publish the draft? approved=True")
+        );
+    });
+}
