@@ -3,8 +3,8 @@
 //! real data.
 //!
 //! A prompt is offered only when every tool it relies on is offered (so
-//! read-only mode drops the prompt that answers a wait). Prompts for tools
-//! still to come (run, replay, stacks, deployments) arrive with them.
+//! read-only mode drops the prompts that run flows or answer a wait).
+//! Prompts for tools still to come (stacks, deployments) arrive with them.
 
 use std::collections::BTreeSet;
 
@@ -124,6 +124,43 @@ pub const PROMPTS: &[PromptSpec] = &[
         },
     },
     PromptSpec {
+        name: "run_flow",
+        title: "Start and watch a flow",
+        description: "Run a flow from `<module_or_file>:<flow_name>` and follow its execution until \
+                      it finishes, asking the user before answering any wait.",
+        arguments: &[
+            PromptArg {
+                name: "target",
+                description: "The flow: `<module_or_file>:<flow_name>`, e.g. \
+                              `flows/research.py:research_agent`.",
+                required: true,
+                completion: Completion::Free,
+            },
+            PromptArg {
+                name: "inputs",
+                description: "The flow's inputs as a JSON object, e.g. {\"topic\": \"durable execution\"}.",
+                required: false,
+                completion: Completion::Free,
+            },
+        ],
+        tools: &["kitaru_executions_run", "kitaru_executions_get"],
+        render: |values| {
+            let target = values.get("target").unwrap_or_default();
+            let inputs = values
+                .get("inputs")
+                .map(|inputs| format!(" with args {inputs}"))
+                .unwrap_or_default();
+            format!(
+                "Run `{target}`{inputs} with `kitaru_executions_run`, then watch the execution \
+                 until it finishes: while its status is running, get it again with \
+                 `kitaru_executions_get` every few seconds and tell me which checkpoint it is at. \
+                 If it waits for input, show me the wait's question and expected value and stop \
+                 there: do not answer the wait yourself. When it ends, give me its id, status and \
+                 result, or its failure (checkpoint, exception and message)."
+            )
+        },
+    },
+    PromptSpec {
         name: "resolve_wait",
         title: "Resolve a waiting execution safely",
         description: "Find an execution waiting for input, show its question, and answer it only \
@@ -151,6 +188,54 @@ pub const PROMPTS: &[PromptSpec] = &[
                  for the value. Do not call `kitaru_executions_input` before I have given it; then \
                  call it with the execution's id, the wait's name and my value, and show the \
                  execution's new status."
+            )
+        },
+    },
+    PromptSpec {
+        name: "replay_execution",
+        title: "Plan and run a replay",
+        description: "Replay a failed execution from the checkpoint before the failing one, \
+                      explaining the plan and asking before running it.",
+        arguments: &[
+            PromptArg {
+                name: "exec_id",
+                description: "The execution to replay; the latest failed one otherwise.",
+                required: false,
+                completion: Completion::Execution(Some(ExecutionStatus::Failed)),
+            },
+            PromptArg {
+                name: "from_",
+                description: "The checkpoint to replay from; the one before the failing \
+                              checkpoint otherwise.",
+                required: false,
+                completion: Completion::Free,
+            },
+        ],
+        tools: &[
+            "kitaru_executions_latest",
+            "kitaru_executions_get",
+            "kitaru_executions_replay",
+        ],
+        render: |values| {
+            let find = match values.get("exec_id") {
+                Some(exec_id) => format!("Get execution `{exec_id}` with `kitaru_executions_get`."),
+                None => "Get the latest failed execution with `kitaru_executions_latest` (status \
+                         \"failed\")."
+                    .to_owned(),
+            };
+            let boundary = match values.get("from_") {
+                Some(from) => format!("from checkpoint `{from}`"),
+                None => "from the checkpoint before the failing one (the failing one itself \
+                         when it is the first)"
+                    .to_owned(),
+            };
+            format!(
+                "{find} Plan a replay {boundary}. Before running it, explain the plan: the \
+                 checkpoints that will reuse their recorded outputs (everything upstream of the \
+                 replay point), the ones that will run again (the replay point and everything \
+                 downstream of it), and any overrides or changed flow inputs. Ask me to confirm. \
+                 Only then call `kitaru_executions_replay` with the execution's id and `from_`, and \
+                 report the new execution's id and status, or its failure if it failed again."
             )
         },
     },

@@ -51,12 +51,14 @@ fn prompts_are_listed_with_their_arguments() {
         names,
         [
             "status_check",
+            "run_flow",
             "resolve_wait",
+            "replay_execution",
             "inspect_results",
             "read_memory"
         ]
     );
-    let read_memory = &prompts[3];
+    let read_memory = &prompts[5];
     assert_eq!(read_memory["title"], "Read durable memory safely");
     let arguments: Vec<(&str, bool)> = read_memory["arguments"]
         .as_array()
@@ -110,6 +112,29 @@ fn prompts_render_the_safe_sequence_with_the_arguments_given() {
     ));
     assert!(status.contains("the 3 latest executions"), "{status}");
     assert!(status.contains("read-only check"), "{status}");
+    let run = text(&peer.request(
+        "prompts/get",
+        json!({"name": "run_flow", "arguments": {"target": "flows/a.py:agent", "inputs": "{\"topic\": \"x\"}"}}),
+    ));
+    assert!(
+        run.contains("Run `flows/a.py:agent` with args {\"topic\": \"x\"}"),
+        "{run}"
+    );
+    assert!(run.contains("do not answer the wait yourself"), "{run}");
+    let replay = text(&peer.request("prompts/get", json!({"name": "replay_execution"})));
+    assert!(replay.contains("latest failed execution"), "{replay}");
+    assert!(
+        replay.contains("Ask me to confirm. Only then call `kitaru_executions_replay`"),
+        "{replay}"
+    );
+    let replay = text(&peer.request(
+        "prompts/get",
+        json!({"name": "replay_execution", "arguments": {"exec_id": "e1", "from_": "summarize"}}),
+    ));
+    assert!(
+        replay.contains("`e1`") && replay.contains("from checkpoint `summarize`"),
+        "{replay}"
+    );
     let results = text(&peer.request("prompts/get", json!({"name": "inspect_results"})));
     assert!(results.contains("response artifacts"), "{results}");
 
@@ -195,7 +220,7 @@ fn arguments_complete_from_the_servers_data() {
 }
 
 #[test]
-fn read_only_mode_drops_the_prompt_that_answers_a_wait() {
+fn read_only_mode_drops_the_prompts_that_change_executions() {
     let mut peer = peer(&["--read-only"]);
     let listed = peer.request("prompts/list", json!({}));
     let names: Vec<&str> = listed["prompts"]

@@ -156,11 +156,21 @@ pub fn executions_lock() -> &'static std::sync::RwLock<()> {
 pub fn install_flow_module(module: &str) -> &'static Path {
     let project = Path::new(server().str("/project_dir"));
     let file = format!("{module}.py");
-    std::fs::copy(
-        repo_root().join("tests/harness/flows").join(&file),
-        project.join("flows").join(&file),
-    )
-    .expect("copy the module into the project");
+    let source = std::fs::read(repo_root().join("tests/harness/flows").join(&file))
+        .expect("read the flow module");
+    let target = project.join("flows").join(&file);
+    // Concurrent tests install the same module while others import it: an
+    // unchanged file is left alone, a changed one replaced in one step
+    // (never seen half-written).
+    if std::fs::read(&target).ok().as_deref() != Some(source.as_slice()) {
+        let staged = project.join("flows").join(format!(
+            ".{file}.{}.{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&staged, &source).expect("stage the module");
+        std::fs::rename(&staged, &target).expect("install the module");
+    }
     project
 }
 

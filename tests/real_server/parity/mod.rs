@@ -456,10 +456,12 @@ fn artifacts_list_and_get_match() {
     );
 }
 
-/// What only the Python process hosting the reference can know.
+/// What only the Python process hosting the reference can know (its
+/// `python_version` is ours too: the Kitaru Python that runs flows is its
+/// virtualenv).
 const PYTHON_ONLY: [&str; 5] = [
     "/sdk_version",
-    "/python_version",
+    "/python_executable",
     "/zenml_version",
     "/packages",
     "/system_info",

@@ -21,7 +21,7 @@ use kitaru_client::connection::{ConnectionOptions, ResolvedConnection, Source};
 use kitaru_client::session::Credentials;
 use serde_json::Value;
 
-pub use python::Python;
+pub use python::{Python, locate_without_running};
 
 use crate::{Error, ErrorKind};
 

@@ -75,6 +75,57 @@ impl Python {
     }
 }
 
+/// The Kitaru Python [`Python::find`] would pick, as far as the files tell
+/// without running anything: the first candidate that is a virtualenv with
+/// Kitaru installed (`KITARU_PYTHON` is taken as it is), with the version
+/// its `pyvenv.cfg` records. `None` when only running Python would tell.
+pub fn locate_without_running(working_dir: &Path) -> Option<(PathBuf, String)> {
+    if let Some(explicit) = std::env::var_os(PYTHON_VAR).filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(explicit);
+        let version = venv_version(&path)?;
+        return Some((path, version));
+    }
+    candidates(working_dir)
+        .into_iter()
+        .filter(|(path, _)| has_kitaru(path))
+        .find_map(|(path, _)| venv_version(&path).map(|version| (path, version)))
+}
+
+/// The Python version a virtualenv's `pyvenv.cfg` records for the
+/// interpreter `<venv>/bin/python`.
+fn venv_version(python: &Path) -> Option<String> {
+    let config = std::fs::read_to_string(python.parent()?.parent()?.join("pyvenv.cfg")).ok()?;
+    let value = |wanted: &str| {
+        config.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == wanted).then(|| value.trim().to_owned())
+        })
+    };
+    value("version").or_else(|| value("version_info"))
+}
+
+/// Whether the virtualenv of `<venv>/bin/python` has the kitaru package.
+fn has_kitaru(python: &Path) -> bool {
+    let Some(lib) = python
+        .parent()
+        .and_then(Path::parent)
+        .map(|venv| venv.join("lib"))
+    else {
+        return false;
+    };
+    std::fs::read_dir(lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| {
+            entry.file_name().to_string_lossy().starts_with("python")
+                && entry
+                    .path()
+                    .join("site-packages/kitaru/__init__.py")
+                    .is_file()
+        })
+}
+
 fn missing(detail: &str) -> Error {
     Error::Python {
         kind: ErrorKind::Unavailable,
@@ -169,6 +220,31 @@ mod tests {
         assert_eq!(shebang_interpreter(&script), None);
         std::fs::write(&script, "no shebang").unwrap();
         assert_eq!(shebang_interpreter(&script), None);
+    }
+
+    #[test]
+    fn a_venv_with_kitaru_tells_its_version_without_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join(".venv");
+        std::fs::create_dir_all(venv.join("bin")).unwrap();
+        std::fs::write(venv.join("bin/python"), "").unwrap();
+        std::fs::write(
+            venv.join("pyvenv.cfg"),
+            "home = /usr/bin\nversion = 3.11.7\n",
+        )
+        .unwrap();
+        assert_eq!(
+            locate_without_running(dir.path()),
+            None,
+            "no kitaru installed"
+        );
+        let package = venv.join("lib/python3.11/site-packages/kitaru");
+        std::fs::create_dir_all(&package).unwrap();
+        std::fs::write(package.join("__init__.py"), "").unwrap();
+        assert_eq!(
+            locate_without_running(dir.path()),
+            Some((venv.join("bin/python"), "3.11.7".to_owned()))
+        );
     }
 
     #[test]

@@ -97,8 +97,13 @@ pub struct StatusReport {
     /// Where the active project comes from, layer by layer (`kitaru_info`
     /// with `all` only).
     pub active_project_provenance: Option<SelectionProvenance>,
-    /// Always null: kitaru-mcp runs no Python.
+    /// The version of the Kitaru Python that runs flow code (run, replay,
+    /// the local server), read from its virtualenv without starting it;
+    /// null when none is found that way.
     pub python_version: Option<String>,
+    /// That interpreter's path (`KITARU_PYTHON`, the project's `.venv`, or
+    /// the `kitaru` command's); null as above.
+    pub python_executable: Option<String>,
     /// The operating system and processor.
     pub system_info: SystemInfo,
     /// The kind of machine (`kitaru_info` with `all` only).
@@ -267,6 +272,12 @@ impl StatusReport {
                 .map(|path| path.display().to_string())
         };
         let repository_config_path = existing(files.repository_config());
+        let working_dir = options
+            .explicit_working_dir()
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
+        let kitaru_python = crate::bridge::locate_without_running(&working_dir);
         Self {
             sdk_version: SDK_VERSION.to_owned(),
             connection: ConnectionKind::Unavailable,
@@ -303,7 +314,8 @@ impl StatusReport {
             active_project: None,
             active_stack_provenance: None,
             active_project_provenance: None,
-            python_version: None,
+            python_version: kitaru_python.as_ref().map(|(_, version)| version.clone()),
+            python_executable: kitaru_python.map(|(path, _)| path.display().to_string()),
             system_info: SystemInfo::current(),
             environment_type: all
                 .then(|| environment::environment_type(env, Path::new("/.dockerenv").exists())),
