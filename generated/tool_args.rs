@@ -567,6 +567,110 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `kitaru_deployments_list`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct DeploymentsListArgs {
+        ///Only this flow (exact name).
+        #[serde(default)]
+        pub flow: Option<String>,
+    }
+    impl crate::tools::Validate for DeploymentsListArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_deployments_get`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct DeploymentsGetArgs {
+        ///Flow name.
+        pub flow: String,
+        ///Version (or give tag; neither: default).
+        #[serde(default)]
+        pub version: Option<i64>,
+        ///Tag (or give version).
+        #[serde(default)]
+        pub tag: Option<String>,
+    }
+    impl crate::tools::Validate for DeploymentsGetArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_deployments_invoke`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct DeploymentsInvokeArgs {
+        ///Flow name.
+        pub flow: String,
+        ///Version (or give tag; neither: default).
+        #[serde(default)]
+        pub version: Option<i64>,
+        ///Tag (or give version).
+        #[serde(default)]
+        pub tag: Option<String>,
+        ///Changed flow inputs.
+        #[serde(default)]
+        pub inputs: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+    impl crate::tools::Validate for DeploymentsInvokeArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_deployments_tag`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct DeploymentsTagArgs {
+        ///Flow name.
+        pub flow: String,
+        ///Deployment version.
+        pub version: i64,
+        ///Deployment tag.
+        pub tag: String,
+        ///Only this version holds it.
+        #[serde(default = "default_kitaru_deployments_tag_exclusive")]
+        pub exclusive: bool,
+    }
+    impl crate::tools::Validate for DeploymentsTagArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_deployments_tag_exclusive() -> bool {
+        false
+    }
+    ///Arguments of `kitaru_deployments_untag`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct DeploymentsUntagArgs {
+        ///Flow name.
+        pub flow: String,
+        ///Deployment version.
+        pub version: i64,
+        ///Deployment tag.
+        pub tag: String,
+    }
+    impl crate::tools::Validate for DeploymentsUntagArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_deployments_delete`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct DeploymentsDeleteArgs {
+        ///Flow name.
+        pub flow: String,
+        ///Deployment version.
+        pub version: i64,
+    }
+    impl crate::tools::Validate for DeploymentsDeleteArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
     ///Arguments of `kitaru_secrets_create`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
@@ -747,6 +851,42 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
         read_only: true,
     },
     crate::tools::ToolInfo {
+        name: "kitaru_deployments_list",
+        title: "List deployments",
+        toolset: "deployments",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_deployments_get",
+        title: "Get a deployment",
+        toolset: "deployments",
+        read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_deployments_invoke",
+        title: "Invoke a deployment",
+        toolset: "deployments",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_deployments_tag",
+        title: "Tag a deployment",
+        toolset: "deployments",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_deployments_untag",
+        title: "Untag a deployment",
+        toolset: "deployments",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_deployments_delete",
+        title: "Delete a deployment",
+        toolset: "deployments",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
         name: "kitaru_secrets_create",
         title: "Create a secret",
         toolset: "secrets",
@@ -762,6 +902,10 @@ pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[
     crate::tools::ToolsetInfo {
         name: "connection",
         description: "Connection: which Kitaru server is used, how, and where each setting came from.",
+    },
+    crate::tools::ToolsetInfo {
+        name: "deployments",
+        description: "Deployments: a flow's versioned, tagged snapshots, invoked on the server.",
     },
     crate::tools::ToolsetInfo {
         name: "executions",

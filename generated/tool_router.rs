@@ -933,6 +933,233 @@ impl crate::server::KitaruServer {
         >(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_deployments_list",
+        description = "Deployment versions with their tags, by flow and version.",
+        input_schema = crate::tools::input_schema::<args::DeploymentsListArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::deployments::Deployment>>(
+
+        ),
+        annotations(
+            title = "List deployments",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_deployments_list(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_deployments_list", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::DeploymentsListArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::deployments::list(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::Listed<kitaru_sdk::deployments::Deployment>,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_deployments_get",
+        description = "One deployment version, by version or tag.",
+        input_schema = crate::tools::input_schema::<args::DeploymentsGetArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deployment>(
+
+        ),
+        annotations(
+            title = "Get a deployment",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_deployments_get(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_deployments_get", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::DeploymentsGetArgs = crate::tools::arguments(arguments)?;
+                crate::tools::deployments::get(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            kitaru_sdk::deployments::Deployment,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_deployments_invoke",
+        description = "Start an execution of a deployment on the server.",
+        input_schema = crate::tools::input_schema::<args::DeploymentsInvokeArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Invocation>(
+
+        ),
+        annotations(
+            title = "Invoke a deployment",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn kitaru_deployments_invoke(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
+                "kitaru_deployments_invoke",
+                request,
+            )
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::DeploymentsInvokeArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::deployments::invoke(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            kitaru_sdk::deployments::Invocation,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_deployments_tag",
+        description = "Put a tag on a version; exclusive tags leave the others.",
+        input_schema = crate::tools::input_schema::<args::DeploymentsTagArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deployment>(
+
+        ),
+        annotations(
+            title = "Tag a deployment",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_deployments_tag(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_deployments_tag", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::DeploymentsTagArgs = crate::tools::arguments(arguments)?;
+                crate::tools::deployments::tag(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            kitaru_sdk::deployments::Deployment,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_deployments_untag",
+        description = "Remove a tag (not default) from a version.",
+        input_schema = crate::tools::input_schema::<args::DeploymentsUntagArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deployment>(
+
+        ),
+        annotations(
+            title = "Untag a deployment",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_deployments_untag(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_deployments_untag", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::DeploymentsUntagArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::deployments::untag(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            kitaru_sdk::deployments::Deployment,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_deployments_delete",
+        description = "Delete a version no exclusive tag protects.",
+        input_schema = crate::tools::input_schema::<args::DeploymentsDeleteArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deleted>(
+
+        ),
+        annotations(
+            title = "Delete a deployment",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_deployments_delete(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
+                "kitaru_deployments_delete",
+                request,
+            )
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::DeploymentsDeleteArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::deployments::delete(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::deployments::Deleted, _>(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_secrets_create",
         description = "Create a secret (keys returned, never values).",
         input_schema = crate::tools::input_schema::<args::SecretsCreateArgs>(),

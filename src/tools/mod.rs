@@ -12,6 +12,7 @@ mod artifacts;
 mod audit;
 mod bounded;
 mod context;
+mod deployments;
 mod environment;
 mod error;
 mod executions;

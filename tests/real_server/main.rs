@@ -15,6 +15,7 @@ mod mcp_stdio;
 mod parity;
 mod sdk_artifacts;
 mod sdk_compact;
+mod sdk_deployments;
 mod sdk_executions;
 mod sdk_launch;
 mod sdk_memory;

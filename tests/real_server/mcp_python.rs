@@ -69,6 +69,25 @@ fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
             "kitaru_secrets_create",
             json!({"name": scope, "values": {"K": "v"}}),
         ),
+        ("kitaru_deployments_list", json!({})),
+        // A flow never deployed: not found, from the server's answers.
+        ("kitaru_deployments_get", json!({"flow": "never_deployed"})),
+        (
+            "kitaru_deployments_invoke",
+            json!({"flow": "never_deployed"}),
+        ),
+        (
+            "kitaru_deployments_tag",
+            json!({"flow": "never_deployed", "version": 1, "tag": "t"}),
+        ),
+        (
+            "kitaru_deployments_untag",
+            json!({"flow": "never_deployed", "version": 1, "tag": "t"}),
+        ),
+        (
+            "kitaru_deployments_delete",
+            json!({"flow": "never_deployed", "version": 1}),
+        ),
     ];
     // The checks a Python tool makes before it needs Python.
     calls.push(("kitaru_executions_retry", json!({"exec_id": completed})));
@@ -117,11 +136,11 @@ fn native_tools_never_start_python_and_python_tools_say_what_to_install() {
             "{tool}: {text}"
         );
         assert!(!text.contains("Kitaru installed"), "{tool}: {text}");
-        if !PYTHON_TOOLS.contains(tool)
-            && !tool.ends_with("_cancel")
-            && !tool.ends_with("_input")
-            && !tool.ends_with("_compact")
-        {
+        let refused = tool.ends_with("_cancel")
+            || tool.ends_with("_input")
+            || tool.ends_with("_compact")
+            || (tool.contains("_deployments_") && !tool.ends_with("_list"));
+        if !PYTHON_TOOLS.contains(tool) && !refused {
             assert!(!answer.is_error, "{tool}: {text}");
         }
     }

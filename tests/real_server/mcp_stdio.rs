@@ -328,6 +328,16 @@ async fn every_tool_answers_what_its_output_schema_says() {
             .unwrap_or_else(|p| p.into_inner());
         launch_sources().await
     };
+    // Two deployment versions of our own: one to read and tag, one to delete.
+    let _deployments = crate::sdk_deployments::deployments_lock().await;
+    let kept =
+        crate::sdk_deployments::python_deploy("schemas", false, "schemas").await["version"].clone();
+    let doomed =
+        crate::sdk_deployments::python_deploy("schemas-doomed", false, "schemas").await["version"]
+            .clone();
+    let deployment = |extra: serde_json::Value| {
+        crate::support::merged(&json!({"flow": "research_agent", "version": kept}), extra)
+    };
     let calls = json!([
         ["kitaru_executions_list", {"limit": 3}],
         ["kitaru_executions_get", {"exec_id": exec_id}],
@@ -356,6 +366,11 @@ async fn every_tool_answers_what_its_output_schema_says() {
         ["kitaru_executions_run", {"target": "flows/extra_replay.py:research_agent", "args": {"topic": "schemas"}}],
         ["kitaru_executions_replay", {"exec_id": sources.0, "from_": "summarize"}],
         ["kitaru_executions_retry", {"exec_id": sources.1}],
+        ["kitaru_deployments_list", {"flow": "research_agent"}],
+        ["kitaru_deployments_get", {"flow": "research_agent", "tag": "schemas"}],
+        ["kitaru_deployments_tag", deployment(json!({"tag": "schemas-x", "exclusive": true}))],
+        ["kitaru_deployments_untag", deployment(json!({"tag": "schemas-x"}))],
+        ["kitaru_deployments_delete", {"flow": "research_agent", "version": doomed}],
     ]);
     let called: Vec<&str> = calls
         .as_array()
@@ -371,6 +386,8 @@ async fn every_tool_answers_what_its_output_schema_says() {
             "kitaru_executions_input",
             "kitaru_start_local_server",
             "kitaru_stop_local_server",
+            // The server cannot run a local-stack deployment: an error.
+            "kitaru_deployments_invoke",
         ];
         if !elsewhere.contains(&tool.name) {
             assert!(called.contains(&tool.name), "{} is not checked", tool.name);

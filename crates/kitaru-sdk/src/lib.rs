@@ -14,6 +14,8 @@
 //! - [`stacks`]: the server's stacks and the active one;
 //! - [`status`]: the connection and environment report of `kitaru status` /
 //!   `kitaru info`;
+//! - [`deployments`]: a flow's versioned, tagged deployments, invoked on the
+//!   server;
 //! - [`clean`]: what `kitaru clean` would delete;
 //! - [`local_server`]: start and stop the local Kitaru server.
 //!
@@ -51,6 +53,7 @@ pub use kitaru_client as api;
 pub mod artifacts;
 pub mod bridge;
 pub mod clean;
+pub mod deployments;
 mod error;
 pub mod executions;
 mod kitaru;

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::stdio_peer::{StdioPeer, ToolAnswer};
 use crate::support::server;
 
+mod deployments;
 mod launch;
 mod memory;
 
