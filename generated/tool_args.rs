@@ -165,6 +165,33 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `kitaru_executions_watch`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsWatchArgs {
+        ///Execution id, id prefix or run name.
+        pub exec_id: String,
+        ///Return by then if still running.
+        #[serde(default = "default_kitaru_executions_watch_max_wait_seconds")]
+        #[schemars(range(max = 540i64))]
+        pub max_wait_seconds: i64,
+    }
+    impl crate::tools::Validate for ExecutionsWatchArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            if self.max_wait_seconds > 540i64 {
+                return Err(
+                    crate::tools::ToolError::argument(
+                        "max_wait_seconds",
+                        "`max_wait_seconds` must be <= 540: a longer answer costs a model's context more than it helps; narrow the query instead.",
+                    ),
+                );
+            }
+            Ok(())
+        }
+    }
+    fn default_kitaru_executions_watch_max_wait_seconds() -> i64 {
+        60i64
+    }
     ///Arguments of `kitaru_executions_run`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
@@ -729,6 +756,12 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
         title: "Answer a wait",
         toolset: "executions",
         read_only: false,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_executions_watch",
+        title: "Watch an execution",
+        toolset: "executions",
+        read_only: true,
     },
     crate::tools::ToolInfo {
         name: "kitaru_executions_run",

@@ -213,6 +213,41 @@ impl crate::server::KitaruServer {
         crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_executions_watch",
+        description = "Follow an execution until it ends, waits or max_wait_seconds pass; progress notifications on the way.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsWatchArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
+
+        ),
+        annotations(
+            title = "Watch an execution",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_executions_watch(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_watch", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsWatchArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::watch(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_executions_run",
         description = "Run a flow; returns when it ends, waits or max_wait_seconds pass.",
         input_schema = crate::tools::input_schema::<args::ExecutionsRunArgs>(),

@@ -2,13 +2,14 @@
 
 use kitaru_sdk::Kitaru;
 use kitaru_sdk::executions::{
-    self, Execution, ExecutionFilter, ExecutionStatus, FlowRun, LaunchOptions, LogQuery, Relaunch,
+    self, Execution, ExecutionFilter, ExecutionStatus, FlowRun, LaunchOptions, LogQuery, Observer,
+    Relaunch,
 };
 
 use super::args::{
     ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs, ExecutionsLatestArgs,
     ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsRetryArgs, ExecutionsRunArgs,
-    GetExecutionLogsArgs,
+    ExecutionsWatchArgs, GetExecutionLogsArgs,
 };
 use super::{Listed, ToolContext, ToolError, optional_limit};
 
@@ -114,11 +115,9 @@ pub async fn input(
 pub async fn run(
     kitaru: &Kitaru,
     args: ExecutionsRunArgs,
-    _: &ToolContext,
+    context: &ToolContext,
 ) -> Result<FlowRun, ToolError> {
-    let seconds = u64::try_from(args.max_wait_seconds)
-        .map_err(|_| ToolError::argument("max_wait_seconds", "must be >= 0"))?;
-    let options = launch_options(seconds);
+    let options = launch_options(wait_argument(args.max_wait_seconds)?, context);
     let inputs = args.args.unwrap_or_default();
     Ok(executions::run(
         kitaru,
@@ -134,9 +133,9 @@ pub async fn run(
 pub async fn replay(
     kitaru: &Kitaru,
     args: ExecutionsReplayArgs,
-    _: &ToolContext,
+    context: &ToolContext,
 ) -> Result<Relaunch, ToolError> {
-    let options = launch_options(wait_seconds());
+    let options = launch_options(wait_seconds(), context);
     let overrides = args.overrides.unwrap_or_default();
     let flow_inputs = args.flow_inputs.unwrap_or_default();
     Ok(executions::replay(
@@ -154,9 +153,9 @@ pub async fn replay(
 pub async fn retry(
     kitaru: &Kitaru,
     args: ExecutionsRetryArgs,
-    _: &ToolContext,
+    context: &ToolContext,
 ) -> Result<Relaunch, ToolError> {
-    let options = launch_options(wait_seconds());
+    let options = launch_options(wait_seconds(), context);
     Ok(executions::retry(kitaru, &args.exec_id, &options).await?)
 }
 
@@ -173,13 +172,50 @@ fn wait_seconds() -> u64 {
         .unwrap_or(DEFAULT_WAIT_SECONDS)
 }
 
+/// `kitaru_executions_watch`: progress notifications while it follows the
+/// execution, when the client gave a progress token.
+pub async fn watch(
+    kitaru: &Kitaru,
+    args: ExecutionsWatchArgs,
+    context: &ToolContext,
+) -> Result<Execution, ToolError> {
+    let bound = std::time::Duration::from_secs(wait_argument(args.max_wait_seconds)?);
+    let observer = progress(context);
+    Ok(executions::watch(kitaru, &args.exec_id, bound, observer.as_ref()).await?)
+}
+
+fn wait_argument(seconds: i64) -> Result<u64, ToolError> {
+    u64::try_from(seconds).map_err(|_| ToolError::argument("max_wait_seconds", "must be >= 0"))
+}
+
 /// Flow code resolves against this server's working directory, as the
-/// reference resolves it; the call returns after `seconds` at the latest.
-fn launch_options(seconds: u64) -> LaunchOptions {
+/// reference resolves it; the call returns after `seconds` at the latest,
+/// with progress notifications on the way when the client asked for them.
+fn launch_options(seconds: u64, context: &ToolContext) -> LaunchOptions {
     LaunchOptions {
         settle: std::time::Duration::from_secs(seconds),
+        observer: progress(context),
         ..LaunchOptions::default()
     }
+}
+
+/// An observer sending each look at the execution to the client as a
+/// progress notification (`progress` counts the looks), if the call
+/// carries a progress token.
+fn progress(context: &ToolContext) -> Option<Observer> {
+    let token = context.progress_token()?;
+    let peer = context.peer().clone();
+    Some(Observer::new(move |update| {
+        let mut notification =
+            rmcp::model::ProgressNotificationParam::new(token.clone(), f64::from(update.look));
+        notification.message = Some(update.describe());
+        let peer = peer.clone();
+        async move {
+            if let Err(error) = peer.notify_progress(notification).await {
+                tracing::debug!("progress notification not sent: {error}");
+            }
+        }
+    }))
 }
 
 /// The SDK filter of the list and latest arguments; the status is read as

@@ -69,6 +69,10 @@ fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
             "kitaru_secrets_create",
             json!({"name": scope, "values": {"K": "v"}}),
         ),
+        (
+            "kitaru_executions_watch",
+            json!({"exec_id": completed, "max_wait_seconds": 1}),
+        ),
         ("kitaru_deployments_list", json!({})),
         // A flow never deployed: not found, from the server's answers.
         ("kitaru_deployments_get", json!({"flow": "never_deployed"})),

@@ -331,7 +331,7 @@ async fn every_tool_answers_what_its_output_schema_says() {
     // Two deployment versions of our own: one to read and tag, one to delete.
     let _deployments = crate::sdk_deployments::deployments_lock().await;
     let kept =
-        crate::sdk_deployments::python_deploy("schemas", false, "schemas").await["version"].clone();
+        crate::sdk_deployments::python_deploy(&scope, false, "schemas").await["version"].clone();
     let doomed =
         crate::sdk_deployments::python_deploy("schemas-doomed", false, "schemas").await["version"]
             .clone();
@@ -366,8 +366,9 @@ async fn every_tool_answers_what_its_output_schema_says() {
         ["kitaru_executions_run", {"target": "flows/extra_replay.py:research_agent", "args": {"topic": "schemas"}}],
         ["kitaru_executions_replay", {"exec_id": sources.0, "from_": "summarize"}],
         ["kitaru_executions_retry", {"exec_id": sources.1}],
+        ["kitaru_executions_watch", {"exec_id": exec_id, "max_wait_seconds": 1}],
         ["kitaru_deployments_list", {"flow": "research_agent"}],
-        ["kitaru_deployments_get", {"flow": "research_agent", "tag": "schemas"}],
+        ["kitaru_deployments_get", {"flow": "research_agent", "tag": scope}],
         ["kitaru_deployments_tag", deployment(json!({"tag": "schemas-x", "exclusive": true}))],
         ["kitaru_deployments_untag", deployment(json!({"tag": "schemas-x"}))],
         ["kitaru_deployments_delete", {"flow": "research_agent", "version": doomed}],

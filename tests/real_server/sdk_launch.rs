@@ -29,6 +29,7 @@ pub fn options() -> LaunchOptions {
         working_dir: install_flow_module("extra_replay").to_path_buf(),
         settle: Duration::from_secs(240),
         env: server.env(),
+        observer: None,
     }
 }
 

@@ -158,6 +158,16 @@ impl StdioPeer {
         }
     }
 
+    /// The notifications `method` received so far (while waiting for
+    /// answers), in order; they are taken.
+    pub fn take_notifications(&mut self, method: &str) -> Vec<Value> {
+        let (taken, kept) = std::mem::take(&mut self.notifications)
+            .into_iter()
+            .partition(|n| n["method"] == method);
+        self.notifications = kept;
+        taken
+    }
+
     /// Waits up to `timeout` for a notification `method` (one that came
     /// while waiting for an answer counts too) and returns it; `None` when
     /// none came in time (the server is stopped then).

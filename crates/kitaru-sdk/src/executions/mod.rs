@@ -3,7 +3,7 @@
 //! An execution is a pipeline run, a checkpoint one of its steps, a pending
 //! wait a run wait condition. The functions here are the execution tools:
 //! [`list`], [`latest`], [`get`], [`logs`], [`cancel`], [`input`],
-//! [`replay`], [`retry`] and [`run`]; the payloads they return keep the
+//! [`replay`], [`retry`], [`run`] and [`watch`]; the payloads they return keep the
 //! reference server's field names and order. Running flow code needs the
 //! user's Kitaru Python ([`crate::bridge`]); nothing else does.
 //!
@@ -36,6 +36,7 @@ pub use logs::{LogQuery, logs};
 pub(crate) use lookup::find_run;
 pub use replay::{LaunchOptions, Relaunch, replay, retry};
 pub use run::{FlowRun, run};
+pub use settle::{Observer, Update, watch};
 pub use spec::{
     ConnectionSettings, FlowDefaults, FrozenExecutionSpec, ImageSettings, ModelAlias,
     ModelRegistry, ResolvedExecution,

@@ -56,16 +56,23 @@ pub async fn run(
     )?;
     let started = job.until("started", super::replay::START_TIMEOUT).await?;
     let exec_id = started["exec_id"].as_str().unwrap_or_default().to_owned();
-    let (execution, mut warning) =
-        match settle(kitaru, &exec_id, options.settle, Some(&mut job)).await {
-            Ok(execution) => (Some(execution), None),
-            Err(error) => (
-                None,
-                Some(format!(
-                    "Execution started successfully, but details are not available yet: {error}"
-                )),
-            ),
-        };
+    let (execution, mut warning) = match settle(
+        kitaru,
+        &exec_id,
+        options.settle,
+        Some(&mut job),
+        options.observer.as_ref(),
+    )
+    .await
+    {
+        Ok(execution) => (Some(execution), None),
+        Err(error) => (
+            None,
+            Some(format!(
+                "Execution started successfully, but details are not available yet: {error}"
+            )),
+        ),
+    };
     if warning.is_none()
         && let Some(message) = job.error_so_far()
     {

@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 pub use plan::{PlanCheckpoint, ReplayPlan};
 
 use super::execution::Execution;
-use super::settle::settle;
+use super::settle::{Observer, settle};
 use super::{flow_name, lookup};
 use crate::bridge::{Job, JobOptions, Python};
 use crate::error::ApiContext;
@@ -54,6 +54,8 @@ pub struct LaunchOptions {
     /// Variables set for the Python process on top of this process's
     /// environment (and the connection's).
     pub env: Vec<(String, String)>,
+    /// Hears where the new execution stands while it is followed.
+    pub observer: Option<Observer>,
 }
 
 impl Default for LaunchOptions {
@@ -63,6 +65,7 @@ impl Default for LaunchOptions {
             working_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             settle: Duration::from_secs(60),
             env: Vec::new(),
+            observer: None,
         }
     }
 }
@@ -244,7 +247,14 @@ async fn carry_out(
     match answer {
         Ok(new_run) => {
             let new_id = new_run.into_inner().id.to_string();
-            return settle(kitaru, &new_id, options.settle, None).await;
+            return settle(
+                kitaru,
+                &new_id,
+                options.settle,
+                None,
+                options.observer.as_ref(),
+            )
+            .await;
         }
         Err(error) => {
             let error = ApiError::from(error);
@@ -339,7 +349,14 @@ async fn replay_in_python(
         .await
         .map_err(|error| replay_failed(exec_id, error))?;
     let new_id = started["exec_id"].as_str().unwrap_or_default().to_owned();
-    settle(kitaru, &new_id, options.settle, Some(&mut job)).await
+    settle(
+        kitaru,
+        &new_id,
+        options.settle,
+        Some(&mut job),
+        options.observer.as_ref(),
+    )
+    .await
 }
 
 /// A replay that made no new execution, in the reference's words.
