@@ -594,6 +594,45 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `kitaru_deployments_deploy`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct DeploymentsDeployArgs {
+        ///<module_or_file>:<flow_name>
+        pub target: String,
+        ///Representative flow inputs.
+        #[serde(default)]
+        pub inputs: Option<serde_json::Map<String, serde_json::Value>>,
+        ///Tag of the new version.
+        #[serde(default = "default_kitaru_deployments_deploy_tag")]
+        pub tag: String,
+        ///Only this version holds the tag.
+        #[serde(default = "default_kitaru_deployments_deploy_exclusive")]
+        pub exclusive: bool,
+        ///Stack (default: active).
+        #[serde(default)]
+        pub stack: Option<String>,
+        ///Base image, or image settings.
+        #[serde(default)]
+        pub image: Option<serde_json::Value>,
+        ///Cache setting.
+        #[serde(default)]
+        pub cache: Option<bool>,
+        ///Retries setting.
+        #[serde(default)]
+        pub retries: Option<i64>,
+    }
+    impl crate::tools::Validate for DeploymentsDeployArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_deployments_deploy_tag() -> String {
+        "default".to_owned()
+    }
+    fn default_kitaru_deployments_deploy_exclusive() -> bool {
+        false
+    }
     ///Arguments of `kitaru_deployments_list`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
@@ -882,6 +921,12 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
         title: "Memory audit log",
         toolset: "memory",
         read_only: true,
+    },
+    crate::tools::ToolInfo {
+        name: "kitaru_deployments_deploy",
+        title: "Deploy a flow",
+        toolset: "deployments",
+        read_only: false,
     },
     crate::tools::ToolInfo {
         name: "kitaru_deployments_list",

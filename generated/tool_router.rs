@@ -968,6 +968,47 @@ impl crate::server::KitaruServer {
         >(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_deployments_deploy",
+        description = "Deploy a new version of a flow from <module_or_file>:<flow_name>.",
+        input_schema = crate::tools::input_schema::<args::DeploymentsDeployArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deployment>(
+
+        ),
+        annotations(
+            title = "Deploy a flow",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn kitaru_deployments_deploy(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
+                "kitaru_deployments_deploy",
+                request,
+            )
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::DeploymentsDeployArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::deployments::deploy(&*self.kitaru().await?, args, &context)
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            kitaru_sdk::deployments::Deployment,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_deployments_list",
         description = "Deployment versions with their tags, by flow and version.",
         input_schema = crate::tools::input_schema::<args::DeploymentsListArgs>(),

@@ -1,13 +1,34 @@
 //! The deployment tools: thin adapters over `kitaru_sdk::deployments`.
 
 use kitaru_sdk::Kitaru;
-use kitaru_sdk::deployments::{self, Deleted, Deployment, Invocation, Selector};
+use kitaru_sdk::deployments::{self, Deleted, DeployRequest, Deployment, Invocation, Selector};
+use kitaru_sdk::executions::LaunchOptions;
 
 use super::args::{
-    DeploymentsDeleteArgs, DeploymentsGetArgs, DeploymentsInvokeArgs, DeploymentsListArgs,
-    DeploymentsTagArgs, DeploymentsUntagArgs,
+    DeploymentsDeleteArgs, DeploymentsDeployArgs, DeploymentsGetArgs, DeploymentsInvokeArgs,
+    DeploymentsListArgs, DeploymentsTagArgs, DeploymentsUntagArgs,
 };
 use super::{Listed, ToolContext, ToolError};
+
+/// `kitaru_deployments_deploy`: the flow is compiled by the user's Kitaru
+/// Python (found from this server's working directory).
+pub async fn deploy(
+    kitaru: &Kitaru,
+    args: DeploymentsDeployArgs,
+    _: &ToolContext,
+) -> Result<Deployment, ToolError> {
+    let request = DeployRequest {
+        target: args.target,
+        inputs: args.inputs.unwrap_or_default(),
+        tag: args.tag,
+        exclusive: args.exclusive,
+        stack: args.stack,
+        image: args.image.filter(|image| !image.is_null()),
+        cache: args.cache,
+        retries: args.retries,
+    };
+    Ok(deployments::deploy(kitaru, &request, &LaunchOptions::default()).await?)
+}
 
 /// `kitaru_deployments_list`.
 pub async fn list(

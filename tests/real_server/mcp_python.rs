@@ -101,11 +101,13 @@ fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
     ));
     calls.push(("kitaru_executions_run", json!({"target": "no-colon"})));
     calls.push(("kitaru_start_local_server", json!({"port": 0})));
+    calls.push(("kitaru_deployments_deploy", json!({"target": "no-colon"})));
     calls
 }
 
 /// Tools that need Python for their main work.
-const PYTHON_TOOLS: [&str; 4] = [
+const PYTHON_TOOLS: [&str; 5] = [
+    "kitaru_deployments_deploy",
     "kitaru_executions_run",
     "kitaru_executions_replay",
     "kitaru_executions_retry",

@@ -269,3 +269,67 @@ async fn bad_selectors_and_tags_are_refused_before_any_request() {
             .ends_with("Deployment tags cannot use the `kitaru:` namespace.")
     );
 }
+
+#[tokio::test]
+async fn a_compiled_flow_is_published_as_the_next_version_with_its_tags() {
+    let _one = deployments_lock().await;
+    let kitaru = server().kitaru().await;
+    let options = crate::sdk_launch::options();
+    let tag = format!("pub-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let request = deployments::DeployRequest {
+        target: format!("{}:research_agent", crate::sdk_launch::FLOWS),
+        inputs: json!({"topic": "published"}).as_object().cloned().unwrap(),
+        tag: tag.clone(),
+        exclusive: true,
+        ..Default::default()
+    };
+    // The local stack is refused, in the reference's words.
+    let error = deployments::deploy(&kitaru, &request, &options)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid argument `stack`: Flow 'research_agent' cannot be deployed with stack 'default' \
+         because that stack is not one the Kitaru server can execute remotely. Choose a stack the \
+         Kitaru server can execute remotely (for example Kubernetes, Vertex, SageMaker, or \
+         AzureML) and try again."
+    );
+    // Its steps one by one: compiled by Python, named and tagged here.
+    let before = deployments::list(&kitaru, Some(FLOW)).await.unwrap();
+    let highest = before.iter().map(|d| d.version).max().unwrap_or(0);
+    let (flow, source) = deployments::compile(&kitaru, &request, &options)
+        .await
+        .unwrap();
+    assert_eq!(flow, FLOW);
+    let first = deployments::publish(&kitaru, &flow, &source, &tag, true)
+        .await
+        .unwrap();
+    assert_eq!(first.version, highest + 1);
+    assert_eq!(first.deployment_id, source);
+    assert_eq!(first.tags.get(&tag), Some(&true));
+    assert_eq!(
+        first.schema.as_ref().unwrap()["properties"]["topic"]["default"],
+        "published"
+    );
+    // A second version takes the exclusive tag over; Python sees both.
+    let (_, source) = deployments::compile(&kitaru, &request, &options)
+        .await
+        .unwrap();
+    let second = deployments::publish(&kitaru, &flow, &source, &tag, true)
+        .await
+        .unwrap();
+    assert_eq!(second.version, highest + 2);
+    let view = python_view().await;
+    let tags_of = |version: u32| {
+        view.iter()
+            .find(|(v, _)| *v == u64::from(version))
+            .map(|(_, tags)| tags.clone())
+            .unwrap()
+    };
+    assert!(tags_of(first.version).get(&tag).is_none(), "{view:?}");
+    assert_eq!(tags_of(second.version)[&tag], true);
+    // Free both for later runs.
+    deployments::untag(&kitaru, FLOW, i64::from(second.version), &tag)
+        .await
+        .unwrap();
+}

@@ -72,6 +72,18 @@ async fn deployment_reads_and_refusals_match() {
             json!({"flow": flow, "version": 9999}),
             &[],
         );
+        // Deploy: refused on the local stack; reserved inputs; bad targets.
+        crate::support::install_flow_module("extra_replay");
+        let target = "flows/extra_replay.py:research_agent";
+        for arguments in [
+            json!({"target": target, "inputs": {"topic": "t"}}),
+            json!({"target": target, "inputs": {"stack": "x", "tags": 1}}),
+            json!({"target": target, "tag": "kitaru:deployment:x"}),
+            json!({"target": "flows/extra_replay.py"}),
+            json!({"target": "flows/missing.py:agent"}),
+        ] {
+            same_payload("kitaru_deployments_deploy", arguments, &[]);
+        }
         // Untagging a tag the version does not hold changes nothing.
         same_payload(
             "kitaru_deployments_untag",

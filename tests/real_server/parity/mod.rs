@@ -207,6 +207,8 @@ fn normalise_ids(text: &str) -> String {
 
 /// Arguments ours adds to a reference tool (documented in the README).
 const EXTRA_ARGUMENTS: [(&str, &str); 1] = [("kitaru_executions_run", "max_wait_seconds")];
+/// Tools the reference lacks (documented in the README).
+const EXTRA_TOOLS: [&str; 1] = ["kitaru_executions_watch"];
 
 #[test]
 fn both_servers_list_the_same_tools_with_the_same_arguments() {
@@ -214,6 +216,9 @@ fn both_servers_list_the_same_tools_with_the_same_arguments() {
     let ours = ours().tools();
     for tool in &ours {
         let name = tool["name"].as_str().unwrap();
+        if EXTRA_TOOLS.contains(&name) {
+            continue;
+        }
         let extra = |argument: &String| EXTRA_ARGUMENTS.contains(&(name, argument.as_str()));
         let reference = theirs
             .iter()

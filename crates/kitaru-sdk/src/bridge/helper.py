@@ -114,6 +114,35 @@ def replay_flow(request):
     return {"exec_id": str(run.id)}
 
 
+def compile_deployment(request):
+    """The flow's source snapshot, as its own deploy makes it; the caller
+    checked the stack (over REST) and names and tags the snapshot."""
+    from kitaru._flow_loading import _load_deployable_flow_target
+    from kitaru._interface_deployments import build_deployment_deploy_kwargs
+    from kitaru.client import _DeploymentsAPI
+
+    flow = _load_deployable_flow_target(request["target"], module_name_prefix="_kitaru_mcp_flow_")
+    sys.modules["kitaru.flow"].ensure_stack_is_server_runnable = lambda **_: None
+    compiled = {}
+
+    def keep_source(self, *, flow, source_snapshot, **_):
+        compiled.update(flow=flow, source_snapshot=str(getattr(source_snapshot, "id", source_snapshot)))
+        return compiled
+
+    _DeploymentsAPI.create = keep_source
+    flow.deploy(
+        **build_deployment_deploy_kwargs(
+            stack=request.get("stack"),
+            image=request.get("image"),
+            cache=request.get("cache"),
+            retries=request.get("retries"),
+            tags=request["tags"],
+            inputs=request.get("inputs") or {},
+        )
+    )
+    return compiled
+
+
 def start_local_server(request):
     from kitaru._local_server import start_or_connect_local_server
 
@@ -131,6 +160,7 @@ def stop_local_server(request):
 OPERATIONS = {
     "run": run_flow,
     "replay": replay_flow,
+    "compile_deployment": compile_deployment,
     "start_local_server": start_local_server,
     "stop_local_server": stop_local_server,
 }

@@ -11,6 +11,7 @@
 //! flow: tagging a version moves them. A version holding an exclusive tag
 //! cannot be deleted.
 
+mod deploy;
 pub mod tags;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use crate::error::ApiContext;
 use crate::executions::{self, Execution};
 use crate::{Error, Kitaru};
 
+pub use deploy::{DeployRequest, check_stack, compile, deploy, publish};
 pub use tags::DEFAULT_TAG;
 
 /// Snapshots per page when listing.

@@ -35,6 +35,7 @@ pub use list::{ExecutionFilter, latest, list};
 pub use logs::{LogQuery, logs};
 pub(crate) use lookup::find_run;
 pub use replay::{LaunchOptions, Relaunch, replay, retry};
+pub(crate) use run::check_target;
 pub use run::{FlowRun, run};
 pub use settle::{Observer, Update, watch};
 pub use spec::{

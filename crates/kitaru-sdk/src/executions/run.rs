@@ -88,7 +88,7 @@ pub async fn run(
 
 /// The checks a target passes before any Python starts: its form, and for
 /// a file, that it exists.
-fn check_target(target: &str, working_dir: &Path) -> Result<(), Error> {
+pub(crate) fn check_target(target: &str, working_dir: &Path) -> Result<(), Error> {
     let (module, flow) = target.split_once(':').unwrap_or((target, ""));
     if module.is_empty() || flow.is_empty() || !target.contains(':') {
         return Err(Error::argument(
