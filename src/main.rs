@@ -12,8 +12,9 @@ use kitaru_mcp::selection::ToolSelection;
 use kitaru_mcp::server::KitaruServer;
 use kitaru_mcp::tools::TOOLSETS;
 
-/// Kitaru MCP server: lets AI assistants drive Kitaru executions, their
-/// checkpoints, waits and logs, artifacts, and stacks.
+/// Kitaru MCP server: lets AI assistants drive Kitaru executions (run,
+/// replay, retry, watch), their checkpoints, waits and logs, artifacts,
+/// durable memory, deployments, secrets and stacks.
 ///
 /// It speaks the Model Context Protocol over stdin/stdout and connects to the
 /// Kitaru server the way the `kitaru` CLI does: `kitaru login`, or

@@ -4,7 +4,7 @@
 //!
 //! A prompt is offered only when every tool it relies on is offered (so
 //! read-only mode drops the prompts that run flows or answer a wait).
-//! Prompts for tools still to come (stacks, deployments) arrive with them.
+//! The stack prompt arrives with `manage_stack`.
 
 use std::collections::BTreeSet;
 
@@ -326,6 +326,49 @@ pub const PROMPTS: &[PromptSpec] = &[
                  read instead; do not overwrite the key with `kitaru_memory_set`. If the key does \
                  not exist or is deleted, say so, and show the scope's keys \
                  (`kitaru_memory_list`) and the key's history (`kitaru_memory_history`)."
+            )
+        },
+    },
+    PromptSpec {
+        name: "deploy_and_invoke",
+        title: "Deploy and invoke a shared flow route",
+        description: "Deploy a flow as a tagged version, then invoke that route and show the \
+                      started execution.",
+        arguments: &[
+            PromptArg {
+                name: "target",
+                description: "The flow: `<module_or_file>:<flow_name>`.",
+                required: true,
+                completion: Completion::Free,
+            },
+            PromptArg {
+                name: "inputs",
+                description: "Representative flow inputs as a JSON object.",
+                required: false,
+                completion: Completion::Free,
+            },
+            PromptArg {
+                name: "tag",
+                description: "The route's tag (default canary).",
+                required: false,
+                completion: Completion::OneOf(&["canary", "stable", "prod", "default"]),
+            },
+        ],
+        tools: &["kitaru_deployments_deploy", "kitaru_deployments_invoke"],
+        render: |values| {
+            let target = values.get("target").unwrap_or_default();
+            let inputs = values
+                .get("inputs")
+                .map(|inputs| format!(" with inputs {inputs}"))
+                .unwrap_or_default();
+            let tag = values.get("tag").unwrap_or_else(|| "canary".to_owned());
+            format!(
+                "Deploy `{target}`{inputs} as a `{tag}` deployment (exclusive) with \
+                 `kitaru_deployments_deploy`, then invoke the `{tag}` route with \
+                 `kitaru_deployments_invoke` (flow and tag) and show me the started execution's \
+                 id and status. If the deploy or the invocation is refused because the stack \
+                 cannot run on the server, explain that and stop: do not retry with another \
+                 stack unless I name one."
             )
         },
     },

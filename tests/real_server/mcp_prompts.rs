@@ -55,7 +55,8 @@ fn prompts_are_listed_with_their_arguments() {
             "resolve_wait",
             "replay_execution",
             "inspect_results",
-            "read_memory"
+            "read_memory",
+            "deploy_and_invoke"
         ]
     );
     let read_memory = &prompts[5];
@@ -135,6 +136,15 @@ fn prompts_render_the_safe_sequence_with_the_arguments_given() {
         replay.contains("`e1`") && replay.contains("from checkpoint `summarize`"),
         "{replay}"
     );
+    let deploy = text(&peer.request(
+        "prompts/get",
+        json!({"name": "deploy_and_invoke", "arguments": {"target": "flows/research.py:research_agent"}}),
+    ));
+    assert!(
+        deploy.contains("as a `canary` deployment (exclusive)"),
+        "{deploy}"
+    );
+    assert!(deploy.contains("`kitaru_deployments_invoke`"), "{deploy}");
     let results = text(&peer.request("prompts/get", json!({"name": "inspect_results"})));
     assert!(results.contains("response artifacts"), "{results}");
 
