@@ -2,6 +2,8 @@
 //! tagged, untagged and deleted here, and the Python SDK sees each change;
 //! selector rules and refusals on the real server.
 
+use std::collections::BTreeMap;
+
 use kitaru_sdk::deployments::{self, Deployment, Selector};
 use kitaru_sdk::{ErrorKind, Kitaru};
 use serde_json::{Map, Value, json};
@@ -29,15 +31,18 @@ pub async fn python_deploy(tag: &str, exclusive: bool, topic: &str) -> Value {
     .await
 }
 
-/// The Python SDK's view: version → tags.
-async fn python_view() -> Vec<(u64, Value)> {
+/// The Python SDK's view of the flow's deployments: version → tags.
+async fn python_view() -> BTreeMap<u32, BTreeMap<String, bool>> {
     install_flow_module("extra_replay");
     let listed = python("deploy_interop", &["list"], None, Runs::NoFlow).await;
     listed
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["version"].as_u64().unwrap(), d["tags"].clone()))
+        .map(|d| {
+            let version = u32::try_from(d["version"].as_u64().unwrap()).unwrap();
+            (version, tags(d["tags"].clone()))
+        })
         .collect()
 }
 
@@ -47,7 +52,7 @@ async fn ours(kitaru: &Kitaru, version: u32) -> Deployment {
         .unwrap()
 }
 
-fn tags(value: Value) -> std::collections::BTreeMap<String, bool> {
+fn tags(value: Value) -> BTreeMap<String, bool> {
     serde_json::from_value(value).unwrap()
 }
 
@@ -97,46 +102,20 @@ async fn python_deployments_are_managed_here_and_the_python_sdk_sees_each_change
     assert_eq!(moved.tags.get("canary"), Some(&true));
     assert!(!ours(&kitaru, v2).await.tags.contains_key("canary"));
     let view = python_view().await;
-    let python_tags = |version: u32| {
-        tags(
-            view.iter()
-                .find(|(v, _)| *v == u64::from(version))
-                .unwrap()
-                .1
-                .clone(),
-        )
-    };
-    assert_eq!(python_tags(v1).get("canary"), Some(&true));
-    assert!(!python_tags(v2).contains_key("canary"));
+    assert_eq!(view[&v1].get("canary"), Some(&true));
+    assert!(!view[&v2].contains_key("canary"));
 
     // Any tag text survives the native encoding, both ways.
     let odd = "release 1.0/é";
     deployments::tag(&kitaru, FLOW, i64::from(v2), odd, false)
         .await
         .unwrap();
-    assert_eq!(
-        python_view()
-            .await
-            .iter()
-            .find(|(v, _)| *v == u64::from(v2))
-            .unwrap()
-            .1[odd],
-        false
-    );
+    assert_eq!(python_view().await[&v2][odd], false);
     let untagged = deployments::untag(&kitaru, FLOW, i64::from(v2), odd)
         .await
         .unwrap();
     assert!(!untagged.tags.contains_key(odd));
-    assert!(
-        python_view()
-            .await
-            .iter()
-            .find(|(v, _)| *v == u64::from(v2))
-            .unwrap()
-            .1
-            .get(odd)
-            .is_none()
-    );
+    assert!(python_view().await[&v2].get(odd).is_none());
 
     // A shared tag on two versions makes a tag selector ambiguous.
     let shared = format!("shared-{}", &uuid::Uuid::new_v4().to_string()[..8]);
@@ -171,7 +150,7 @@ async fn python_deployments_are_managed_here_and_the_python_sdk_sees_each_change
         .await
         .unwrap();
     assert!(deleted.deleted);
-    assert!(python_view().await.iter().all(|(v, _)| *v != u64::from(v2)));
+    assert!(!python_view().await.contains_key(&v2));
     let error = deployments::delete(&kitaru, FLOW, i64::from(v2))
         .await
         .unwrap_err();
@@ -320,14 +299,8 @@ async fn a_compiled_flow_is_published_as_the_next_version_with_its_tags() {
         .unwrap();
     assert_eq!(second.version, highest + 2);
     let view = python_view().await;
-    let tags_of = |version: u32| {
-        view.iter()
-            .find(|(v, _)| *v == u64::from(version))
-            .map(|(_, tags)| tags.clone())
-            .unwrap()
-    };
-    assert!(tags_of(first.version).get(&tag).is_none(), "{view:?}");
-    assert_eq!(tags_of(second.version)[&tag], true);
+    assert!(view[&first.version].get(&tag).is_none(), "{view:?}");
+    assert_eq!(view[&second.version][&tag], true);
     // Free both for later runs.
     deployments::untag(&kitaru, FLOW, i64::from(second.version), &tag)
         .await

@@ -3,7 +3,7 @@
 //! filters, latest, logs, and — on executions these tests start themselves —
 //! input and cancel.
 
-use std::sync::{OnceLock, PoisonError};
+use std::sync::OnceLock;
 
 use kitaru_sdk::artifacts::{ArtifactFilter, ArtifactRef};
 use kitaru_sdk::executions::{
@@ -12,7 +12,7 @@ use kitaru_sdk::executions::{
 use kitaru_sdk::{Error, Kitaru, artifacts};
 use serde_json::{Value, json};
 
-use crate::support::{executions_lock, server, start_waiting_executions};
+use crate::support::{changing_executions, server, start_waiting_executions};
 
 async fn kitaru() -> Kitaru {
     server().kitaru().await
@@ -623,19 +623,6 @@ async fn a_finished_execution_cannot_be_cancelled() {
 fn fresh_waiting_executions() -> &'static [String] {
     static IDS: OnceLock<Vec<String>> = OnceLock::new();
     IDS.get_or_init(|| start_waiting_executions(2))
-}
-
-/// Runs a test that changes an execution, holding off the tests that
-/// compare listings meanwhile.
-fn changing_executions(test: impl Future<Output = ()>) {
-    let _changing = executions_lock()
-        .write()
-        .unwrap_or_else(PoisonError::into_inner);
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(test);
 }
 
 #[test]

@@ -3,7 +3,6 @@
 //! the harness's Kitaru Python through the bridge, and every outcome is
 //! checked over REST, not only through the SDK's own reading.
 
-use std::sync::PoisonError;
 use std::time::Duration;
 
 use kitaru_client::types::ExecutionStatus as ZenmlStatus;
@@ -12,7 +11,7 @@ use kitaru_sdk::executions::{self, Checkpoint, Execution, ExecutionStatus, Launc
 use kitaru_sdk::{ErrorKind, Kitaru, artifacts};
 use serde_json::{Map, Value, json};
 
-use crate::support::{executions_lock, install_flow_module, server};
+use crate::support::{changing_executions, install_flow_module, server};
 
 /// The flows' module, as a file target from the project folder.
 pub const FLOWS: &str = "flows/extra_replay.py";
@@ -31,20 +30,6 @@ pub fn options() -> LaunchOptions {
         env: server.env(),
         observer: None,
     }
-}
-
-/// Runs a test that starts executions, holding off the tests that compare
-/// listings meanwhile.
-fn starting_executions(test: impl Future<Output = ()>) {
-    let _changing = executions_lock()
-        .write()
-        .unwrap_or_else(PoisonError::into_inner);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(test);
 }
 
 fn object(value: Value) -> Map<String, Value> {
@@ -112,7 +97,7 @@ async fn step_statuses(
 
 #[test]
 fn a_run_replayed_from_a_checkpoint_skips_the_earlier_ones_and_takes_overrides() {
-    starting_executions(async {
+    changing_executions(async {
         let kitaru = server().kitaru().await;
         let source = run(
             &kitaru,
@@ -191,7 +176,7 @@ fn a_run_replayed_from_a_checkpoint_skips_the_earlier_ones_and_takes_overrides()
 
 #[test]
 fn a_failed_execution_is_retried_from_its_failed_checkpoint() {
-    starting_executions(async {
+    changing_executions(async {
         let kitaru = server().kitaru().await;
         let marker = tempfile::tempdir().unwrap();
         let marker = marker.path().join("failed-once");
@@ -362,7 +347,7 @@ async fn runs_with_a_bad_target_or_inputs_say_what_is_wrong() {
 
 #[test]
 fn a_run_that_reaches_a_wait_returns_at_once_and_goes_on_after_input() {
-    starting_executions(async {
+    changing_executions(async {
         let kitaru = server().kitaru().await;
         let began = std::time::Instant::now();
         let execution = run(&kitaru, "waits_long", json!({"topic": "the draft"})).await;

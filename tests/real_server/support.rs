@@ -228,6 +228,19 @@ pub fn merged(base: &Value, extra: Value) -> Value {
     merged
 }
 
+/// Runs an async test that changes or starts executions, holding off the
+/// tests that compare listings meanwhile.
+pub fn changing_executions(test: impl Future<Output = ()>) {
+    let _changing = executions_lock()
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(test);
+}
+
 /// Whether a Python module run starts executions of its own.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Runs {

@@ -5,17 +5,13 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    anonymize, assert_same_error, execution_fixes, first_difference, forget_cache_hits, ours,
-    reference, remove, strs,
-};
+use super::{assert_same_answers, execution_fixes, ours, reference, strs};
 use crate::support::{executions_lock, install_flow_module, server};
 
 const AGENT: &str = "flows/extra_replay.py:research_agent";
 
 /// Calls `tool` with `arguments` on both servers (the reference first),
-/// holding off listing tests; compares errors or payloads (ids, times and
-/// cache hits aside, `allowed` removed).
+/// holding off listing tests, and compares their answers.
 fn same_launch(tool: &str, arguments: &Value, allowed: &[&str]) -> (Value, Value) {
     let _changing = executions_lock()
         .write()
@@ -23,28 +19,7 @@ fn same_launch(tool: &str, arguments: &Value, allowed: &[&str]) -> (Value, Value
     install_flow_module("extra_replay");
     let theirs = reference().call(tool, arguments.clone());
     let ours = ours().call(tool, arguments.clone());
-    assert_eq!(
-        theirs.is_error, ours.is_error,
-        "{tool} {arguments}: reference {:?}, ours {:?}",
-        theirs.texts, ours.texts
-    );
-    if theirs.is_error {
-        assert_same_error(tool, arguments, &theirs, &ours);
-        return (Value::Null, Value::Null);
-    }
-    let (a, b) = (theirs.structured.unwrap(), ours.structured.unwrap());
-    let (mut x, mut y) = (a.clone(), b.clone());
-    for value in [&mut x, &mut y] {
-        for pattern in allowed {
-            remove(value, pattern);
-        }
-        anonymize(value);
-        forget_cache_hits(value);
-    }
-    if let Some(difference) = first_difference("", &x, &y) {
-        panic!("{tool}: payloads differ at {difference}\nreference: {x}\nours: {y}");
-    }
-    (a, b)
+    assert_same_answers(tool, arguments, theirs, ours, allowed)
 }
 
 #[test]

@@ -563,26 +563,42 @@ fn same_change(tool: &str, arguments: impl Fn(&str) -> Value, allowed: &[&str]) 
     let fresh = crate::support::start_waiting_executions(2);
     let theirs = reference().call(tool, arguments(&fresh[0]));
     let ours = ours().call(tool, arguments(&fresh[1]));
+    assert_same_answers(tool, &arguments("<exec_id>"), theirs, ours, allowed);
+}
+
+/// The two servers' answers to one call (`arguments` names it in
+/// messages): the same error text, or the same payload once ids, times,
+/// cache hits and the `allowed` differences are left out. Returns the
+/// payloads as they came (nulls for errors).
+fn assert_same_answers(
+    tool: &str,
+    arguments: &Value,
+    theirs: ToolAnswer,
+    ours: ToolAnswer,
+    allowed: &[&str],
+) -> (Value, Value) {
     assert_eq!(
         theirs.is_error, ours.is_error,
-        "{tool}: reference {:?}, ours {:?}",
+        "{tool} {arguments}: reference {:?}, ours {:?}",
         theirs.texts, ours.texts
     );
     if theirs.is_error {
-        let arguments = arguments("<exec_id>");
-        return assert_same_error(tool, &arguments, &theirs, &ours);
+        assert_same_error(tool, arguments, &theirs, &ours);
+        return (Value::Null, Value::Null);
     }
-    let (mut a, mut b) = (theirs.structured.unwrap(), ours.structured.unwrap());
-    for value in [&mut a, &mut b] {
+    let (a, b) = (theirs.structured.unwrap(), ours.structured.unwrap());
+    let (mut x, mut y) = (a.clone(), b.clone());
+    for value in [&mut x, &mut y] {
         for pattern in allowed {
             remove(value, pattern);
         }
         anonymize(value);
         forget_cache_hits(value);
     }
-    if let Some(difference) = first_difference("", &a, &b) {
-        panic!("{tool}: payloads differ at {difference}\nreference: {a}\nours: {b}");
+    if let Some(difference) = first_difference("", &x, &y) {
+        panic!("{tool} {arguments}: payloads differ at {difference}\nreference: {x}\nours: {y}");
     }
+    (a, b)
 }
 
 #[test]

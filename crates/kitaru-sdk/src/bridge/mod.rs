@@ -129,6 +129,9 @@ impl Job {
     pub(crate) async fn until(&mut self, event: &str, timeout: Duration) -> Result<Value, Error> {
         let deadline = Instant::now() + timeout;
         loop {
+            // Whether it had ended before its events are read: then they are
+            // all there is.
+            let exited = self.child.try_wait().ok().flatten();
             self.read_events();
             if let Some(found) = self.events.iter().find(|e| e["event"] == event) {
                 return Ok(found.clone());
@@ -136,14 +139,7 @@ impl Job {
             if let Some(error) = self.events.iter().find(|e| e["event"] == "error") {
                 return Err(self.failure(error));
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.read_events();
-                if let Some(found) = self.events.iter().find(|e| e["event"] == event) {
-                    return Ok(found.clone());
-                }
-                if let Some(error) = self.events.iter().find(|e| e["event"] == "error") {
-                    return Err(self.failure(error));
-                }
+            if let Some(status) = exited {
                 return Err(Error::Python {
                     kind: ErrorKind::Backend,
                     message: format!(

@@ -89,8 +89,9 @@ pub async fn run(
 /// The checks a target passes before any Python starts: its form, and for
 /// a file, that it exists.
 pub(crate) fn check_target(target: &str, working_dir: &Path) -> Result<(), Error> {
+    // Without a colon, the flow part is empty.
     let (module, flow) = target.split_once(':').unwrap_or((target, ""));
-    if module.is_empty() || flow.is_empty() || !target.contains(':') {
+    if module.is_empty() || flow.is_empty() {
         return Err(Error::argument(
             "target",
             format!(
