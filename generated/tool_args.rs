@@ -381,6 +381,90 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `manage_stack`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ManageStackArgs {
+        ///What to do.
+        #[schemars(extend("enum" = ["create", "delete"]))]
+        pub action: String,
+        ///Stack name (delete: or id).
+        pub name: String,
+        ///Create: make it the active stack (CLI config).
+        #[serde(default = "default_manage_stack_activate")]
+        pub activate: bool,
+        ///Delete: also its components no other stack uses.
+        #[serde(default = "default_manage_stack_recursive")]
+        pub recursive: bool,
+        ///Delete: even the active stack (default becomes active).
+        #[serde(default = "default_manage_stack_force")]
+        pub force: bool,
+        ///local, kubernetes, vertex, sagemaker or azureml.
+        #[serde(default = "default_manage_stack_stack_type")]
+        pub stack_type: String,
+        ///Remote: artifact store URI (s3://, gs://, az://, abfs(s)://).
+        #[serde(default)]
+        pub artifact_store: Option<String>,
+        ///Remote: container registry URI.
+        #[serde(default)]
+        pub container_registry: Option<String>,
+        ///Kubernetes: cluster name.
+        #[serde(default)]
+        pub cluster: Option<String>,
+        ///Remote: cloud region.
+        #[serde(default)]
+        pub region: Option<String>,
+        ///AzureML: subscription id.
+        #[serde(default)]
+        pub subscription_id: Option<String>,
+        ///AzureML: resource group.
+        #[serde(default)]
+        pub resource_group: Option<String>,
+        ///AzureML: workspace.
+        #[serde(default)]
+        pub workspace: Option<String>,
+        ///SageMaker: execution role ARN.
+        #[serde(default)]
+        pub execution_role: Option<String>,
+        ///Kubernetes: namespace (default).
+        #[serde(default)]
+        pub namespace: Option<String>,
+        ///Remote: connector auth, e.g. aws-profile:NAME; never echoed.
+        #[serde(default)]
+        pub credentials: Option<String>,
+        ///Component settings: {orchestrator|artifact_store|container_registry: {...}}.
+        #[serde(default)]
+        pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+        ///Remote: don't wait for runs (synchronous false).
+        #[serde(default = "default_manage_stack_async_mode")]
+        pub async_mode: bool,
+        ///Remote: verify credentials first.
+        #[serde(default = "default_manage_stack_verify")]
+        pub verify: bool,
+    }
+    impl crate::tools::Validate for ManageStackArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_manage_stack_activate() -> bool {
+        true
+    }
+    fn default_manage_stack_recursive() -> bool {
+        false
+    }
+    fn default_manage_stack_force() -> bool {
+        false
+    }
+    fn default_manage_stack_stack_type() -> String {
+        "local".to_owned()
+    }
+    fn default_manage_stack_async_mode() -> bool {
+        false
+    }
+    fn default_manage_stack_verify() -> bool {
+        true
+    }
     ///Arguments of `kitaru_clean_preview`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
@@ -863,6 +947,12 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
         read_only: true,
     },
     crate::tools::ToolInfo {
+        name: "manage_stack",
+        title: "Create or delete a stack",
+        toolset: "stacks",
+        read_only: false,
+    },
+    crate::tools::ToolInfo {
         name: "kitaru_clean_preview",
         title: "Preview a clean",
         toolset: "maintenance",
@@ -1020,6 +1110,7 @@ pub const ALLOWED_VALUES: &[(&str, &str, &[&str])] = &[
         &["running", "waiting", "completed", "failed", "cancelled"],
     ),
     ("get_execution_logs", "source", &["step", "runner"]),
+    ("manage_stack", "action", &["create", "delete"]),
     ("kitaru_clean_preview", "scope", &["project", "global", "all"]),
     ("kitaru_memory_list", "scope_type", &["namespace", "flow", "execution"]),
     ("kitaru_memory_get", "scope_type", &["namespace", "flow", "execution"]),

@@ -609,6 +609,38 @@ impl crate::server::KitaruServer {
         >(&context, outcome)
     }
     #[rmcp::tool(
+        name = "manage_stack",
+        description = "Create (fresh components, optionally activated) or delete a stack.",
+        input_schema = crate::tools::input_schema::<args::ManageStackArgs>(),
+        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::stacks::StackChange>(
+
+        ),
+        annotations(
+            title = "Create or delete a stack",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn manage_stack(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("manage_stack", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ManageStackArgs = crate::tools::arguments(arguments)?;
+                crate::tools::stacks::manage(self.connector(), args, &context).await
+            })
+            .await;
+        crate::tools::respond::<crate::tools::stacks::StackChange, _>(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_clean_preview",
         description = "Dry run of `kitaru clean`; deletes nothing.",
         input_schema = crate::tools::input_schema::<args::CleanPreviewArgs>(),

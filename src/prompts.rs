@@ -4,7 +4,6 @@
 //!
 //! A prompt is offered only when every tool it relies on is offered (so
 //! read-only mode drops the prompts that run flows or answer a wait).
-//! The stack prompt arrives with `manage_stack`.
 
 use std::collections::BTreeSet;
 
@@ -326,6 +325,31 @@ pub const PROMPTS: &[PromptSpec] = &[
                  read instead; do not overwrite the key with `kitaru_memory_set`. If the key does \
                  not exist or is deleted, say so, and show the scope's keys \
                  (`kitaru_memory_list`) and the key's history (`kitaru_memory_history`)."
+            )
+        },
+    },
+    PromptSpec {
+        name: "manage_local_stack",
+        title: "Manage a local stack",
+        description: "Create a local stack if it does not exist yet (it becomes the active one), \
+                      then show the Kitaru status.",
+        arguments: &[PromptArg {
+            name: "name",
+            description: "The stack's name (default local-dev).",
+            required: false,
+            completion: Completion::Stack,
+        }],
+        tools: &["kitaru_stacks_list", "manage_stack", "kitaru_status"],
+        render: |values| {
+            let name = values.get("name").unwrap_or_else(|| "local-dev".to_owned());
+            format!(
+                "Create a local Kitaru stack named `{name}` if it does not already exist, then \
+                 show me the current Kitaru status. First list the stacks with \
+                 `kitaru_stacks_list`: if `{name}` is there, do not create it again; say whether \
+                 it is the active one. Otherwise create it with `manage_stack` (action `create`, \
+                 name `{name}`): it gets fresh local components and becomes the active stack for \
+                 this project; tell me which stack was active before. Then call `kitaru_status`. \
+                 Do not delete or replace any stack."
             )
         },
     },

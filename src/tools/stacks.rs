@@ -1,9 +1,11 @@
 //! The stack tools.
 
-use kitaru_sdk::Kitaru;
-use kitaru_sdk::stacks::{self, StackSummary};
+use kitaru_sdk::api::connection::Secret;
+use kitaru_sdk::stacks::{self, StackCreate, StackCreated, StackDeleted, StackSummary, StackType};
+use kitaru_sdk::{Connector, Kitaru};
+use serde::Serialize;
 
-use super::args::StacksListArgs;
+use super::args::{ManageStackArgs, StacksListArgs};
 use super::{ToolContext, ToolError};
 
 /// `kitaru_stacks_list`.
@@ -13,4 +15,115 @@ pub async fn list(
     _: &ToolContext,
 ) -> Result<Vec<StackSummary>, ToolError> {
     Ok(stacks::list(kitaru).await?)
+}
+
+/// What `manage_stack` did: the created stack, or what was deleted.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum StackChange {
+    /// `action: "create"`.
+    Created(StackCreated),
+    /// `action: "delete"`.
+    Deleted(StackDeleted),
+}
+
+/// An object that is one of the two results (MCP clients need an object
+/// schema at the top: a bare `anyOf` would be dropped from `tools/list`).
+impl schemars::JsonSchema for StackChange {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StackChange".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let created = generator.subschema_for::<StackCreated>();
+        let deleted = generator.subschema_for::<StackDeleted>();
+        schemars::json_schema!({
+            "description": "The created stack (action create) or what was deleted (action delete).",
+            "type": "object",
+            "anyOf": [created, deleted],
+        })
+    }
+}
+
+/// `manage_stack`: the options of one action are refused with the other.
+pub async fn manage(
+    connector: &Connector,
+    args: ManageStackArgs,
+    _: &ToolContext,
+) -> Result<StackChange, ToolError> {
+    match args.action.as_str() {
+        "create" => {
+            if args.recursive || args.force {
+                return Err(ToolError::argument(
+                    if args.recursive { "recursive" } else { "force" },
+                    "`recursive` and `force` are only valid when action=\"delete\".",
+                ));
+            }
+            let request = StackCreate {
+                name: args.name,
+                activate: args.activate,
+                stack_type: args.stack_type,
+                artifact_store: args.artifact_store,
+                container_registry: args.container_registry,
+                cluster: args.cluster,
+                region: args.region,
+                subscription_id: args.subscription_id,
+                resource_group: args.resource_group,
+                workspace: args.workspace,
+                execution_role: args.execution_role,
+                namespace: args.namespace,
+                credentials: args.credentials.map(Secret::new),
+                extra: args.extra,
+                async_mode: args.async_mode,
+                verify: args.verify,
+            };
+            Ok(StackChange::Created(
+                stacks::create(connector, &request).await?,
+            ))
+        }
+        _ => {
+            if !args.activate {
+                return Err(ToolError::argument(
+                    "activate",
+                    "`activate` is only valid when action=\"create\".",
+                ));
+            }
+            let stack_type = StackType::parse(&args.stack_type)?;
+            let create_only: Vec<&str> = [
+                ("stack_type", stack_type != StackType::Local),
+                ("artifact_store", args.artifact_store.is_some()),
+                ("container_registry", args.container_registry.is_some()),
+                ("cluster", args.cluster.is_some()),
+                ("region", args.region.is_some()),
+                ("subscription_id", args.subscription_id.is_some()),
+                ("resource_group", args.resource_group.is_some()),
+                ("workspace", args.workspace.is_some()),
+                ("execution_role", args.execution_role.is_some()),
+                ("namespace", args.namespace.is_some()),
+                ("credentials", args.credentials.is_some()),
+                ("verify", !args.verify),
+                ("extra", args.extra.is_some()),
+                ("async_mode", args.async_mode),
+            ]
+            .into_iter()
+            .filter_map(|(field, given)| given.then_some(field))
+            .collect();
+            if let Some(first) = create_only.first() {
+                let fields: Vec<String> = create_only
+                    .iter()
+                    .map(|field| format!("`{field}`"))
+                    .collect();
+                return Err(ToolError::argument(
+                    first,
+                    format!(
+                        "Stack create options are only valid when action=\"create\": {}",
+                        fields.join(", ")
+                    ),
+                ));
+            }
+            Ok(StackChange::Deleted(
+                stacks::delete(connector, &args.name, args.recursive, args.force).await?,
+            ))
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod mcp_progress;
 mod mcp_prompts;
 mod mcp_python;
 mod mcp_resources;
+mod mcp_stacks;
 mod mcp_stdio;
 mod parity;
 mod sdk_artifacts;

@@ -56,6 +56,7 @@ fn prompts_are_listed_with_their_arguments() {
             "replay_execution",
             "inspect_results",
             "read_memory",
+            "manage_local_stack",
             "deploy_and_invoke"
         ]
     );
@@ -145,6 +146,16 @@ fn prompts_render_the_safe_sequence_with_the_arguments_given() {
         "{deploy}"
     );
     assert!(deploy.contains("`kitaru_deployments_invoke`"), "{deploy}");
+    let stack = text(&peer.request("prompts/get", json!({"name": "manage_local_stack"})));
+    assert!(
+        stack.contains("named `local-dev` if it does not already exist")
+            && stack.contains("`manage_stack`"),
+        "{stack}"
+    );
+    assert_eq!(
+        complete(&mut peer, "manage_local_stack", "name", "def", json!({})),
+        ["default"]
+    );
     let results = text(&peer.request("prompts/get", json!({"name": "inspect_results"})));
     assert!(results.contains("response artifacts"), "{results}");
 

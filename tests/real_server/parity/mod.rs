@@ -14,6 +14,7 @@ use crate::support::server;
 mod deployments;
 mod launch;
 mod memory;
+mod stacks;
 
 fn start(program: &str) -> StdioPeer {
     StdioPeer::start(server().command(program))

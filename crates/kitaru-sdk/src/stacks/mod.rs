@@ -4,12 +4,27 @@
 //! active: the one the connection names (`ZENML_ACTIVE_STACK_ID`, the
 //! repository's or the global config), else the server's `default` stack,
 //! which is also what the CLI falls back to when the named one is gone.
+//!
+//! [`create`] and [`delete`] manage stacks the way `kitaru stack create` and
+//! `kitaru stack delete` do: fresh components labelled as Kitaru's, the
+//! active stack recorded in the CLI's config files.
+
+mod activate;
+mod create;
+mod delete;
+mod flavor;
+mod options;
+mod remote;
 
 use serde::Serialize;
 
 use crate::error::ApiContext;
 use crate::{Error, Kitaru};
 use kitaru_client::types::StackResponse;
+
+pub use create::create;
+pub use delete::delete;
+pub use options::{StackCreate, StackType};
 
 /// The label Kitaru puts on the stacks it creates.
 const MANAGED_LABEL: &str = "kitaru.managed";
@@ -31,6 +46,50 @@ pub struct StackSummary {
     /// Whether Kitaru created it (`kitaru stack create`), so that Kitaru may
     /// delete its components with it.
     pub is_managed: bool,
+}
+
+/// A stack made by `create`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct StackCreated {
+    /// The new stack's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Whether it is now the active stack.
+    pub is_active: bool,
+    /// The stack that was active before, when it was activated.
+    pub previous_active_stack: Option<String>,
+    /// The components made for it, as `<name> (<kind>)`.
+    pub components_created: Vec<String>,
+    /// `local`, `kubernetes`, `vertex`, `sagemaker` or `azureml`.
+    pub stack_type: String,
+    /// Remote stacks: the service connectors made for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_connectors_created: Option<Vec<String>>,
+    /// Remote stacks: the cloud resources it uses (provider, region, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<serde_json::Value>,
+}
+
+/// What `delete` removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct StackDeleted {
+    /// The deleted stack's name.
+    pub deleted_stack: String,
+    /// Components of a Kitaru-managed stack deleted with it (`recursive`),
+    /// as `<name> (<kind>)`.
+    pub components_deleted: Vec<String>,
+    /// The stack made active because the deleted one was (`force`).
+    pub new_active_stack: Option<String>,
+    /// Whether unshared components were deleted too.
+    pub recursive: bool,
+}
+
+/// `<name> (<kind>)`, as results list components.
+fn component_label(name: &str, kind: &str) -> String {
+    format!("{name} ({kind})")
 }
 
 /// Lists every stack of the server, oldest first, marking the active one.

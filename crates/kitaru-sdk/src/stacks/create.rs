@@ -1,0 +1,354 @@
+//! `kitaru stack create`: a stack of fresh components named after it,
+//! labelled as Kitaru's, optionally made the active one.
+
+use serde_json::{Map, Value, json};
+
+use super::activate;
+use super::flavor::FlavorSchema;
+use super::options::{self, StackCreate, StackType};
+use super::remote::{self, Provider, RemotePlan};
+use super::{MANAGED_LABEL, StackCreated, active, all, component_label};
+use crate::error::ApiContext;
+use crate::{Connector, Error, ErrorKind, Kitaru};
+use kitaru_client::types;
+
+/// Creates the stack `request` describes and, if asked, makes it the
+/// active one (in the CLI config; see [`super::activate`]).
+///
+/// A local stack gets a new local orchestrator and a new local artifact
+/// store, both named after it; existing components are never reused, and
+/// what was created is removed again if a later step fails. A remote stack
+/// is created in one request with its components and service connector;
+/// the server's integration for the cloud must be installed.
+pub async fn create(connector: &Connector, request: &StackCreate) -> Result<StackCreated, Error> {
+    let checked = options::check(request)?;
+    let name = request.name.trim();
+    if name.is_empty() {
+        return Err(Error::argument("name", "Stack name or ID cannot be empty."));
+    }
+    let kitaru = connector.get().await?;
+    let stacks = all(&kitaru).await?;
+    if stacks.iter().any(|stack| stack.name == name) {
+        return Err(Error::State(format!(
+            "A stack named \"{name}\" already exists. To activate it, run 'kitaru stack use {name}'."
+        )));
+    }
+    let previous_active_stack = request
+        .activate
+        .then(|| {
+            active(&stacks, kitaru.connection.stack.as_deref()).map(|stack| stack.name.clone())
+        })
+        .flatten();
+    let mut created = match options::remote_spec(request, &checked, name) {
+        None => create_local(&kitaru, name, &checked).await?,
+        Some(spec) => {
+            let plan = remote::plan(&spec)?;
+            create_remote(&kitaru, name, checked.stack_type, request.verify, plan).await?
+        }
+    };
+    created.previous_active_stack = previous_active_stack;
+    if request.activate {
+        let file = activate::config_file(&kitaru.connection);
+        activate::record(&file, &created.id).map_err(|error| {
+            Error::State(format!(
+                "Created stack '{name}' but failed to activate it. The stack was created \
+                 successfully and remains available; run 'kitaru stack use {name}' to activate \
+                 it manually. Original error: {error}"
+            ))
+        })?;
+        created.is_active = activate::file_decides(&kitaru.connection);
+        connector.reset().await;
+    }
+    Ok(created)
+}
+
+/// The two local components, then the stack; on a failure, the components
+/// already made are deleted again.
+async fn create_local(
+    kitaru: &Kitaru,
+    name: &str,
+    checked: &options::Checked,
+) -> Result<StackCreated, Error> {
+    const FLAVOR: &str = "local";
+    let targets = ["orchestrator", "artifact_store"];
+    for target in targets {
+        if let Some(schema) = FlavorSchema::fetch(kitaru, target, FLAVOR).await? {
+            schema.check(target, FLAVOR, &checked.settings(target))?;
+        }
+    }
+    let mut made: Vec<uuid::Uuid> = Vec::new();
+    for target in targets {
+        let request: types::ComponentRequest = from_json(json!({
+            "name": name,
+            "type": target,
+            "flavor": FLAVOR,
+            "configuration": checked.settings(target),
+        }))?;
+        match kitaru
+            .client
+            .create_stack_component()
+            .body(request)
+            .send()
+            .await
+        {
+            Ok(component) => made.push(component.into_inner().id),
+            Err(error) => {
+                let error = Error::api(format!("Failed to create the {target} '{name}'"), error);
+                let message = if error.kind() == ErrorKind::Conflict {
+                    format!(
+                        "Cannot create stack '{name}' because a {target} named '{name}' already \
+                         exists. Kitaru always creates fresh stack components and never reuses \
+                         existing ones."
+                    )
+                } else {
+                    error.to_string()
+                };
+                return Err(undo(kitaru, &made, message, error.kind()).await);
+            }
+        }
+    }
+    let request: types::StackRequest = from_json(json!({
+        "name": name,
+        "description": "",
+        "components": {"orchestrator": [made[0]], "artifact_store": [made[1]]},
+        "labels": {MANAGED_LABEL: "true"},
+        "service_connectors": [],
+    }))?;
+    let stack = match kitaru.client.create_stack().body(request).send().await {
+        Ok(stack) => stack.into_inner(),
+        Err(error) => {
+            let error = Error::api(format!("Failed to create stack '{name}'"), error);
+            let message = if error.kind() == ErrorKind::Conflict {
+                format!(
+                    "A stack named \"{name}\" already exists. To activate it, run 'kitaru stack use {name}'."
+                )
+            } else {
+                error.to_string()
+            };
+            return Err(undo(kitaru, &made, message, error.kind()).await);
+        }
+    };
+    Ok(StackCreated {
+        id: stack.id.to_string(),
+        name: stack.name,
+        is_active: false,
+        previous_active_stack: None,
+        components_created: targets
+            .iter()
+            .map(|target| component_label(name, target))
+            .collect(),
+        stack_type: StackType::Local.as_str().to_owned(),
+        service_connectors_created: None,
+        resources: None,
+    })
+}
+
+/// Deletes the components made so far, newest first, and returns the
+/// failure, saying so if the clean-up failed too.
+async fn undo(kitaru: &Kitaru, made: &[uuid::Uuid], message: String, kind: ErrorKind) -> Error {
+    let mut failures = Vec::new();
+    for id in made.iter().rev() {
+        if let Err(error) = kitaru
+            .client
+            .deregister_stack_component()
+            .component_id(*id)
+            .send()
+            .await
+        {
+            failures.push(format!("{id}: {}", Error::api("delete", error)));
+        }
+    }
+    let message = if failures.is_empty() {
+        message
+    } else {
+        format!("{message} Cleanup also failed for: {}", failures.join("; "))
+    };
+    match kind {
+        ErrorKind::Conflict | ErrorKind::State => Error::State(message),
+        _ => Error::Unexpected(message),
+    }
+}
+
+/// A remote stack in one request, after the flavors' settings and the
+/// service connector were checked.
+async fn create_remote(
+    kitaru: &Kitaru,
+    name: &str,
+    stack_type: StackType,
+    verify: bool,
+    plan: RemotePlan,
+) -> Result<StackCreated, Error> {
+    let label = match stack_type {
+        StackType::Kubernetes => "Kubernetes",
+        StackType::Vertex => "Vertex",
+        StackType::Sagemaker => "SageMaker",
+        StackType::Azureml => "AzureML",
+        StackType::Local => "local",
+    };
+    if let Some(Value::Object(components)) = plan.body.get("components") {
+        for (target, list) in components {
+            for component in list.as_array().into_iter().flatten() {
+                let Some(flavor) = component.get("flavor").and_then(Value::as_str) else {
+                    continue;
+                };
+                let settings = component
+                    .get("configuration")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(schema) = FlavorSchema::fetch(kitaru, target, flavor).await? {
+                    schema.check(target, flavor, &settings)?;
+                }
+            }
+        }
+    }
+    prepare_connector(kitaru, name, verify, &plan)
+        .await
+        .map_err(|error| {
+            let message = format!("Failed to prepare {label} stack '{name}': {error}");
+            match error {
+                Error::State(_) => Error::State(message),
+                _ => Error::Unexpected(message),
+            }
+        })?;
+    let request: types::StackRequest = from_json(plan.body.clone())?;
+    let stack = kitaru
+        .client
+        .create_stack()
+        .body(request)
+        .send()
+        .await
+        .map_err(|error| {
+            Error::Unexpected(format!(
+                "Failed to create {label} stack '{name}'. ZenML rolled back any partially \
+                 created components and service connectors. Original error: {}",
+                detail(&Error::api("create", error))
+            ))
+        })?
+        .into_inner();
+    let stack = kitaru
+        .client
+        .get_stack()
+        .stack_id(stack.id)
+        .hydrate(true)
+        .send()
+        .await
+        .context(format!("Failed to load the new stack '{name}'"))?
+        .into_inner();
+    let mut components_created = Vec::new();
+    let mut connectors = Vec::new();
+    if let Some(metadata) = &stack.metadata {
+        for target in ["orchestrator", "artifact_store", "container_registry"] {
+            for component in metadata.components.get(target).into_iter().flatten() {
+                components_created.push(component_label(&component.name, target));
+                let connector = component
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.connector.as_ref());
+                if let Some(connector) = connector
+                    && !connectors.contains(&connector.name)
+                {
+                    connectors.push(connector.name.clone());
+                }
+            }
+        }
+    }
+    Ok(StackCreated {
+        id: stack.id.to_string(),
+        name: stack.name,
+        is_active: false,
+        previous_active_stack: None,
+        components_created,
+        stack_type: stack_type.as_str().to_owned(),
+        service_connectors_created: Some(connectors),
+        resources: Some(plan.resources),
+    })
+}
+
+/// Checks that the server knows the connector's type and, with `verify`,
+/// that its credentials work (`POST /service_connectors/verify`).
+async fn prepare_connector(
+    kitaru: &Kitaru,
+    name: &str,
+    verify: bool,
+    plan: &RemotePlan,
+) -> Result<(), Error> {
+    let connector_type = plan
+        .connector
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let known = kitaru
+        .client
+        .get_service_connector_type()
+        .connector_type(connector_type)
+        .send()
+        .await
+        .map_err(|error| Error::api("the service connector type could not be looked up", error));
+    match known {
+        Ok(_) => {}
+        Err(Error::Api {
+            status: Some(404),
+            detail,
+            ..
+        }) => {
+            return Err(Error::State(format!(
+                "the server has no '{connector_type}' service connector type; install ZenML's \
+                 {connector_type} integration where the server runs ({detail})"
+            )));
+        }
+        Err(error) => return Err(error),
+    }
+    if !verify {
+        return Ok(());
+    }
+    let resource_type = match plan.provider {
+        Provider::Aws => "aws-generic",
+        Provider::Gcp => "gcp-generic",
+        Provider::Azure => "azure-generic",
+    };
+    let mut request = Map::new();
+    request.insert("name".into(), name.into());
+    request.insert("connector_type".into(), connector_type.into());
+    request.insert("resource_types".into(), json!([resource_type]));
+    for key in ["auth_method", "configuration"] {
+        if let Some(value) = plan.connector.get(key) {
+            request.insert(key.into(), value.clone());
+        }
+    }
+    let request: types::ServiceConnectorRequest = from_json(Value::Object(request))?;
+    let answer = kitaru
+        .client
+        .validate_and_verify_service_connector_config()
+        .list_resources(false)
+        .body(request)
+        .send()
+        .await
+        .context("the credentials could not be verified")?
+        .into_inner();
+    match answer.error {
+        Some(error) => Err(Error::State(error)),
+        None => Ok(()),
+    }
+}
+
+/// The reason in an error, without the context the SDK put in front.
+fn detail(error: &Error) -> String {
+    match error {
+        Error::Api {
+            context, detail, ..
+        } if context == "create" => detail.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A typed request from JSON. The error names no value: a connector's
+/// configuration holds credentials.
+fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|error| {
+        Error::Unexpected(format!(
+            "cannot build the server request ({:?} error); this is a bug in kitaru-mcp",
+            error.classify()
+        ))
+    })
+}
