@@ -11,9 +11,11 @@
 pub use kitaru_client as api;
 pub use kitaru_sdk as sdk;
 
+pub mod elicitation;
 pub mod prompts;
 pub mod resources;
 pub mod selection;
 pub mod server;
+pub mod tasks;
 pub mod tools;
 pub mod transport;

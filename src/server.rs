@@ -5,11 +5,12 @@ use std::sync::Arc;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, Reference, ServerCapabilities, ServerConfig,
-    SubscribeRequestParams, UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CancelTaskParams, CompleteRequestParams,
+    CompleteResult, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, Reference,
+    ServerCapabilities, ServerConfig, SubscribeRequestParams, UnsubscribeRequestParams,
+    UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
@@ -131,9 +132,49 @@ impl ServerHandler for KitaruServer {
         if let Some(refusal) = self.selection.refusal(&request.name) {
             return Err(ErrorData::invalid_params(refusal, None));
         }
-        self.tool_router
+        let as_task = crate::tasks::wanted(&request.name, &context);
+        let tool = request.name.clone();
+        let response = self
+            .tool_router
             .call(ToolCallContext::new(self, request, context))
-            .await
+            .await?;
+        if as_task
+            && let CallToolResponse::Complete(result) = &response
+            && let Some(task) = crate::tasks::created(&tool, result)
+        {
+            return Ok(CallToolResponse::Task(task));
+        }
+        Ok(response)
+    }
+
+    /// The task's execution, as the task's state.
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        crate::tasks::get(&kitaru, &request.task_id).await
+    }
+
+    /// Answers the wait of the task's execution.
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        crate::tasks::update(&kitaru, &request.task_id, &request.input_responses).await
+    }
+
+    /// Cancels the task's execution.
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        crate::tasks::cancel(&kitaru, &request.task_id).await
     }
 
     /// The prompts whose tools are all offered.
@@ -257,6 +298,7 @@ impl ServerHandler for KitaruServer {
             .enable_completions()
             .enable_resources()
             .enable_resources_subscribe()
+            .enable_tasks()
             .build();
         let mut config =
             ServerConfig::new(capabilities).with_instructions(instructions(&self.selection));

@@ -73,6 +73,19 @@ impl ToolContext {
         self.request.meta.get_progress_token()
     }
 
+    /// Whether this call answers with a task (see [`crate::tasks`]): the
+    /// tool then returns as soon as its execution exists.
+    pub fn as_task(&self) -> bool {
+        crate::tasks::wanted(self.tool, &self.request)
+    }
+
+    /// Whether the client takes form elicitation requests.
+    pub fn can_elicit(&self) -> bool {
+        self.request
+            .client_capabilities()
+            .is_some_and(|capabilities| capabilities.elicitation.is_some())
+    }
+
     /// The client, to notify or ask it.
     pub fn peer(&self) -> &Peer<RoleServer> {
         &self.request.peer

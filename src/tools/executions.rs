@@ -119,14 +119,18 @@ pub async fn run(
 ) -> Result<FlowRun, ToolError> {
     let options = launch_options(wait_argument(args.max_wait_seconds)?, context);
     let inputs = args.args.unwrap_or_default();
-    Ok(executions::run(
+    let mut started = executions::run(
         kitaru,
         &args.target,
         &inputs,
         args.stack.as_deref(),
         &options,
     )
-    .await?)
+    .await?;
+    if let Some(execution) = started.execution.take() {
+        started.execution = Some(ask_while_waiting(kitaru, context, execution, &options).await?);
+    }
+    Ok(started)
 }
 
 /// `kitaru_executions_replay`.
@@ -138,7 +142,7 @@ pub async fn replay(
     let options = launch_options(wait_seconds(), context);
     let overrides = args.overrides.unwrap_or_default();
     let flow_inputs = args.flow_inputs.unwrap_or_default();
-    Ok(executions::replay(
+    let mut relaunched = executions::replay(
         kitaru,
         &args.exec_id,
         &args.from_,
@@ -146,7 +150,10 @@ pub async fn replay(
         &flow_inputs,
         &options,
     )
-    .await?)
+    .await?;
+    relaunched.execution =
+        ask_while_waiting(kitaru, context, relaunched.execution, &options).await?;
+    Ok(relaunched)
 }
 
 /// `kitaru_executions_retry`.
@@ -156,7 +163,10 @@ pub async fn retry(
     context: &ToolContext,
 ) -> Result<Relaunch, ToolError> {
     let options = launch_options(wait_seconds(), context);
-    Ok(executions::retry(kitaru, &args.exec_id, &options).await?)
+    let mut relaunched = executions::retry(kitaru, &args.exec_id, &options).await?;
+    relaunched.execution =
+        ask_while_waiting(kitaru, context, relaunched.execution, &options).await?;
+    Ok(relaunched)
 }
 
 /// The variable setting how long replay and retry follow the new execution
@@ -179,9 +189,66 @@ pub async fn watch(
     args: ExecutionsWatchArgs,
     context: &ToolContext,
 ) -> Result<Execution, ToolError> {
-    let bound = std::time::Duration::from_secs(wait_argument(args.max_wait_seconds)?);
-    let observer = progress(context);
-    Ok(executions::watch(kitaru, &args.exec_id, bound, observer.as_ref()).await?)
+    let options = LaunchOptions {
+        settle: std::time::Duration::from_secs(wait_argument(args.max_wait_seconds)?),
+        observer: progress(context),
+        ..LaunchOptions::default()
+    };
+    let execution = executions::watch(
+        kitaru,
+        &args.exec_id,
+        options.settle,
+        options.observer.as_ref(),
+    )
+    .await?;
+    ask_while_waiting(kitaru, context, execution, &options).await
+}
+
+/// While `execution` waits for input and the client takes elicitation
+/// requests, asks the user the wait's question, answers the wait with what
+/// they give, and follows the execution again (for `options.settle` each
+/// time). A declined or cancelled question, or a client that cannot be
+/// asked, leaves the execution waiting: the answer then carries the wait's
+/// question for the assistant to ask.
+async fn ask_while_waiting(
+    kitaru: &Kitaru,
+    context: &ToolContext,
+    mut execution: Execution,
+    options: &LaunchOptions,
+) -> Result<Execution, ToolError> {
+    if context.as_task() || !context.can_elicit() {
+        return Ok(execution);
+    }
+    while execution.summary.status == ExecutionStatus::Waiting {
+        let Some(wait) = execution.summary.pending_wait.clone() else {
+            break;
+        };
+        let (message, schema, shape) = crate::elicitation::form(&wait);
+        let params =
+            serde_json::from_value::<rmcp::model::ElicitRequestParams>(serde_json::json!({
+                "mode": "form", "message": message, "requestedSchema": schema,
+            }))
+            .map_err(|error| {
+                ToolError::arguments(format!("cannot ask for the wait's input: {error}"))
+            })?;
+        let answer = match context.peer().create_elicitation(params).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::debug!("elicitation failed, the execution stays waiting: {error}");
+                break;
+            }
+        };
+        if answer.action != rmcp::model::ElicitationAction::Accept {
+            break;
+        }
+        let value = crate::elicitation::answer(shape, answer.content.as_ref())
+            .map_err(|reason| ToolError::argument("value", reason))?;
+        let exec_id = execution.summary.exec_id.clone();
+        executions::input(kitaru, &exec_id, &wait.wait_id, value).await?;
+        execution =
+            executions::watch(kitaru, &exec_id, options.settle, options.observer.as_ref()).await?;
+    }
+    Ok(execution)
 }
 
 fn wait_argument(seconds: i64) -> Result<u64, ToolError> {
@@ -192,6 +259,8 @@ fn wait_argument(seconds: i64) -> Result<u64, ToolError> {
 /// reference resolves it; the call returns after `seconds` at the latest,
 /// with progress notifications on the way when the client asked for them.
 fn launch_options(seconds: u64, context: &ToolContext) -> LaunchOptions {
+    // A task is followed with `tasks/get`: no need to wait here.
+    let seconds = if context.as_task() { 0 } else { seconds };
     LaunchOptions {
         settle: std::time::Duration::from_secs(seconds),
         observer: progress(context),

@@ -14,6 +14,7 @@ mod mcp_python;
 mod mcp_resources;
 mod mcp_stacks;
 mod mcp_stdio;
+mod mcp_tasks;
 mod parity;
 mod sdk_artifacts;
 mod sdk_compact;

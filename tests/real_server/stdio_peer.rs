@@ -7,6 +7,9 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde_json::{Value, json};
 
+/// Answers a request of the server with its `result`.
+type Responder = Box<dyn FnMut(&Value) -> Value>;
+
 /// One MCP session with a server process.
 pub struct StdioPeer {
     child: Child,
@@ -17,6 +20,11 @@ pub struct StdioPeer {
     pub noise: Vec<String>,
     /// Notifications received while waiting for answers, not yet taken.
     notifications: Vec<Value>,
+    /// Answers the server's requests (elicitation, …) with a result; without
+    /// one they are left unanswered.
+    responder: Option<Responder>,
+    /// The server's requests received so far.
+    pub server_requests: Vec<Value>,
 }
 
 /// What a `tools/call` answered.
@@ -44,9 +52,14 @@ impl StdioPeer {
     /// Performs the `initialize` handshake asking for `protocol_version`, and
     /// returns the server's answer.
     pub fn initialize(&mut self, protocol_version: &str) -> Value {
+        self.initialize_with(protocol_version, json!({}))
+    }
+
+    /// [`initialize`](Self::initialize), declaring `capabilities`.
+    pub fn initialize_with(&mut self, protocol_version: &str, capabilities: Value) -> Value {
         let answer = self.request(
             "initialize",
-            json!({"protocolVersion": protocol_version, "capabilities": {}, "clientInfo": {"name": "parity", "version": "0"}}),
+            json!({"protocolVersion": protocol_version, "capabilities": capabilities, "clientInfo": {"name": "parity", "version": "0"}}),
         );
         self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
         answer
@@ -75,7 +88,15 @@ impl StdioPeer {
             next_id: 1,
             noise: Vec::new(),
             notifications: Vec::new(),
+            responder: None,
+            server_requests: Vec::new(),
         }
+    }
+
+    /// Answers each request the server sends with what `responder` returns
+    /// for it (the `result`).
+    pub fn answer_requests_with(&mut self, responder: impl FnMut(&Value) -> Value + 'static) {
+        self.responder = Some(Box::new(responder));
     }
 
     fn send(&mut self, message: &Value) {
@@ -147,6 +168,14 @@ impl StdioPeer {
             });
             if Self::is_notification(&message) {
                 self.notifications.push(message);
+                continue;
+            }
+            if message.get("method").is_some() {
+                self.server_requests.push(message.clone());
+                if let Some(responder) = self.responder.as_mut() {
+                    let result = responder(&message);
+                    self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": result}));
+                }
                 continue;
             }
             if message.get("id") == Some(&json!(id)) {
