@@ -446,9 +446,9 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
         tool.open_world,
     );
     let target = if tool.connect {
-        quote!(&*self.kitaru().await?)
+        quote!(&*self.kitaru_of(context.request()).await?)
     } else {
-        quote!(self.connector())
+        quote!(&*self.connector_of(context.request())?)
     };
     Ok(quote! {
         #[rmcp::tool(

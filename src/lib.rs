@@ -12,6 +12,7 @@ pub use kitaru_client as api;
 pub use kitaru_sdk as sdk;
 
 pub mod elicitation;
+pub mod http;
 pub mod prompts;
 pub mod resources;
 pub mod selection;

@@ -1,4 +1,5 @@
-//! `kitaru-mcp`: the Kitaru MCP server over stdio.
+//! `kitaru-mcp`: the Kitaru MCP server over stdio (or streamable HTTP with
+//! `--http`).
 //!
 //! stdout carries protocol messages only; every log line goes to stderr.
 
@@ -38,9 +39,37 @@ struct Args {
     #[arg(long, env = "KITARU_MCP_READ_ONLY")]
     read_only: bool,
 
+    /// Serve MCP over streamable HTTP at this address instead of stdio: a
+    /// port (on 127.0.0.1) or `IP:PORT` (`0.0.0.0:8765` to serve other
+    /// machines). Stateless; each request authenticates with the caller's
+    /// Kitaru credentials (`Authorization: Bearer <API key or token>`).
+    #[arg(long, env = "KITARU_MCP_HTTP", value_name = "ADDR", value_parser = http_address)]
+    http: Option<std::net::SocketAddr>,
+
+    /// With --http: the `Host` header values served (host or host:port),
+    /// comma-separated; loopback names by default. Needed behind a proxy or
+    /// on a public address.
+    #[arg(long, env = "KITARU_MCP_ALLOWED_HOSTS", value_delimiter = ',')]
+    allowed_hosts: Vec<String>,
+
+    /// With --http: browser origins allowed to call (`https://app.example.com:443`),
+    /// comma-separated; requests from any other origin are refused.
+    #[arg(long, env = "KITARU_MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+
     /// Log filter for stderr, e.g. `info` or `kitaru_mcp=debug`.
     #[arg(long, env = "KITARU_MCP_LOG", default_value = "warn")]
     log: String,
+}
+
+/// `--http`: a port alone listens on 127.0.0.1.
+fn http_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = text.trim().parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a port or an IP:PORT address"))
 }
 
 /// The tools, by toolset, for `--help`.
@@ -76,11 +105,11 @@ fn keep_stderr_away_from_other_files() {
     #[cfg(unix)]
     {
         use std::os::fd::{AsRawFd, IntoRawFd};
-        if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
-            if null.as_raw_fd() == 2 {
-                // Keep it open: it is stderr now.
-                let _ = null.into_raw_fd();
-            }
+        if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null")
+            && null.as_raw_fd() == 2
+        {
+            // Keep it open: it is stderr now.
+            let _ = null.into_raw_fd();
         }
     }
 }
@@ -98,12 +127,21 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_new(&args.log).context("invalid --log filter")?)
         .init();
 
+    let selection = args.toolsets.read_only(args.read_only);
+    tracing::info!(toolsets = ?selection.offered_toolsets(), "offering");
+    if let Some(address) = args.http {
+        tracing::info!(version = env!("CARGO_PKG_VERSION"), %address, "kitaru-mcp starting on HTTP");
+        let settings = kitaru_mcp::http::HttpSettings {
+            address,
+            allowed_hosts: args.allowed_hosts,
+            allowed_origins: args.allowed_origins,
+        };
+        return kitaru_mcp::http::serve(settings, ConnectionOptions::new(), selection).await;
+    }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         "kitaru-mcp starting on stdio"
     );
-    let selection = args.toolsets.read_only(args.read_only);
-    tracing::info!(toolsets = ?selection.offered_toolsets(), "offering");
     let (transport, written) = kitaru_mcp::transport::stdio();
     let service = KitaruServer::with_selection(ConnectionOptions::new(), selection)
         .serve(transport)

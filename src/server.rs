@@ -18,6 +18,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 use kitaru_client::ConnectionOptions;
 use kitaru_sdk::{Connector, Kitaru};
 
+use crate::http::Callers;
 use crate::prompts::{PROMPTS, PromptSpec};
 use crate::resources::Subscriptions;
 use crate::selection::ToolSelection;
@@ -57,11 +58,20 @@ fn unavailable(error: kitaru_sdk::Error) -> ErrorData {
     ErrorData::internal_error(error.to_string(), None)
 }
 
+/// Whose connection a request uses.
+#[derive(Clone, Debug)]
+enum Connection {
+    /// One connection for every request (stdio: one user).
+    One(Arc<Connector>),
+    /// The caller's, from the request's credentials (HTTP).
+    PerCaller(Arc<Callers>),
+}
+
 /// The Kitaru MCP server: the tools of `openapi/tools.toml` over one lazily
-/// made connection.
+/// made connection, or over HTTP each caller's own.
 #[derive(Clone)]
 pub struct KitaruServer {
-    connector: Arc<Connector>,
+    connection: Connection,
     selection: Arc<ToolSelection>,
     tool_router: ToolRouter<Self>,
     subscriptions: Subscriptions,
@@ -77,24 +87,56 @@ impl KitaruServer {
 
     /// A server that offers only the tools `selection` lets through.
     pub fn with_selection(options: ConnectionOptions, selection: ToolSelection) -> Self {
+        Self::with_connection(
+            Connection::One(Arc::new(Connector::new(options))),
+            selection,
+        )
+    }
+
+    /// A server whose every request acts as its caller, with the
+    /// credentials the request carries (the HTTP transport).
+    pub fn for_callers(callers: Arc<Callers>, selection: ToolSelection) -> Self {
+        Self::with_connection(Connection::PerCaller(callers), selection)
+    }
+
+    fn with_connection(connection: Connection, selection: ToolSelection) -> Self {
         let mut tool_router = Self::generated_tool_router();
         for tool in TOOLS.iter().filter(|tool| !selection.offers(tool)) {
             tool_router.disable_route(tool.name);
         }
         Self {
-            connector: Arc::new(Connector::new(options)),
+            connection,
             selection: Arc::new(selection),
             tool_router,
             subscriptions: Subscriptions::default(),
         }
     }
 
-    pub(crate) async fn kitaru(&self) -> Result<Arc<Kitaru>, kitaru_sdk::Error> {
-        self.connector.get().await
+    /// The connection `request` uses: the one of this server, or over HTTP
+    /// the caller's (from its `Authorization` header).
+    pub(crate) fn connector_of(
+        &self,
+        request: &RequestContext<RoleServer>,
+    ) -> Result<Arc<Connector>, kitaru_sdk::Error> {
+        match &self.connection {
+            Connection::One(connector) => Ok(Arc::clone(connector)),
+            Connection::PerCaller(callers) => {
+                let authorization = request
+                    .extensions
+                    .get::<http::request::Parts>()
+                    .and_then(|parts| parts.headers.get(http::header::AUTHORIZATION))
+                    .and_then(|value| value.to_str().ok());
+                Ok(callers.connector(authorization)?)
+            }
+        }
     }
 
-    pub(crate) fn connector(&self) -> &Connector {
-        &self.connector
+    /// The connected server for `request`, connecting now if needed.
+    pub(crate) async fn kitaru_of(
+        &self,
+        request: &RequestContext<RoleServer>,
+    ) -> Result<Arc<Kitaru>, kitaru_sdk::Error> {
+        self.connector_of(request)?.get().await
     }
 
     /// The prompt `name`, if it is offered; otherwise an error saying why.
@@ -151,9 +193,9 @@ impl ServerHandler for KitaruServer {
     async fn get_task(
         &self,
         request: GetTaskParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
-        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         crate::tasks::get(&kitaru, &request.task_id).await
     }
 
@@ -161,9 +203,9 @@ impl ServerHandler for KitaruServer {
     async fn update_task(
         &self,
         request: UpdateTaskParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         crate::tasks::update(&kitaru, &request.task_id, &request.input_responses).await
     }
 
@@ -171,9 +213,9 @@ impl ServerHandler for KitaruServer {
     async fn cancel_task(
         &self,
         request: CancelTaskParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         crate::tasks::cancel(&kitaru, &request.task_id).await
     }
 
@@ -208,7 +250,7 @@ impl ServerHandler for KitaruServer {
     async fn complete(
         &self,
         request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
+        session: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
         let Reference::Prompt(reference) = &request.r#ref else {
             return Ok(CompleteResult::default());
@@ -219,7 +261,7 @@ impl ServerHandler for KitaruServer {
             .and_then(|context| context.arguments)
             .unwrap_or_default();
         // Without a server, only the completions that need none.
-        let kitaru = self.kitaru().await.ok();
+        let kitaru = self.kitaru_of(&session).await.ok();
         let completion = crate::prompts::complete(
             kitaru.as_deref(),
             prompt,
@@ -235,9 +277,9 @@ impl ServerHandler for KitaruServer {
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         let cursor = request.and_then(|request| request.cursor);
         crate::resources::list(&kitaru, &self.selection, cursor.as_deref()).await
     }
@@ -255,9 +297,9 @@ impl ServerHandler for KitaruServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let kitaru = self.kitaru().await.map_err(unavailable)?;
+        let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         Ok(
             crate::resources::read(&kitaru, &self.selection, &request.uri)
                 .await?
@@ -272,13 +314,9 @@ impl ServerHandler for KitaruServer {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
+        let connector = self.connector_of(&context).map_err(unavailable)?;
         self.subscriptions
-            .subscribe(
-                Arc::clone(&self.connector),
-                &self.selection,
-                &request.uri,
-                context.peer,
-            )
+            .subscribe(connector, &self.selection, &request.uri, context.peer)
             .await
     }
 

@@ -79,6 +79,11 @@ impl ToolContext {
         crate::tasks::wanted(self.tool, &self.request)
     }
 
+    /// The request itself.
+    pub fn request(&self) -> &RequestContext<RoleServer> {
+        &self.request
+    }
+
     /// Whether the client takes form elicitation requests.
     pub fn can_elicit(&self) -> bool {
         self.request

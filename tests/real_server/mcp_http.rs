@@ -1,0 +1,225 @@
+//! `kitaru-mcp --http`: two instances in front of the auth-enabled test
+//! server, one client alternating between them with two users' credentials.
+//! Stateless (an instance answers requests of a session it never saw), each
+//! request acting as its caller, credentials required and browser origins
+//! refused.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::server;
+
+/// A `kitaru-mcp --http` process, stopped when dropped.
+struct Instance {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An instance serving the auth-enabled server on a free local port.
+fn instance() -> Instance {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = server()
+        .command(env!("CARGO_BIN_EXE_kitaru-mcp"))
+        .env("KITARU_SERVER_URL", server().str("/auth/server_url"))
+        .env("KITARU_PROJECT", "default")
+        .args(["--http", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kitaru-mcp --http");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "kitaru-mcp --http did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Instance {
+        child,
+        url: format!("http://127.0.0.1:{port}/"),
+    }
+}
+
+/// One JSON-RPC request over HTTP: the status and the body.
+async fn post(
+    url: &str,
+    authorization: Option<&str>,
+    origin: Option<&str>,
+    message: Value,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("Accept", "application/json, text/event-stream")
+        .header("MCP-Protocol-Version", "2025-11-25")
+        .json(&message);
+    if let Some(authorization) = authorization {
+        request = request.header("Authorization", authorization);
+    }
+    if let Some(origin) = origin {
+        request = request.header("Origin", origin);
+    }
+    let response = request.send().await.expect("the instance answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn call(url: &str, authorization: &str, id: u64, tool: &str, arguments: Value) -> Value {
+    let (status, body) = post(
+        url,
+        Some(authorization),
+        None,
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": tool, "arguments": arguments}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["isError"], false, "{tool}: {body}");
+    body["result"]["structuredContent"].clone()
+}
+
+/// A token for the auth server's `default` user (password login).
+async fn user_token() -> String {
+    let auth = server().str("/auth/server_url");
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{auth}/api/v1/login"))
+        .form(&[
+            ("username", server().str("/auth/username")),
+            ("password", server().str("/auth/password")),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().expect("a token").to_owned()
+}
+
+/// How many secrets named `name` the holder of `authorization` sees, over
+/// REST.
+async fn secrets_seen(authorization: &str, name: &str) -> u64 {
+    let auth = server().str("/auth/server_url");
+    let client = reqwest::Client::new();
+    // An API key is exchanged for a token first, as any client would.
+    let token = match authorization.strip_prefix("Bearer ZENKEY_") {
+        Some(_) => {
+            let key = authorization.trim_start_matches("Bearer ");
+            let answer: Value = client
+                .post(format!("{auth}/api/v1/login"))
+                .form(&[("password", key)])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            format!("Bearer {}", answer["access_token"].as_str().unwrap())
+        }
+        None => authorization.to_owned(),
+    };
+    let page: Value = client
+        .get(format!("{auth}/api/v1/secrets"))
+        .query(&[("name", format!("equals:{name}"))])
+        .header("Authorization", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["total"].as_u64().unwrap_or_else(|| panic!("{page}"))
+}
+
+#[tokio::test]
+async fn two_instances_serve_two_users_alternately_each_as_itself() {
+    let (one, two) = (instance(), instance());
+    let service_account = format!("Bearer {}", server().str("/auth/api_key"));
+    let user = format!("Bearer {}", user_token().await);
+
+    // Without credentials, or from a browser origin not allowed: refused
+    // before MCP.
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    let (status, body) = post(&one.url, None, None, initialize.clone()).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization")
+    );
+    let (status, _) = post(
+        &one.url,
+        Some(&user),
+        Some("http://evil.example"),
+        initialize.clone(),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // The handshake on one instance; the calls go to either.
+    let (status, body) = post(&one.url, Some(&service_account), None, initialize).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["serverInfo"]["name"], "kitaru");
+    let turns = [
+        (&two.url, &service_account, "kitaru-mcp-tests"),
+        (&one.url, &user, server().str("/auth/username")),
+        (&two.url, &user, server().str("/auth/username")),
+        (&one.url, &service_account, "kitaru-mcp-tests"),
+    ];
+    for (id, (url, authorization, expected)) in turns.iter().enumerate() {
+        let status = call(
+            url,
+            authorization,
+            id as u64 + 2,
+            "kitaru_status",
+            json!({}),
+        )
+        .await;
+        assert_eq!(status["active_user"], *expected, "turn {id}: {status}");
+        assert_eq!(status["server_url"], server().str("/auth/server_url"));
+    }
+
+    // A private secret made by one user through one instance: the other
+    // user does not see it.
+    let name = crate::sdk_memory::fresh("http-private");
+    let made = call(
+        &two.url,
+        &service_account,
+        10,
+        "kitaru_secrets_create",
+        json!({"name": name, "values": {"TOKEN": "v"}, "private": true}),
+    )
+    .await;
+    assert_eq!(made["visibility"], "private");
+    assert_eq!(secrets_seen(&service_account, &name).await, 1);
+    assert_eq!(
+        secrets_seen(&user, &name).await,
+        0,
+        "the other user does not see it"
+    );
+    let listed = call(&one.url, &user, 11, "kitaru_stacks_list", json!({})).await;
+    assert!(
+        listed["result"]
+            .as_array()
+            .is_some_and(|stacks| !stacks.is_empty())
+    );
+}
