@@ -92,6 +92,12 @@ fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
             "kitaru_deployments_delete",
             json!({"flow": "never_deployed", "version": 1}),
         ),
+        // Native (its lifecycle is in mcp_stacks): a refusal, so that no
+        // stack listing changes here.
+        (
+            "manage_stack",
+            json!({"action": "delete", "name": "never-made-stack"}),
+        ),
     ];
     // The checks a Python tool makes before it needs Python.
     calls.push(("kitaru_executions_retry", json!({"exec_id": completed})));
@@ -145,7 +151,8 @@ fn native_tools_never_start_python_and_python_tools_say_what_to_install() {
         let refused = tool.ends_with("_cancel")
             || tool.ends_with("_input")
             || tool.ends_with("_compact")
-            || (tool.contains("_deployments_") && !tool.ends_with("_list"));
+            || (tool.contains("_deployments_") && !tool.ends_with("_list"))
+            || *tool == "manage_stack";
         if !PYTHON_TOOLS.contains(tool) && !refused {
             assert!(!answer.is_error, "{tool}: {text}");
         }
