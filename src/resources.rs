@@ -8,6 +8,8 @@
 //! | `kitaru://executions/{exec_id}/logs` | its runtime log lines (text) |
 //! | `kitaru://artifacts/{artifact_id}` | an artifact with its value (JSON) |
 //! | `kitaru://memory/{scope_type}/{scope}/{key}` | a memory value (JSON); `scope` and `key` percent-encoded (`/` is `%2F`) |
+//! | `kitaru://deployments/{flow}` | a flow's deployed versions (JSON) |
+//! | `kitaru://deployments/{flow}/{version}` | one deployed version (JSON) |
 //!
 //! `resources/list` pages through the executions, newest first. A
 //! resource of a toolset the server does not offer is refused like its
@@ -17,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kitaru_sdk::deployments::{self, Selector};
 use kitaru_sdk::executions::{self, ExecutionFilter, LogQuery};
 use kitaru_sdk::memory::{self, MemoryScope};
 use kitaru_sdk::{Kitaru, artifacts};
@@ -66,6 +69,22 @@ pub const TEMPLATES: &[(&str, &str, &str, &str, &str, &str)] = &[
         JSON,
         "memory",
     ),
+    (
+        "kitaru://deployments/{flow}",
+        "flow_deployments",
+        "Flow deployments",
+        "A flow's deployed versions with their tags (tag: exclusive).",
+        JSON,
+        "deployments",
+    ),
+    (
+        "kitaru://deployments/{flow}/{version}",
+        "deployment",
+        "Deployment",
+        "One deployed version of a flow, with its tags and input schema.",
+        JSON,
+        "deployments",
+    ),
 ];
 
 /// How many executions a page of `resources/list` holds.
@@ -80,6 +99,15 @@ pub enum ResourceUri {
     ExecutionLogs(String),
     /// `kitaru://artifacts/{artifact_id}`
     Artifact(String),
+    /// `kitaru://deployments/{flow}`
+    Deployments(String),
+    /// `kitaru://deployments/{flow}/{version}`
+    Deployment {
+        /// The flow's name.
+        flow: String,
+        /// The version number.
+        version: i64,
+    },
     /// `kitaru://memory/{scope_type}/{scope}/{key}`
     Memory {
         /// `namespace`, `flow` or `execution`.
@@ -108,6 +136,11 @@ impl ResourceUri {
             ["executions", id] if !id.is_empty() => Self::Execution(decoded(id)?),
             ["executions", id, "logs"] if !id.is_empty() => Self::ExecutionLogs(decoded(id)?),
             ["artifacts", id] if !id.is_empty() => Self::Artifact(decoded(id)?),
+            ["deployments", flow] if !flow.is_empty() => Self::Deployments(decoded(flow)?),
+            ["deployments", flow, version] if !flow.is_empty() => Self::Deployment {
+                flow: decoded(flow)?,
+                version: version.parse().map_err(|_| unknown())?,
+            },
             ["memory", scope_type, scope, key] => Self::Memory {
                 scope_type: decoded(scope_type)?,
                 scope: decoded(scope)?,
@@ -123,6 +156,7 @@ impl ResourceUri {
             Self::Execution(_) | Self::ExecutionLogs(_) => "executions",
             Self::Artifact(_) => "artifacts",
             Self::Memory { .. } => "memory",
+            Self::Deployments(_) | Self::Deployment { .. } => "deployments",
         }
     }
 }
@@ -216,6 +250,25 @@ pub async fn read(
         ResourceUri::Artifact(id) => {
             let artifact = artifacts::get(kitaru, id).await.map_err(failure)?;
             (json_text(&artifact)?, JSON)
+        }
+        ResourceUri::Deployments(flow) => {
+            let versions = deployments::list(kitaru, Some(flow))
+                .await
+                .map_err(failure)?;
+            if versions.is_empty() {
+                return Err(ErrorData::resource_not_found(
+                    format!("flow '{flow}' has no deployed version"),
+                    None,
+                ));
+            }
+            (json_text(&versions)?, JSON)
+        }
+        ResourceUri::Deployment { flow, version } => {
+            let selector = Selector::of(Some(*version), None).map_err(failure)?;
+            let deployment = deployments::get(kitaru, flow, &selector)
+                .await
+                .map_err(failure)?;
+            (json_text(&deployment)?, JSON)
         }
         ResourceUri::Memory {
             scope_type,

@@ -45,6 +45,8 @@ fn templates_follow_the_toolsets() {
             "kitaru://executions/{exec_id}/logs",
             "kitaru://artifacts/{artifact_id}",
             "kitaru://memory/{scope_type}/{scope}/{key}",
+            "kitaru://deployments/{flow}",
+            "kitaru://deployments/{flow}/{version}",
         ]
     );
     let mut memory_only = peer(&["--toolsets", "memory"], &[]);
@@ -228,4 +230,44 @@ fn a_subscriber_hears_when_its_execution_changes() {
     assert_eq!(heard["params"]["uri"], uri);
     assert_eq!(read_json(&mut peer, &uri)["status"], "cancelled");
     peer.request("resources/unsubscribe", json!({"uri": uri}));
+}
+
+#[tokio::test]
+async fn deployments_read_as_resources() {
+    let _one = crate::sdk_deployments::deployments_lock().await;
+    let tag = crate::sdk_memory::fresh("resource");
+    let deployed = crate::sdk_deployments::python_deploy(&tag, false, "resources").await;
+    let version = deployed["version"].as_i64().expect("a version");
+    tokio::task::spawn_blocking(move || {
+        let mut peer = peer(&[], &[]);
+        let versions = read_json(&mut peer, "kitaru://deployments/research_agent");
+        let listed = versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|deployment| deployment["version"] == version)
+            .expect("the new version is listed");
+        assert_eq!(listed["tags"][tag.as_str()], false, "{listed}");
+        let one = read_json(
+            &mut peer,
+            &format!("kitaru://deployments/research_agent/{version}"),
+        );
+        assert_eq!(one["version"], version);
+        assert_eq!(one["flow"], "research_agent");
+        let missing = peer
+            .try_request(
+                "resources/read",
+                json!({"uri": "kitaru://deployments/never_deployed"}),
+            )
+            .unwrap_err();
+        assert!(
+            missing["message"]
+                .as_str()
+                .unwrap()
+                .contains("no deployed version"),
+            "{missing}"
+        );
+    })
+    .await
+    .unwrap();
 }
