@@ -13,8 +13,20 @@ use std::path::PathBuf;
 use std::{env, fs};
 
 const TOOLS: &str = "openapi/tools.toml";
+/// The vendored spec: its `info.version` is the server API version the
+/// client was generated from, which `--version` names.
+const SPEC: &str = "openapi/kitaru-server.openapi.json";
 
 fn main() {
+    println!("cargo:rerun-if-changed={SPEC}");
+    let spec = fs::read(SPEC).unwrap_or_else(|e| panic!("cannot read {SPEC}: {e}"));
+    let spec: serde_json::Value =
+        serde_json::from_slice(&spec).unwrap_or_else(|e| panic!("{SPEC}: {e}"));
+    let api_version = spec["info"]["version"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{SPEC} has no info.version"));
+    println!("cargo:rustc-env=KITARU_SERVER_API_VERSION={api_version}");
+
     println!("cargo:rerun-if-changed={TOOLS}");
     println!("cargo:rerun-if-changed=build/tools.rs");
     let text = fs::read_to_string(TOOLS).unwrap_or_else(|e| panic!("cannot read {TOOLS}: {e}"));

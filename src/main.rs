@@ -22,7 +22,18 @@ use kitaru_mcp::tools::TOOLSETS;
 /// KITARU_SERVER_URL, KITARU_AUTH_TOKEN (a service-account API key) and
 /// KITARU_PROJECT.
 #[derive(Debug, Parser)]
-#[command(name = "kitaru-mcp", version, about, long_about, after_long_help = tool_list())]
+#[command(
+    name = "kitaru-mcp",
+    version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (Kitaru server API ",
+        env!("KITARU_SERVER_API_VERSION"),
+        ")"
+    ),
+    about,
+    long_about,
+    after_long_help = tool_list()
+)]
 struct Args {
     /// The toolsets to offer, comma-separated: names from the list below,
     /// `all`, and `-name` to leave one out (`-stacks`). Exclusions win.

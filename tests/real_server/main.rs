@@ -28,3 +28,4 @@ mod sdk_status;
 mod small_stack;
 mod standalone_sdk;
 mod stdio_peer;
+mod wheel;

@@ -97,9 +97,15 @@ fn help_and_version() {
         .output()
         .unwrap();
     assert!(version.status.success());
+    // The crate version, and the server API the client was generated from.
+    use kitaru_client::ClientInfo as _;
     assert_eq!(
         String::from_utf8(version.stdout).unwrap().trim(),
-        concat!("kitaru-mcp ", env!("CARGO_PKG_VERSION"))
+        format!(
+            "kitaru-mcp {} (Kitaru server API {})",
+            env!("CARGO_PKG_VERSION"),
+            kitaru_client::Client::api_version()
+        )
     );
     let help = std::process::Command::new(env!("CARGO_BIN_EXE_kitaru-mcp"))
         .arg("--help")
