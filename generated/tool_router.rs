@@ -30,7 +30,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ExecutionsListArgs = crate::tools::arguments(arguments)?;
-                crate::tools::executions::list(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::list(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -66,7 +70,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ExecutionsGetArgs = crate::tools::arguments(arguments)?;
-                crate::tools::executions::get(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::get(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -101,7 +109,11 @@ impl crate::server::KitaruServer {
                 let args: args::ExecutionsLatestArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::latest(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::latest(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -136,7 +148,11 @@ impl crate::server::KitaruServer {
                 let args: args::GetExecutionLogsArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::logs(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::logs(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -171,7 +187,11 @@ impl crate::server::KitaruServer {
                 let args: args::ExecutionsCancelArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::cancel(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::cancel(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -206,7 +226,11 @@ impl crate::server::KitaruServer {
                 let args: args::ExecutionsInputArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::input(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::input(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -241,7 +265,11 @@ impl crate::server::KitaruServer {
                 let args: args::ExecutionsWatchArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::watch(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::watch(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -274,7 +302,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ExecutionsRunArgs = crate::tools::arguments(arguments)?;
-                crate::tools::executions::run(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::run(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -309,7 +341,11 @@ impl crate::server::KitaruServer {
                 let args: args::ExecutionsReplayArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::replay(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::replay(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -344,7 +380,11 @@ impl crate::server::KitaruServer {
                 let args: args::ExecutionsRetryArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::executions::retry(&*self.kitaru().await?, args, &context)
+                crate::tools::executions::retry(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -377,7 +417,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ArtifactsListArgs = crate::tools::arguments(arguments)?;
-                crate::tools::artifacts::list(&*self.kitaru().await?, args, &context)
+                crate::tools::artifacts::list(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -413,7 +457,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ArtifactsGetArgs = crate::tools::arguments(arguments)?;
-                crate::tools::artifacts::get(&*self.kitaru().await?, args, &context)
+                crate::tools::artifacts::get(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -449,7 +497,12 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::StatusArgs = crate::tools::arguments(arguments)?;
-                crate::tools::environment::status(self.connector(), args, &context).await
+                crate::tools::environment::status(
+                        &*self.connector_of(context.request())?,
+                        args,
+                        &context,
+                    )
+                    .await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::status::StatusReport, _>(&context, outcome)
@@ -481,7 +534,12 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::InfoArgs = crate::tools::arguments(arguments)?;
-                crate::tools::environment::info(self.connector(), args, &context).await
+                crate::tools::environment::info(
+                        &*self.connector_of(context.request())?,
+                        args,
+                        &context,
+                    )
+                    .await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::status::StatusReport, _>(&context, outcome)
@@ -519,7 +577,7 @@ impl crate::server::KitaruServer {
                     arguments,
                 )?;
                 crate::tools::environment::start_local_server(
-                        self.connector(),
+                        &*self.connector_of(context.request())?,
                         args,
                         &context,
                     )
@@ -561,7 +619,7 @@ impl crate::server::KitaruServer {
                     arguments,
                 )?;
                 crate::tools::environment::stop_local_server(
-                        self.connector(),
+                        &*self.connector_of(context.request())?,
                         args,
                         &context,
                     )
@@ -600,7 +658,12 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::StacksListArgs = crate::tools::arguments(arguments)?;
-                crate::tools::stacks::list(&*self.kitaru().await?, args, &context).await
+                crate::tools::stacks::list(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
             })
             .await;
         crate::tools::respond::<
@@ -635,7 +698,12 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::ManageStackArgs = crate::tools::arguments(arguments)?;
-                crate::tools::stacks::manage(self.connector(), args, &context).await
+                crate::tools::stacks::manage(
+                        &*self.connector_of(context.request())?,
+                        args,
+                        &context,
+                    )
+                    .await
             })
             .await;
         crate::tools::respond::<crate::tools::stacks::StackChange, _>(&context, outcome)
@@ -668,7 +736,7 @@ impl crate::server::KitaruServer {
             .run(async {
                 let args: args::CleanPreviewArgs = crate::tools::arguments(arguments)?;
                 crate::tools::environment::clean_preview(
-                        self.connector(),
+                        &*self.connector_of(context.request())?,
                         args,
                         &context,
                     )
@@ -704,7 +772,12 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryListArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::list(&*self.kitaru().await?, args, &context).await
+                crate::tools::memory::list(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
             })
             .await;
         crate::tools::respond::<
@@ -739,7 +812,12 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryGetArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::get(&*self.kitaru().await?, args, &context).await
+                crate::tools::memory::get(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
             })
             .await;
         crate::tools::respond::<
@@ -774,7 +852,12 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemorySetArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::set(&*self.kitaru().await?, args, &context).await
+                crate::tools::memory::set(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::memory::MemoryEntry, _>(&context, outcome)
@@ -806,7 +889,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryDeleteArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::delete(&*self.kitaru().await?, args, &context)
+                crate::tools::memory::delete(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -842,7 +929,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryHistoryArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::history(&*self.kitaru().await?, args, &context)
+                crate::tools::memory::history(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -878,7 +969,12 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryPurgeArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::purge(&*self.kitaru().await?, args, &context).await
+                crate::tools::memory::purge(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
             })
             .await;
         crate::tools::respond::<kitaru_sdk::memory::PurgeResult, _>(&context, outcome)
@@ -915,7 +1011,11 @@ impl crate::server::KitaruServer {
                 let args: args::MemoryPurgeScopeArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::memory::purge_scope(&*self.kitaru().await?, args, &context)
+                crate::tools::memory::purge_scope(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -948,7 +1048,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::MemoryCompactArgs = crate::tools::arguments(arguments)?;
-                crate::tools::memory::compact(&*self.kitaru().await?, args, &context)
+                crate::tools::memory::compact(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -987,7 +1091,7 @@ impl crate::server::KitaruServer {
                     arguments,
                 )?;
                 crate::tools::memory::compaction_log(
-                        &*self.kitaru().await?,
+                        &*self.kitaru_of(context.request()).await?,
                         args,
                         &context,
                     )
@@ -1031,7 +1135,11 @@ impl crate::server::KitaruServer {
                 let args: args::DeploymentsDeployArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::deployments::deploy(&*self.kitaru().await?, args, &context)
+                crate::tools::deployments::deploy(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -1069,7 +1177,11 @@ impl crate::server::KitaruServer {
                 let args: args::DeploymentsListArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::deployments::list(&*self.kitaru().await?, args, &context)
+                crate::tools::deployments::list(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -1105,7 +1217,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::DeploymentsGetArgs = crate::tools::arguments(arguments)?;
-                crate::tools::deployments::get(&*self.kitaru().await?, args, &context)
+                crate::tools::deployments::get(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -1146,7 +1262,11 @@ impl crate::server::KitaruServer {
                 let args: args::DeploymentsInvokeArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::deployments::invoke(&*self.kitaru().await?, args, &context)
+                crate::tools::deployments::invoke(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -1182,7 +1302,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::DeploymentsTagArgs = crate::tools::arguments(arguments)?;
-                crate::tools::deployments::tag(&*self.kitaru().await?, args, &context)
+                crate::tools::deployments::tag(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -1220,7 +1344,11 @@ impl crate::server::KitaruServer {
                 let args: args::DeploymentsUntagArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::deployments::untag(&*self.kitaru().await?, args, &context)
+                crate::tools::deployments::untag(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -1261,7 +1389,11 @@ impl crate::server::KitaruServer {
                 let args: args::DeploymentsDeleteArgs = crate::tools::arguments(
                     arguments,
                 )?;
-                crate::tools::deployments::delete(&*self.kitaru().await?, args, &context)
+                crate::tools::deployments::delete(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
@@ -1294,7 +1426,11 @@ impl crate::server::KitaruServer {
         let outcome = context
             .run(async {
                 let args: args::SecretsCreateArgs = crate::tools::arguments(arguments)?;
-                crate::tools::secrets::create(&*self.kitaru().await?, args, &context)
+                crate::tools::secrets::create(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
                     .await
             })
             .await;
