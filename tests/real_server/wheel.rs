@@ -14,7 +14,9 @@ use crate::support::server;
 const MATURIN: &str = "maturin==1.16.0";
 
 fn run(command: &mut Command) {
-    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
     assert!(
         output.status.success(),
         "{command:?} failed:\n{}\n{}",
@@ -32,7 +34,11 @@ fn venv(dir: &Path) {
 fn the_wheel_puts_a_working_kitaru_mcp_on_path() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir().unwrap();
-    let (tools, wheels, env) = (work.path().join("tools"), work.path().join("wheels"), work.path().join("env"));
+    let (tools, wheels, env) = (
+        work.path().join("tools"),
+        work.path().join("wheels"),
+        work.path().join("env"),
+    );
 
     venv(&tools);
     run(Command::new(tools.join("bin/pip")).args(["install", "--quiet", MATURIN]));
@@ -48,16 +54,22 @@ fn the_wheel_puts_a_working_kitaru_mcp_on_path() {
         .find(|path| path.extension().is_some_and(|ext| ext == "whl"))
         .expect("a wheel was built");
     let name = wheel.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with(&format!("kitaru_mcp_rs-{}-", env!("CARGO_PKG_VERSION"))), "{name}");
+    assert!(
+        name.starts_with(&format!("kitaru_mcp_rs-{}-", env!("CARGO_PKG_VERSION"))),
+        "{name}"
+    );
 
     // Only the wheel: no index, no other package.
     venv(&env);
-    run(Command::new(env.join("bin/pip")).args(["install", "--quiet", "--no-index"]).arg(&wheel));
+    run(Command::new(env.join("bin/pip"))
+        .args(["install", "--quiet", "--no-index"])
+        .arg(&wheel));
     let installed = env.join("bin/kitaru-mcp");
     assert!(installed.is_file(), "kitaru-mcp on the environment's PATH");
     let version = Command::new(&installed).arg("--version").output().unwrap();
     assert!(
-        String::from_utf8_lossy(&version.stdout).starts_with(concat!("kitaru-mcp ", env!("CARGO_PKG_VERSION"))),
+        String::from_utf8_lossy(&version.stdout)
+            .starts_with(concat!("kitaru-mcp ", env!("CARGO_PKG_VERSION"))),
         "{version:?}"
     );
 

@@ -107,13 +107,66 @@ impl From<Error<ErrorBody>> for ApiError {
                 ),
                 timed_out: false,
             },
+            Error::CommunicationError(error) => Self {
+                status: error.status().map(|s| s.as_u16()),
+                exception_type: None,
+                timed_out: error.is_timeout(),
+                message: transport_failure(&error),
+            },
             other => Self {
                 status: other.status().map(|s| s.as_u16()),
                 exception_type: None,
-                timed_out: matches!(&other, Error::CommunicationError(e) if e.is_timeout()),
+                timed_out: false,
                 message: other.to_string(),
             },
         }
+    }
+}
+
+/// What went wrong on the way to the server, by cause: refused, timed out
+/// (naming the setting), DNS, TLS, or the transport's own chain of reasons.
+pub fn transport_failure(error: &reqwest::Error) -> String {
+    let target = error.url().map_or_else(
+        || "the Kitaru server".to_owned(),
+        |url| match (url.host_str(), url.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
+            _ => url.scheme().to_owned(),
+        },
+    );
+    let mut reasons = Vec::new();
+    let mut refused = false;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        let text = cause.to_string();
+        if !reasons.iter().any(|known: &String| known.contains(&text)) {
+            reasons.push(text);
+        }
+        source = cause.source();
+    }
+    let chain = reasons.join(": ");
+    let lower = chain.to_lowercase();
+    if error.is_timeout() {
+        format!(
+            "no answer from {target} in time: the request timed out (the connection's HTTP \
+             timeout: `http_timeout` in the CLI config's `store` section or \
+             ZENML_STORE_HTTP_TIMEOUT, 30 s by default)"
+        )
+    } else if refused || lower.contains("connection refused") {
+        format!("{target} refused the connection: nothing listens there (is the server running?)")
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        format!("the host of {target} could not be resolved (DNS): {chain}")
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        format!("the TLS connection to {target} failed: {chain}")
+    } else if error.is_connect() {
+        format!("cannot connect to {target}: {chain}")
+    } else if chain.is_empty() {
+        format!("the request to {target} failed: {error}")
+    } else {
+        format!("the request to {target} failed: {chain}")
     }
 }
 
@@ -129,5 +182,82 @@ pub fn error_detail(body: &serde_json::Value) -> String {
             .collect::<Vec<_>>()
             .join(": "),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transport_failure;
+
+    /// A port nothing listens on (bound, then released).
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_says_so() {
+        let port = closed_port();
+        let error = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/api/v1/info"))
+            .send()
+            .await
+            .unwrap_err();
+        let text = transport_failure(&error);
+        assert_eq!(
+            text,
+            format!(
+                "http://127.0.0.1:{port} refused the connection: nothing listens there (is the server running?)"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out_naming_the_setting() {
+        // Accepts the connection, never answers: what a hung server does.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _held = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let error = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(300))
+            .build()
+            .unwrap()
+            .get(format!("http://127.0.0.1:{port}/api/v1/info"))
+            .send()
+            .await
+            .unwrap_err();
+        let text = transport_failure(&error);
+        assert!(
+            text.starts_with(&format!("no answer from http://127.0.0.1:{port} in time")),
+            "{text}"
+        );
+        assert!(
+            text.contains("http_timeout") && text.contains("ZENML_STORE_HTTP_TIMEOUT"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_host_is_a_dns_failure() {
+        let error = reqwest::Client::new()
+            .get("http://kitaru-no-such-host.invalid/api/v1/info")
+            .send()
+            .await
+            .unwrap_err();
+        let text = transport_failure(&error);
+        assert!(
+            text.starts_with(
+                "the host of http://kitaru-no-such-host.invalid:80 could not be resolved (DNS)"
+            ),
+            "{text}"
+        );
     }
 }

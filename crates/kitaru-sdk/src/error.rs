@@ -70,8 +70,9 @@ impl std::fmt::Display for ErrorKind {
     }
 }
 
-/// Why a Kitaru operation failed.
-#[derive(Debug, thiserror::Error)]
+/// Why a Kitaru operation failed. Cheap to clone (a connection failure is
+/// shared by every call that waited for the same attempt).
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An input is missing, malformed or out of range.
@@ -90,7 +91,7 @@ pub enum Error {
     State(String),
     /// No connection to the Kitaru server could be made.
     #[error(transparent)]
-    Connection(#[from] ConnectError),
+    Connection(std::sync::Arc<ConnectError>),
     /// The server refused or failed a request.
     #[error("{context}: {detail}")]
     Api {
@@ -119,6 +120,12 @@ pub enum Error {
     },
 }
 
+impl From<ConnectError> for Error {
+    fn from(error: ConnectError) -> Self {
+        Self::Connection(std::sync::Arc::new(error))
+    }
+}
+
 impl Error {
     /// An invalid-argument error.
     pub fn argument(argument: impl Into<String>, reason: impl Into<String>) -> Self {
@@ -145,11 +152,11 @@ impl Error {
             Self::InvalidArgument { .. } => ErrorKind::InvalidArgument,
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::State(_) => ErrorKind::State,
-            Self::Connection(ConnectError::Rejected { .. }) => ErrorKind::Auth,
-            Self::Connection(ConnectError::Http(_) | ConnectError::Unexpected { .. }) => {
-                ErrorKind::Backend
-            }
-            Self::Connection(_) => ErrorKind::Unavailable,
+            Self::Connection(error) => match &**error {
+                ConnectError::Rejected { .. } => ErrorKind::Auth,
+                ConnectError::Http(_) | ConnectError::Unexpected { .. } => ErrorKind::Backend,
+                _ => ErrorKind::Unavailable,
+            },
             Self::Api { kind, .. } => *kind,
             Self::Unexpected(_) => ErrorKind::Backend,
             Self::Python { kind, .. } => *kind,

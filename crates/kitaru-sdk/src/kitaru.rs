@@ -4,7 +4,7 @@ use kitaru_client::Client;
 use kitaru_client::connection::{ConnectionOptions, ResolvedConnection};
 use std::sync::Arc;
 
-use tokio::sync::Mutex;
+use tokio::sync::watch;
 
 use crate::Error;
 
@@ -55,14 +55,30 @@ impl Kitaru {
 /// Connects on first use and keeps the connection.
 ///
 /// A long-lived program (the MCP server) holds one, so starting up never
-/// waits for the Kitaru server. A failed attempt is not kept: the next call
-/// tries again (say, after the user ran `kitaru login`). [`Connector::reset`]
-/// forgets the connection, so that the next call resolves it anew (after
-/// the local server was started or stopped, say).
+/// waits for the Kitaru server. Callers asking while an attempt is under
+/// way share it, and all get its outcome when it ends (a server that never
+/// answers costs each of them one timeout, not one per caller before it).
+/// The attempt runs on its own, so a caller giving up does not cancel it
+/// for the others. A failed attempt is not kept: the next call tries again
+/// (say, after the user ran `kitaru login`). [`Connector::reset`] forgets
+/// the connection, so that the next call resolves it anew (after the local
+/// server was started or stopped, say).
 #[derive(Debug, Default)]
 pub struct Connector {
     options: ConnectionOptions,
-    connected: Mutex<Option<Arc<Kitaru>>>,
+    state: Arc<std::sync::Mutex<State>>,
+}
+
+/// Where a connector stands.
+#[derive(Debug, Default)]
+enum State {
+    /// Not connected, no attempt under way.
+    #[default]
+    Idle,
+    /// An attempt is under way; its outcome arrives on the channel.
+    Connecting(watch::Receiver<Option<Result<Arc<Kitaru>, Error>>>),
+    /// Connected.
+    Connected(Arc<Kitaru>),
 }
 
 impl Connector {
@@ -71,7 +87,7 @@ impl Connector {
     pub fn new(options: ConnectionOptions) -> Self {
         Self {
             options,
-            connected: Mutex::new(None),
+            state: Arc::default(),
         }
     }
 
@@ -83,22 +99,130 @@ impl Connector {
     /// The connected server, connecting now if needed. Callers asking at
     /// the same time share one attempt.
     pub async fn get(&self) -> Result<Arc<Kitaru>, Error> {
-        let mut connected = self.connected.lock().await;
-        if let Some(kitaru) = connected.as_ref() {
-            return Ok(Arc::clone(kitaru));
-        }
-        let kitaru = Arc::new(Kitaru::connect_with(&self.options).await?);
-        for warning in &kitaru.connection.warnings {
-            tracing::warn!("{warning}");
-        }
-        tracing::info!("connected to {}", kitaru.connection);
-        *connected = Some(Arc::clone(&kitaru));
-        Ok(kitaru)
+        let mut outcome = {
+            let mut state = self
+                .state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match &*state {
+                State::Connected(kitaru) => return Ok(Arc::clone(kitaru)),
+                State::Connecting(outcome) => outcome.clone(),
+                State::Idle => {
+                    let (sender, outcome) = watch::channel(None);
+                    *state = State::Connecting(outcome.clone());
+                    tokio::spawn(attempt(
+                        self.options.clone(),
+                        Arc::clone(&self.state),
+                        sender,
+                    ));
+                    outcome
+                }
+            }
+        };
+        let ended = outcome.wait_for(Option::is_some).await.map_err(|_| {
+            Error::Unexpected("the connection attempt ended without an outcome".to_owned())
+        })?;
+        ended
+            .clone()
+            .unwrap_or_else(|| Err(Error::Unexpected("no connection outcome".to_owned())))
     }
 
     /// Forgets the connection: the next [`Connector::get`] resolves and
     /// connects again. Calls already holding the old one finish with it.
     pub async fn reset(&self) {
-        self.connected.lock().await.take();
+        *self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = State::Idle;
+    }
+}
+
+/// One connection attempt: its outcome goes to every waiting caller, and
+/// into `state` unless the connector was reset meanwhile.
+async fn attempt(
+    options: ConnectionOptions,
+    state: Arc<std::sync::Mutex<State>>,
+    sender: watch::Sender<Option<Result<Arc<Kitaru>, Error>>>,
+) {
+    let outcome = Kitaru::connect_with(&options).await.map(Arc::new);
+    if let Ok(kitaru) = &outcome {
+        for warning in &kitaru.connection.warnings {
+            tracing::warn!("{warning}");
+        }
+        tracing::info!("connected to {}", kitaru.connection);
+    }
+    {
+        let mut state = state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let still_ours = matches!(&*state, State::Connecting(receiver) if receiver.same_channel(&sender.subscribe()));
+        if still_ours {
+            *state = match &outcome {
+                Ok(kitaru) => State::Connected(Arc::clone(kitaru)),
+                Err(_) => State::Idle,
+            };
+        }
+    }
+    let _ = sender.send(Some(outcome));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_waiting_for_a_hung_server_share_one_attempt() {
+        // Accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let connector = Arc::new(Connector::new(
+            ConnectionOptions::new()
+                .config_dir(dir.path())
+                .working_dir(dir.path())
+                .server_url(format!("http://127.0.0.1:{port}"))
+                .bearer_token("t")
+                .project("default")
+                .http_timeout(Duration::from_secs(1)),
+        ));
+        let started = Instant::now();
+        let calls: Vec<_> = (0..5)
+            .map(|_| {
+                let connector = Arc::clone(&connector);
+                tokio::spawn(async move { connector.get().await })
+            })
+            .collect();
+        for call in calls {
+            let error = call.await.unwrap().unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Unavailable, "{error}");
+            assert!(error.to_string().contains("timed out"), "{error}");
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one attempt for five callers"
+        );
+        // One timeout for all of them (one after the other would be five).
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+
+        // A failed attempt is not kept: the next call tries again.
+        assert!(connector.get().await.is_err());
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
 }

@@ -121,6 +121,20 @@ impl ResolvedConnection {
                     }
                 })
             }
+            // An answer the operation does not declare (a 500 with the
+            // server's message, say): the server is there, and said why.
+            Err(error @ crate::Error::UnexpectedResponse(_)) => {
+                let answer = crate::ApiError::read(error).await;
+                Err(ConnectError::Unexpected {
+                    connection,
+                    status: answer.status.unwrap_or_default(),
+                    detail: answer.message,
+                })
+            }
+            Err(crate::Error::CommunicationError(error)) => Err(ConnectError::Unreachable {
+                connection,
+                reason: crate::api_error::transport_failure(&error),
+            }),
             Err(error) => Err(ConnectError::Unreachable {
                 connection,
                 reason: error_chain(&error),
