@@ -101,11 +101,15 @@ fn main() -> anyhow::Result<()> {
     // Default thread stacks: the generated client boxes the resources that
     // answers embed, so decoding fits them in debug builds too
     // (tests/real_server/small_stack.rs).
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(serve(args))
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(serve(args));
+    // A read of stdin may still be blocked in a worker thread (after a
+    // signal, say): do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    outcome
 }
 
 /// A process started with stderr closed would hand file descriptor 2 to
@@ -154,14 +158,67 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         "kitaru-mcp starting on stdio"
     );
     let (transport, written) = kitaru_mcp::transport::stdio();
-    let service = KitaruServer::with_selection(ConnectionOptions::new(), selection)
+    let service = match KitaruServer::with_selection(ConnectionOptions::new(), selection)
         .serve(transport)
         .await
-        .context("MCP initialisation over stdio failed")?;
-    let ended = service.waiting().await;
+    {
+        Ok(service) => service,
+        // The client went away before the handshake: nothing to report.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::info!("stdin closed before initialize");
+            return Ok(());
+        }
+        Err(error) => return Err(error).context("MCP initialisation over stdio failed"),
+    };
+    let stop = service.cancellation_token();
+    let session = service.waiting();
+    tokio::pin!(session);
+    let ended = tokio::select! {
+        ended = &mut session => ended,
+        signal = shutdown_signal() => {
+            tracing::info!("{signal}: finishing the calls under way");
+            finish_calls_in_flight().await;
+            stop.cancel();
+            session.await
+        }
+    };
     // The session's transport is gone: the writer writes what is left, then
     // stops.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), written).await;
     ended.context("MCP session ended with an error")?;
     Ok(())
+}
+
+/// How long a SIGTERM or SIGINT waits for the calls under way.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// SIGTERM or SIGINT (Ctrl-C), whichever comes first; its name.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+/// Waits until no tool call is under way, or [`SHUTDOWN_GRACE`] has passed.
+async fn finish_calls_in_flight() {
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    while kitaru_mcp::tools::calls_in_flight() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

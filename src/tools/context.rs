@@ -14,6 +14,7 @@ use super::ToolError;
 /// elicitation).
 #[derive(Debug)]
 pub struct ToolContext {
+    _in_flight: InFlight,
     tool: &'static str,
     request: RequestContext<RoleServer>,
     started: std::time::Instant,
@@ -24,6 +25,7 @@ impl ToolContext {
     /// The context of a call of `tool`.
     pub fn new(tool: &'static str, request: RequestContext<RoleServer>) -> Self {
         Self {
+            _in_flight: InFlight::start(),
             tool,
             request,
             started: std::time::Instant::now(),
@@ -126,4 +128,29 @@ fn call_timeout() -> std::time::Duration {
             std::time::Duration::from_secs(600),
             std::time::Duration::from_secs_f64,
         )
+}
+
+/// Tool calls under way (from the call's start until its answer is made).
+static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many tool calls are under way, for a shutdown that lets them finish.
+pub fn calls_in_flight() -> usize {
+    IN_FLIGHT.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Counts one call as under way while it lives.
+#[derive(Debug)]
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }

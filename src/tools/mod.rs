@@ -22,7 +22,7 @@ mod stacks;
 
 pub use audit::AUDIT_LOG_VAR;
 pub use bounded::{Bounded, Truncation};
-pub use context::{CALL_TIMEOUT_VAR, ToolContext};
+pub use context::{CALL_TIMEOUT_VAR, ToolContext, calls_in_flight};
 pub use error::ToolError;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};

@@ -704,3 +704,119 @@ fn broken_messages_are_answered_and_the_session_goes_on() {
     assert!(!stacks.is_error, "the session goes on: {:?}", stacks.texts);
     done.disarm();
 }
+
+/// A stand-in Kitaru server that accepts connections and never answers:
+/// calls made against it stay under way until the HTTP timeout.
+fn hung_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+/// The binary against the hung stand-in (3 s HTTP timeout), stdio piped.
+fn against_hung_server() -> std::process::Child {
+    use std::process::Stdio;
+    kitaru_mcp()
+        .env(
+            "KITARU_SERVER_URL",
+            format!("http://127.0.0.1:{}", hung_server()),
+        )
+        .env("KITARU_PROJECT", "default")
+        .env("ZENML_STORE_HTTP_TIMEOUT", "3")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_with_deadline(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("kitaru-mcp did not exit within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn signals_and_eof_end_the_session_cleanly() {
+    use std::io::{BufRead, Read, Write};
+    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
+    let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"kitaru_stacks_list","arguments":{}}}"#;
+
+    // EOF before initialize: a quiet exit 0.
+    let mut child = against_hung_server();
+    drop(child.stdin.take());
+    let status = wait_with_deadline(&mut child, std::time::Duration::from_secs(10));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(
+        !stderr.contains("Error") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+
+    // SIGTERM with a call under way: the call is answered, then exit 0.
+    let mut child = against_hung_server();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    for line in [initialize, initialized, call] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains(r#""id":1"#), "{first}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait_with_deadline(&mut child, std::time::Duration::from_secs(15));
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    let answers: Vec<serde_json::Value> = stdout
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str(&line).ok())
+        .collect();
+    let answer = answers
+        .iter()
+        .find(|message| message["id"] == 2)
+        .unwrap_or_else(|| panic!("the call under way was answered: {answers:?}"));
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    drop(stdin);
+
+    // EOF with a call under way: it ends cleanly, without hanging.
+    let mut child = against_hung_server();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [initialize, initialized, call] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(stdin);
+    let status = wait_with_deadline(&mut child, std::time::Duration::from_secs(15));
+    assert!(status.success(), "exit after EOF: {status}");
+}
