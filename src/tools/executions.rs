@@ -83,6 +83,15 @@ pub async fn logs(
     args: GetExecutionLogsArgs,
     _: &ToolContext,
 ) -> Result<String, ToolError> {
+    // The sources this tool declares; an empty one is the SDK's to refuse,
+    // in the reference's words.
+    let source = args.source.trim().to_ascii_lowercase();
+    if !source.is_empty() && source != "step" && source != "runner" {
+        return Err(ToolError::argument(
+            "source",
+            "`source` must be 'step' (the checkpoints' logs) or 'runner' (the orchestrator's).",
+        ));
+    }
     let query = LogQuery {
         checkpoint: args.checkpoint,
         source: args.source,

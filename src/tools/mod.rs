@@ -227,14 +227,25 @@ pub fn arguments<A: DeserializeOwned + Validate>(arguments: JsonObject) -> Resul
                 .into_inner()
                 .to_string()
                 .replace("expected i64", "expected an integer");
-            if path == "." {
-                ToolError::arguments(reason)
-            } else {
+            if path != "." {
                 ToolError::argument(path, reason)
+            } else if let Some(name) = named_field(&reason).map(str::to_owned) {
+                // A missing or unknown argument is named by the message.
+                ToolError::argument(name, reason)
+            } else {
+                ToolError::arguments(reason)
             }
         })?;
     parsed.validate()?;
     Ok(parsed)
+}
+
+/// The argument serde's "missing field `x`" or "unknown field `x`" names.
+fn named_field(reason: &str) -> Option<&str> {
+    let rest = reason
+        .strip_prefix("missing field `")
+        .or_else(|| reason.strip_prefix("unknown field `"))?;
+    rest.split('`').next().filter(|name| !name.is_empty())
 }
 
 /// Turns an adapter's outcome into the tool result: the payload as

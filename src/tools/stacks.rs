@@ -81,7 +81,7 @@ pub async fn manage(
                 stacks::create(connector, &request).await?,
             ))
         }
-        _ => {
+        "delete" => {
             if !args.activate {
                 return Err(ToolError::argument(
                     "activate",
@@ -125,5 +125,9 @@ pub async fn manage(
                 stacks::delete(connector, &args.name, args.recursive, args.force).await?,
             ))
         }
+        _ => Err(ToolError::argument(
+            "action",
+            "`action` must be \"create\" or \"delete\".",
+        )),
     }
 }

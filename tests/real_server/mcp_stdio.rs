@@ -236,7 +236,7 @@ fn bad_arguments_are_tool_errors_that_name_the_argument() {
         (
             "kitaru_executions_get",
             json!({}),
-            "invalid arguments: missing field `exec_id`",
+            "invalid argument `exec_id`: missing field `exec_id`",
         ),
         (
             "kitaru_executions_get",

@@ -1,0 +1,182 @@
+//! Arguments broken on purpose, generated from every tool's input schema:
+//! each is refused as a tool error that names the argument (kind
+//! `invalid_argument`), before any request reaches the server; the session
+//! goes on, and errors quote at most a short prefix of what they were given.
+
+use serde_json::{Map, Value, json};
+
+use crate::stdio_peer::StdioPeer;
+use crate::support::server;
+
+/// A value of the right type for a property schema.
+fn plausible(schema: &Value) -> Value {
+    match schema["type"].as_str() {
+        Some("string") => schema["enum"].get(0).cloned().unwrap_or_else(|| json!("x")),
+        Some("integer") => json!(schema["minimum"].as_i64().unwrap_or(1).max(1)),
+        Some("number") => json!(1.0),
+        Some("boolean") => json!(true),
+        Some("object") => json!({}),
+        Some("array") => json!([]),
+        _ => json!("x"),
+    }
+}
+
+/// A value of the wrong type for a property schema, if it has one type.
+fn wrong(schema: &Value) -> Option<Value> {
+    Some(match schema["type"].as_str()? {
+        "string" => json!(12345),
+        "integer" | "number" => json!("not a number"),
+        "boolean" => json!("not a boolean"),
+        "object" => json!("not an object"),
+        "array" => json!("not a list"),
+        _ => return None,
+    })
+}
+
+/// The property schema without `null` in its type list.
+fn single_typed(schema: &Value) -> Value {
+    let mut schema = schema.clone();
+    if let Some(types) = schema["type"].as_array() {
+        let kept: Vec<&Value> = types.iter().filter(|t| *t != "null").collect();
+        if kept.len() == 1 {
+            schema["type"] = kept[0].clone();
+        }
+    }
+    schema
+}
+
+/// Asserts the answer is an argument error naming `argument`.
+fn refused(peer: &mut StdioPeer, tool: &str, arguments: &Value, argument: &str) {
+    let answer = peer.call(tool, arguments.clone());
+    let error = answer
+        .structured
+        .as_ref()
+        .map(|s| s["error"].clone())
+        .unwrap_or_default();
+    assert!(answer.is_error, "{tool} {arguments}: accepted");
+    assert_eq!(
+        error["kind"], "invalid_argument",
+        "{tool} {arguments}: {error}"
+    );
+    assert_eq!(error["argument"], argument, "{tool} {arguments}: {error}");
+    let chars = answer.texts.join("").chars().count();
+    assert!(chars <= 2_100, "{tool}: a {chars} character error");
+}
+
+#[test]
+fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
+    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    // No Python: nothing here may get as far as running flow code.
+    command.env("KITARU_PYTHON", "/nonexistent/python");
+    let mut peer = StdioPeer::start(command);
+    let tools = peer.tools();
+    let mut cases = 0;
+    let secret_name = crate::sdk_memory::fresh("fuzz-secret");
+    for tool in &tools {
+        let name = tool["name"].as_str().unwrap();
+        let schema = &tool["inputSchema"];
+        let properties = schema["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut base = Map::new();
+        for key in &required {
+            base.insert(
+                (*key).to_owned(),
+                plausible(&single_typed(&properties[*key])),
+            );
+        }
+        if name == "kitaru_secrets_create" {
+            base.insert("name".into(), json!(secret_name));
+        }
+        // An argument nobody declared.
+        let mut unknown = base.clone();
+        unknown.insert("zz_not_an_argument".into(), json!(1));
+        refused(
+            &mut peer,
+            name,
+            &Value::Object(unknown),
+            "zz_not_an_argument",
+        );
+        cases += 1;
+        for key in &required {
+            let mut missing = base.clone();
+            missing.remove(*key);
+            refused(&mut peer, name, &Value::Object(missing), key);
+            cases += 1;
+            // Null, where a value of a type is required (an "any" value may be null).
+            if properties[*key].get("type").is_some() {
+                let mut null = base.clone();
+                null.insert((*key).to_owned(), Value::Null);
+                refused(&mut peer, name, &Value::Object(null), key);
+                cases += 1;
+            }
+        }
+        for (key, property) in &properties {
+            let property = single_typed(property);
+            if let Some(value) = wrong(&property) {
+                let mut broken = base.clone();
+                broken.insert(key.clone(), value);
+                refused(&mut peer, name, &Value::Object(broken), key);
+                cases += 1;
+            }
+            if let Some(maximum) = property["maximum"].as_i64() {
+                let mut over = base.clone();
+                over.insert(key.clone(), json!(maximum.saturating_add(1)));
+                refused(&mut peer, name, &Value::Object(over), key);
+                cases += 1;
+            }
+            if let Some(values) = property["enum"].as_array() {
+                assert!(!values.is_empty());
+                let mut outside = base.clone();
+                outside.insert(key.clone(), json!("🦀 not one of them"));
+                refused(&mut peer, name, &Value::Object(outside), key);
+                cases += 1;
+            }
+        }
+    }
+    assert!(cases > 150, "{cases} cases");
+    eprintln!("{cases} broken-argument cases over {} tools", tools.len());
+
+    // A refused write wrote nothing: the secret does not exist.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let found = runtime.block_on(async {
+        server()
+            .client()
+            .list_secrets()
+            .name(format!("equals:{secret_name}"))
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .total
+    });
+    assert_eq!(found, 0, "a refused secrets_create created nothing");
+
+    // Huge and unicode text in read-only tools: answered, error texts short.
+    let huge = "é🦀".repeat(50_000);
+    for tool in [
+        "kitaru_executions_get",
+        "kitaru_artifacts_get",
+        "get_execution_logs",
+    ] {
+        let key = if tool == "kitaru_artifacts_get" {
+            "artifact_id"
+        } else {
+            "exec_id"
+        };
+        let answer = peer.call(tool, json!({ key: huge }));
+        assert!(answer.is_error);
+        let chars = answer.texts.join("").chars().count();
+        assert!(
+            chars <= 2_100,
+            "{tool}: a {chars} character error: the argument is echoed whole"
+        );
+    }
+    // The session goes on.
+    assert!(!peer.call("kitaru_stacks_list", json!({})).is_error);
+}
