@@ -63,6 +63,10 @@ pub enum ConnectError {
     },
 }
 
+/// How long an idle connection to the server is kept for reuse: well under
+/// the 5 s after which the ZenML server closes it.
+const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl ResolvedConnection {
     /// A client for this connection, without talking to the server yet.
     ///
@@ -71,6 +75,11 @@ impl ResolvedConnection {
     pub fn client(&self) -> Result<Client, ConnectError> {
         let mut http = reqwest::Client::builder()
             .timeout(self.http_timeout)
+            // ZenML's server (uvicorn) closes a keep-alive connection idle
+            // for 5 s; one reused just then fails with "connection closed
+            // before message completed". Connections idle for longer than
+            // this are not reused.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("kitaru-client/", env!("CARGO_PKG_VERSION")));
         match &self.verify_ssl {
             VerifySsl::Enabled => {}
