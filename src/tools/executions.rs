@@ -198,11 +198,7 @@ pub async fn watch(
     args: ExecutionsWatchArgs,
     context: &ToolContext,
 ) -> Result<Execution, ToolError> {
-    let options = LaunchOptions {
-        settle: std::time::Duration::from_secs(wait_argument(args.max_wait_seconds)?),
-        observer: progress(context),
-        ..LaunchOptions::default()
-    };
+    let options = launch_options(wait_argument(args.max_wait_seconds)?, context);
     let execution = executions::watch(
         kitaru,
         &args.exec_id,

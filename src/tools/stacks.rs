@@ -51,63 +51,56 @@ pub async fn manage(
     args: ManageStackArgs,
     _: &ToolContext,
 ) -> Result<StackChange, ToolError> {
-    match args.action.as_str() {
+    let (action, recursive, force) = (args.action.clone(), args.recursive, args.force);
+    let request = StackCreate {
+        name: args.name,
+        activate: args.activate,
+        stack_type: args.stack_type,
+        artifact_store: args.artifact_store,
+        container_registry: args.container_registry,
+        cluster: args.cluster,
+        region: args.region,
+        subscription_id: args.subscription_id,
+        resource_group: args.resource_group,
+        workspace: args.workspace,
+        execution_role: args.execution_role,
+        namespace: args.namespace,
+        credentials: args.credentials.map(Secret::new),
+        extra: args.extra,
+        async_mode: args.async_mode,
+        verify: args.verify,
+    };
+    match action.as_str() {
         "create" => {
-            if args.recursive || args.force {
+            if recursive || force {
                 return Err(ToolError::argument(
-                    if args.recursive { "recursive" } else { "force" },
+                    if recursive { "recursive" } else { "force" },
                     "`recursive` and `force` are only valid when action=\"delete\".",
                 ));
             }
-            let request = StackCreate {
-                name: args.name,
-                activate: args.activate,
-                stack_type: args.stack_type,
-                artifact_store: args.artifact_store,
-                container_registry: args.container_registry,
-                cluster: args.cluster,
-                region: args.region,
-                subscription_id: args.subscription_id,
-                resource_group: args.resource_group,
-                workspace: args.workspace,
-                execution_role: args.execution_role,
-                namespace: args.namespace,
-                credentials: args.credentials.map(Secret::new),
-                extra: args.extra,
-                async_mode: args.async_mode,
-                verify: args.verify,
-            };
             Ok(StackChange::Created(
                 stacks::create(connector, &request).await?,
             ))
         }
         "delete" => {
-            if !args.activate {
+            if !request.activate {
                 return Err(ToolError::argument(
                     "activate",
                     "`activate` is only valid when action=\"create\".",
                 ));
             }
-            let stack_type = StackType::parse(&args.stack_type)?;
-            let create_only: Vec<&str> = [
-                ("stack_type", stack_type != StackType::Local),
-                ("artifact_store", args.artifact_store.is_some()),
-                ("container_registry", args.container_registry.is_some()),
-                ("cluster", args.cluster.is_some()),
-                ("region", args.region.is_some()),
-                ("subscription_id", args.subscription_id.is_some()),
-                ("resource_group", args.resource_group.is_some()),
-                ("workspace", args.workspace.is_some()),
-                ("execution_role", args.execution_role.is_some()),
-                ("namespace", args.namespace.is_some()),
-                ("credentials", args.credentials.is_some()),
-                ("verify", !args.verify),
-                ("extra", args.extra.is_some()),
-                ("async_mode", args.async_mode),
-            ]
-            .into_iter()
-            .filter_map(|(field, given)| given.then_some(field))
-            .collect();
+            let stack_type = StackType::parse(&request.stack_type)?;
+            // The create options given, in the CLI's order: the type, the
+            // remote fields (`verify` when off), `extra`, `async_mode`.
+            let create_only: Vec<&str> =
+                std::iter::once(("stack_type", stack_type != StackType::Local))
+                    .chain(request.given_fields())
+                    .chain([
+                        ("extra", request.extra.is_some()),
+                        ("async_mode", request.async_mode),
+                    ])
+                    .filter_map(|(field, given)| given.then_some(field))
+                    .collect();
             if let Some(first) = create_only.first() {
                 let fields: Vec<String> = create_only
                     .iter()
@@ -122,7 +115,7 @@ pub async fn manage(
                 ));
             }
             Ok(StackChange::Deleted(
-                stacks::delete(connector, &args.name, args.recursive, args.force).await?,
+                stacks::delete(connector, &request.name, recursive, force).await?,
             ))
         }
         _ => Err(ToolError::argument(

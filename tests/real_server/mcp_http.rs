@@ -97,13 +97,19 @@ async fn call(url: &str, authorization: &str, id: u64, tool: &str, arguments: Va
 
 /// A token for the auth server's `default` user (password login).
 async fn user_token() -> String {
+    login(&[
+        ("username", server().str("/auth/username")),
+        ("password", server().str("/auth/password")),
+    ])
+    .await
+}
+
+/// A token from the auth server's login form.
+async fn login(form: &[(&str, &str)]) -> String {
     let auth = server().str("/auth/server_url");
     let answer: Value = reqwest::Client::new()
         .post(format!("{auth}/api/v1/login"))
-        .form(&[
-            ("username", server().str("/auth/username")),
-            ("password", server().str("/auth/password")),
-        ])
+        .form(form)
         .send()
         .await
         .unwrap()
@@ -122,16 +128,7 @@ async fn secrets_seen(authorization: &str, name: &str) -> u64 {
     let token = match authorization.strip_prefix("Bearer ZENKEY_") {
         Some(_) => {
             let key = authorization.trim_start_matches("Bearer ");
-            let answer: Value = client
-                .post(format!("{auth}/api/v1/login"))
-                .form(&[("password", key)])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            format!("Bearer {}", answer["access_token"].as_str().unwrap())
+            format!("Bearer {}", login(&[("password", key)]).await)
         }
         None => authorization.to_owned(),
     };

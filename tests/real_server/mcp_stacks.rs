@@ -114,6 +114,22 @@ fn runs_on_stack(stack_id: &str) -> Vec<String> {
     })
 }
 
+/// Asserts `kitaru_stacks_list` has no stack named `name`.
+fn assert_not_listed(peer: &mut StdioPeer, name: &str) {
+    let listed = peer
+        .call("kitaru_stacks_list", json!({}))
+        .structured
+        .unwrap();
+    assert!(
+        listed["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|stack| stack["name"] != name),
+        "{listed}"
+    );
+}
+
 fn cli_stacks(project: &Path) -> Vec<Value> {
     let output = in_project(server().str("/kitaru"), project)
         .args(["stack", "list", "--output", "json", "--size", "100"])
@@ -218,18 +234,7 @@ fn a_local_stack_is_made_listed_by_both_used_by_a_flow_and_deleted() {
     for kind in ["orchestrator", "artifact_store"] {
         assert!(components_named(&name, kind).is_empty(), "{kind} deleted");
     }
-    let listed = peer
-        .call("kitaru_stacks_list", json!({}))
-        .structured
-        .unwrap();
-    assert!(
-        listed["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|stack| stack["name"] != name.as_str()),
-        "{listed}"
-    );
+    assert_not_listed(&mut peer, &name);
     let default_entry = cli_stacks(project.path())
         .into_iter()
         .find(|stack| stack["name"] == "default")
@@ -366,17 +371,7 @@ fn a_remote_stack_the_server_cannot_connect_to_is_refused_without_echoing_creden
     );
     assert!(!text.contains(secret), "the secret is not echoed: {text}");
     assert!(components_named(&name, "orchestrator").is_empty());
-    let listed = peer
-        .call("kitaru_stacks_list", json!({}))
-        .structured
-        .unwrap();
-    assert!(
-        listed["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|stack| stack["name"] != name.as_str())
-    );
+    assert_not_listed(&mut peer, &name);
 }
 
 /// The official Python MCP client checks both results against the output

@@ -29,9 +29,7 @@ pub async fn create(connector: &Connector, request: &StackCreate) -> Result<Stac
     let kitaru = connector.get().await?;
     let stacks = all(&kitaru).await?;
     if stacks.iter().any(|stack| stack.name == name) {
-        return Err(Error::State(format!(
-            "A stack named \"{name}\" already exists. To activate it, run 'kitaru stack use {name}'."
-        )));
+        return Err(Error::State(name_taken(name)));
     }
     let previous_active_stack = request
         .activate
@@ -60,6 +58,13 @@ pub async fn create(connector: &Connector, request: &StackCreate) -> Result<Stac
         connector.reset().await;
     }
     Ok(created)
+}
+
+/// The refusal of a name another stack has.
+fn name_taken(name: &str) -> String {
+    format!(
+        "A stack named \"{name}\" already exists. To activate it, run 'kitaru stack use {name}'."
+    )
 }
 
 /// The two local components, then the stack; on a failure, the components
@@ -119,9 +124,7 @@ async fn create_local(
         Err(error) => {
             let error = Error::api(format!("Failed to create stack '{name}'"), error);
             let message = if error.kind() == ErrorKind::Conflict {
-                format!(
-                    "A stack named \"{name}\" already exists. To activate it, run 'kitaru stack use {name}'."
-                )
+                name_taken(name)
             } else {
                 error.to_string()
             };

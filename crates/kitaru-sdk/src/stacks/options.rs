@@ -153,7 +153,7 @@ impl StackCreate {
 
     /// The remote-only fields in message order, with whether each was given
     /// (`verify` counts when turned off).
-    pub(crate) fn given_fields(&self) -> Vec<(&'static str, bool)> {
+    pub fn given_fields(&self) -> Vec<(&'static str, bool)> {
         vec![
             ("artifact_store", self.artifact_store.is_some()),
             ("container_registry", self.container_registry.is_some()),
