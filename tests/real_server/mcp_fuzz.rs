@@ -46,7 +46,33 @@ fn single_typed(schema: &Value) -> Value {
 }
 
 /// Asserts the answer is an argument error naming `argument`.
-fn refused(peer: &mut StdioPeer, tool: &str, arguments: &Value, argument: &str) {
+/// The cases tried so far, and the slowest and largest answers among them.
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    slowest: (std::time::Duration, String),
+    largest: (usize, String),
+}
+
+impl Tally {
+    /// Calls `tool` with `arguments`, which must be refused naming `argument`.
+    fn refused(&mut self, peer: &mut StdioPeer, tool: &str, arguments: &Value, argument: &str) {
+        let started = std::time::Instant::now();
+        let bytes = refused(peer, tool, arguments, argument);
+        let took = started.elapsed();
+        self.cases += 1;
+        if took > self.slowest.0 {
+            self.slowest = (took, format!("{tool} without a good {argument}"));
+        }
+        if bytes > self.largest.0 {
+            self.largest = (bytes, format!("{tool} without a good {argument}"));
+        }
+    }
+}
+
+/// Calls `tool` with `arguments`, which must be refused naming `argument`;
+/// the bytes of the answer's text.
+fn refused(peer: &mut StdioPeer, tool: &str, arguments: &Value, argument: &str) -> usize {
     let answer = peer.call(tool, arguments.clone());
     let error = answer
         .structured
@@ -61,6 +87,7 @@ fn refused(peer: &mut StdioPeer, tool: &str, arguments: &Value, argument: &str) 
     assert_eq!(error["argument"], argument, "{tool} {arguments}: {error}");
     let chars = answer.texts.join("").chars().count();
     assert!(chars <= 2_100, "{tool}: a {chars} character error");
+    answer.texts.iter().map(String::len).sum()
 }
 
 #[test]
@@ -70,7 +97,7 @@ fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
     command.env("KITARU_PYTHON", "/nonexistent/python");
     let mut peer = StdioPeer::start(command);
     let tools = peer.tools();
-    let mut cases = 0;
+    let mut tally = Tally::default();
     let secret_name = crate::sdk_memory::fresh("fuzz-secret");
     for tool in &tools {
         let name = tool["name"].as_str().unwrap();
@@ -96,24 +123,21 @@ fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
         // An argument nobody declared.
         let mut unknown = base.clone();
         unknown.insert("zz_not_an_argument".into(), json!(1));
-        refused(
+        tally.refused(
             &mut peer,
             name,
             &Value::Object(unknown),
             "zz_not_an_argument",
         );
-        cases += 1;
         for key in &required {
             let mut missing = base.clone();
             missing.remove(*key);
-            refused(&mut peer, name, &Value::Object(missing), key);
-            cases += 1;
+            tally.refused(&mut peer, name, &Value::Object(missing), key);
             // Null, where a value of a type is required (an "any" value may be null).
             if properties[*key].get("type").is_some() {
                 let mut null = base.clone();
                 null.insert((*key).to_owned(), Value::Null);
-                refused(&mut peer, name, &Value::Object(null), key);
-                cases += 1;
+                tally.refused(&mut peer, name, &Value::Object(null), key);
             }
         }
         for (key, property) in &properties {
@@ -121,26 +145,31 @@ fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
             if let Some(value) = wrong(&property) {
                 let mut broken = base.clone();
                 broken.insert(key.clone(), value);
-                refused(&mut peer, name, &Value::Object(broken), key);
-                cases += 1;
+                tally.refused(&mut peer, name, &Value::Object(broken), key);
             }
             if let Some(maximum) = property["maximum"].as_i64() {
                 let mut over = base.clone();
                 over.insert(key.clone(), json!(maximum.saturating_add(1)));
-                refused(&mut peer, name, &Value::Object(over), key);
-                cases += 1;
+                tally.refused(&mut peer, name, &Value::Object(over), key);
             }
             if let Some(values) = property["enum"].as_array() {
                 assert!(!values.is_empty());
                 let mut outside = base.clone();
                 outside.insert(key.clone(), json!("🦀 not one of them"));
-                refused(&mut peer, name, &Value::Object(outside), key);
-                cases += 1;
+                tally.refused(&mut peer, name, &Value::Object(outside), key);
             }
         }
     }
-    assert!(cases > 150, "{cases} cases");
-    eprintln!("{cases} broken-argument cases over {} tools", tools.len());
+    assert!(tally.cases > 150, "{} cases", tally.cases);
+    eprintln!(
+        "{} broken-argument cases over {} tools; slowest answer {:?} ({}), largest {} bytes ({})",
+        tally.cases,
+        tools.len(),
+        tally.slowest.0,
+        tally.slowest.1,
+        tally.largest.0,
+        tally.largest.1
+    );
 
     // A refused write wrote nothing: the secret does not exist.
     let runtime = tokio::runtime::Runtime::new().unwrap();

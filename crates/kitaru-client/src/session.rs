@@ -145,6 +145,8 @@ impl Credentials {
 #[derive(Clone, Debug, Default)]
 pub struct Session {
     state: Arc<SessionState>,
+    // Requests under way at once; `None`: no limit.
+    turns: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 #[derive(Debug, Default)]
@@ -174,7 +176,16 @@ impl Session {
                 token: RwLock::new(token),
                 login: tokio::sync::Mutex::new(()),
             }),
+            turns: None,
         }
+    }
+
+    /// Lets at most `limit` requests be under way at once; the others wait
+    /// their turn, first come first served (the HTTP timeout starts when a
+    /// request is sent).
+    pub fn with_concurrency_limit(mut self, limit: usize) -> Self {
+        self.turns = Some(Arc::new(tokio::sync::Semaphore::new(limit.max(1))));
+        self
     }
 
     /// Starts the session with a token obtained earlier (for instance the
@@ -252,7 +263,7 @@ impl Session {
         if let Some(token) = &sent_token {
             authorize(&mut request, token);
         }
-        let response = http.execute(request).await?;
+        let response = self.send(http, request).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -276,8 +287,63 @@ impl Session {
             }
         };
         authorize(&mut retry, &fresh);
-        http.execute(retry).await
+        self.send(http, retry).await
     }
+
+    /// Sends one request when its turn comes. A request that reads nothing
+    /// but found its connection closed under it (a pooled connection the
+    /// server dropped just then) is sent once more on a fresh one.
+    async fn send(&self, http: &reqwest::Client, request: Request) -> reqwest::Result<Response> {
+        let _turn = match &self.turns {
+            // The semaphore is never closed, so acquiring cannot fail.
+            Some(turns) => turns.acquire().await.ok(),
+            None => None,
+        };
+        let again = if is_idempotent(request.method()) {
+            request.try_clone()
+        } else {
+            None
+        };
+        match (http.execute(request).await, again) {
+            (Err(error), Some(again)) if connection_dropped(&error) => http.execute(again).await,
+            (answer, _) => answer,
+        }
+    }
+}
+
+/// Methods that may be sent twice with the effect of once (RFC 9110 9.2.2).
+fn is_idempotent(method: &reqwest::Method) -> bool {
+    use reqwest::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method)
+}
+
+/// Whether the connection closed before any answer came: the server closed
+/// it (an idle keep-alive connection reused just as it timed out) or reset it.
+fn connection_dropped(error: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+            || current.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                )
+            })
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 fn authorize(request: &mut Request, token: &Secret) {

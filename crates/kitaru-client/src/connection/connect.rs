@@ -95,7 +95,8 @@ impl ResolvedConnection {
                 http = http.tls_certs_merge([certificate]);
             }
         }
-        let mut session = Session::new(self.credentials.clone());
+        let mut session = Session::new(self.credentials.clone())
+            .with_concurrency_limit(self.max_concurrent_requests);
         if let Some(token) = &self.cached_token
             && !token.is_expired_at(chrono::Utc::now())
         {

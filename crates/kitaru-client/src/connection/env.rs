@@ -38,6 +38,7 @@ pub(crate) const KITARU_AUTH_TOKEN: &str = "KITARU_AUTH_TOKEN";
 pub(crate) const KITARU_PROJECT: &str = "KITARU_PROJECT";
 pub(crate) const KITARU_CONFIG_PATH: &str = "KITARU_CONFIG_PATH";
 pub(crate) const KITARU_RUNNER: &str = "KITARU_RUNNER";
+pub(crate) const KITARU_MAX_CONCURRENT_REQUESTS: &str = "KITARU_MAX_CONCURRENT_REQUESTS";
 pub(crate) const ZENML_STORE_URL: &str = "ZENML_STORE_URL";
 pub(crate) const ZENML_STORE_API_KEY: &str = "ZENML_STORE_API_KEY";
 pub(crate) const ZENML_STORE_API_TOKEN: &str = "ZENML_STORE_API_TOKEN";

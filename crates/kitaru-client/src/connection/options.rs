@@ -27,6 +27,7 @@ pub struct ConnectionOptions {
     pub(crate) stack: Option<String>,
     pub(crate) verify_ssl: Option<VerifySsl>,
     pub(crate) http_timeout: Option<Duration>,
+    pub(crate) max_concurrent_requests: Option<usize>,
     pub(crate) config_dir: Option<PathBuf>,
     pub(crate) working_dir: Option<PathBuf>,
 }
@@ -113,6 +114,13 @@ impl ConnectionOptions {
     /// The timeout for each HTTP request.
     pub fn http_timeout(mut self, timeout: Duration) -> Self {
         self.http_timeout = Some(timeout);
+        self
+    }
+
+    /// How many requests may be under way to the server at once; further
+    /// ones wait their turn. See [`ResolvedConnection::max_concurrent_requests`].
+    pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
+        self.max_concurrent_requests = Some(limit.max(1));
         self
     }
 

@@ -19,6 +19,12 @@ use crate::session::{ApiToken, Credentials};
 /// The server's default when neither the environment nor the config sets one.
 const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Requests under way at once to a server on a loopback address (one Python
+/// process; see [`ResolvedConnection::max_concurrent_requests`]) and to any
+/// other.
+const LOCAL_MAX_CONCURRENT_REQUESTS: usize = 1;
+const REMOTE_MAX_CONCURRENT_REQUESTS: usize = 8;
+
 /// A config file that was found, with its path for reporting.
 struct Located<T> {
     path: PathBuf,
@@ -73,6 +79,7 @@ pub(crate) fn resolve(
 
     let verify_ssl = verify_ssl(options, &env, file_store.as_ref(), &working_dir)?;
     let http_timeout = http_timeout(options, &env, file_store.as_ref())?;
+    let max_concurrent_requests = max_concurrent_requests(options, &env, &server_url)?;
 
     let stored_credentials = if env.flag(env::ZENML_DISABLE_CREDENTIALS_DISK_CACHING) {
         None
@@ -118,6 +125,7 @@ pub(crate) fn resolve(
         server_url,
         verify_ssl,
         http_timeout,
+        max_concurrent_requests,
         credentials,
         cached_token,
         project,
@@ -370,6 +378,45 @@ fn http_timeout(
             value: seconds.to_string(),
             expected: EXPECTED,
         }),
+    }
+}
+
+fn max_concurrent_requests(
+    options: &ConnectionOptions,
+    env: &EnvView<'_>,
+    server_url: &str,
+) -> Result<usize, ConnectionError> {
+    if let Some(explicit) = options.max_concurrent_requests {
+        return Ok(explicit);
+    }
+    if let Some(found) = env.non_blank(env::KITARU_MAX_CONCURRENT_REQUESTS) {
+        return match found.value.parse::<usize>() {
+            Ok(limit) if limit > 0 => Ok(limit),
+            _ => Err(ConnectionError::InvalidValue {
+                what: "number of concurrent requests",
+                from: Source::Env(found.var),
+                value: found.value,
+                expected: "a whole number greater than 0",
+            }),
+        };
+    }
+    Ok(if is_loopback(server_url) {
+        LOCAL_MAX_CONCURRENT_REQUESTS
+    } else {
+        REMOTE_MAX_CONCURRENT_REQUESTS
+    })
+}
+
+/// Whether the URL's host is this machine: `localhost` or a loopback address.
+fn is_loopback(server_url: &str) -> bool {
+    match url::Url::parse(server_url)
+        .ok()
+        .and_then(|url| url.host().map(|host| host.to_owned()))
+    {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
     }
 }
 
