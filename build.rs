@@ -4,8 +4,11 @@
 //! script; this one only turns the declarative tool list into argument types
 //! and rmcp registrations (see `build/tools.rs`). `src/tools/` includes the
 //! results; `generated/tool_args.rs` and `generated/tool_router.rs` are their
-//! reviewed copies.
+//! reviewed copies. It also checks `openapi/api_tools.toml`, one decision for
+//! each API operation (see `build/api_tools.rs`), for `src/api_tools/`.
 
+#[path = "build/api_tools.rs"]
+mod api_tools;
 #[path = "build/tools.rs"]
 mod tools;
 
@@ -13,6 +16,9 @@ use std::path::PathBuf;
 use std::{env, fs};
 
 const TOOLS: &str = "openapi/tools.toml";
+/// One decision per API operation: exposed as an opt-in tool, hidden, or
+/// covered by a curated tool.
+const API_TOOLS: &str = "openapi/api_tools.toml";
 /// The vendored spec: its `info.version` is the server API version the
 /// client was generated from, which `--version` names.
 const SPEC: &str = "openapi/kitaru-server.openapi.json";
@@ -32,9 +38,21 @@ fn main() {
     let text = fs::read_to_string(TOOLS).unwrap_or_else(|e| panic!("cannot read {TOOLS}: {e}"));
     let generated = tools::generate(&text, TOOLS).unwrap_or_else(|e| panic!("{TOOLS}: {e}"));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    println!("cargo:rerun-if-changed={API_TOOLS}");
+    println!("cargo:rerun-if-changed=build/api_tools.rs");
+    let text =
+        fs::read_to_string(API_TOOLS).unwrap_or_else(|e| panic!("cannot read {API_TOOLS}: {e}"));
+    let api = api_tools::generate(&spec, &text, API_TOOLS).unwrap_or_else(|e| panic!("{e}"));
+    for name in &api.removed {
+        println!(
+            "cargo:warning={API_TOOLS} decides `{name}`, which the spec no longer has: remove it"
+        );
+    }
     for (name, code) in [
         ("tool_args.rs", &generated.args),
         ("tool_router.rs", &generated.router),
+        ("api_decisions.rs", &api.decisions),
+        ("api_operations.md", &api.report),
     ] {
         let path = out_dir.join(name);
         fs::write(&path, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));

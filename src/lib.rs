@@ -5,12 +5,14 @@
 //! thin adapters over the Kitaru SDK ([`kitaru_sdk`], re-exported as
 //! [`sdk`]), which works over the typed REST client ([`kitaru_client`],
 //! re-exported as [`api`]); a Rust program that wants Kitaru without MCP
-//! depends on those crates directly.
+//! depends on those crates directly. Every operation of the server's API is
+//! also an opt-in tool ([`api_tools`]: toolsets `api:*` and `api:discovery`).
 #![forbid(unsafe_code)]
 
 pub use kitaru_client as api;
 pub use kitaru_sdk as sdk;
 
+pub mod api_tools;
 pub mod elicitation;
 pub mod http;
 pub mod prompts;

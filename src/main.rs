@@ -36,7 +36,9 @@ use kitaru_mcp::tools::TOOLSETS;
 )]
 struct Args {
     /// The toolsets to offer, comma-separated: names from the list below,
-    /// `all`, and `-name` to leave one out (`-stacks`). Exclusions win.
+    /// `all`, and `-name` to leave one out (`-stacks`). Exclusions win. The
+    /// server's API is opt-in and adds to these: `api:<tag>` (`api:runs`),
+    /// `api:all`, `api:discovery` (search, describe, call).
     #[arg(
         long,
         env = "KITARU_MCP_TOOLSETS",
@@ -92,6 +94,12 @@ fn tool_list() -> String {
             text.push_str(&format!("\n    {:<28} {}", tool.name, tool.title));
         }
     }
+    text.push_str(&format!(
+        "\n\nOpt-in API toolsets (one tool per operation of the server's API):\n  {}, {}, {}",
+        kitaru_mcp::api_tools::ALL_TOOLSET,
+        kitaru_mcp::api_tools::DISCOVERY_TOOLSET,
+        kitaru_mcp::api_tools::toolsets().join(", ")
+    ));
     text
 }
 

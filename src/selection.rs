@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::api_tools::{self as api, ALL_TOOLSET, ApiDecision, ApiOperation, DISCOVERY_TOOLSET};
 use crate::tools::{TOOLS, TOOLSETS, ToolInfo};
 
 /// The toolsets and mode the server runs with; the default offers every
@@ -18,6 +19,20 @@ pub struct ToolSelection {
     excluded: BTreeSet<&'static str>,
     /// Only tools annotated read-only.
     read_only: bool,
+    /// The API toolsets (`api:runs`, …) selected; they add to the curated
+    /// tools rather than narrowing them.
+    api: ApiSelection,
+}
+
+/// Which opt-in API toolsets are selected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ApiSelection {
+    /// `api:all`.
+    all: bool,
+    included: BTreeSet<&'static str>,
+    excluded: BTreeSet<&'static str>,
+    /// `api:discovery`.
+    discovery: bool,
 }
 
 impl ToolSelection {
@@ -29,6 +44,10 @@ impl ToolSelection {
         let mut included = BTreeSet::new();
         let mut all = false;
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if entry.trim_start_matches('-').trim().starts_with("api:") {
+                selection.api.add(entry)?;
+                continue;
+            }
             match entry.strip_prefix('-') {
                 Some(name) => {
                     selection.excluded.insert(toolset(name.trim())?);
@@ -52,6 +71,42 @@ impl ToolSelection {
         self
     }
 
+    /// Whether only read-only tools are offered.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Whether the exposed operation's tool is offered.
+    pub fn offers_api(&self, api: &ApiOperation) -> bool {
+        api.decision == ApiDecision::Expose
+            && api.operation.callable.is_none()
+            && self.api.selects(api.toolset)
+            && !(self.read_only && !api.read_only())
+    }
+
+    /// Whether the discovery tools (api_search, api_describe, api_call) are
+    /// offered.
+    pub fn offers_discovery(&self) -> bool {
+        self.api.discovery
+    }
+
+    /// The selected API toolsets with at least one offered tool, and the
+    /// discovery toolset when selected.
+    pub fn offered_api_toolsets(&self) -> Vec<&'static str> {
+        let mut offered: Vec<&'static str> = api::toolsets()
+            .into_iter()
+            .filter(|toolset| {
+                api::API_OPERATIONS
+                    .iter()
+                    .any(|api| api.toolset == *toolset && self.offers_api(api))
+            })
+            .collect();
+        if self.api.discovery {
+            offered.push(DISCOVERY_TOOLSET);
+        }
+        offered
+    }
+
     /// Whether `tool` is offered.
     pub fn offers(&self, tool: &ToolInfo) -> bool {
         !(self.hides_as_mutating(tool) || self.leaves_out_toolset_of(tool))
@@ -60,6 +115,16 @@ impl ToolSelection {
     /// Why the tool named `name` is not offered, with what to do about it;
     /// `None` when it is offered or no such tool exists.
     pub fn refusal(&self, name: &str) -> Option<String> {
+        if let Some(api) = api::exposed_tool(name) {
+            return self.api_refusal(api);
+        }
+        if api::discovery::TOOLS.contains(&name) && !self.api.discovery {
+            return Some(format!(
+                "tool `{name}` is not available: its toolset `{DISCOVERY_TOOLSET}` is not \
+                 selected (--toolsets or KITARU_MCP_TOOLSETS). Add `{DISCOVERY_TOOLSET}` to the \
+                 toolsets to use it."
+            ));
+        }
         let tool = TOOLS.iter().find(|tool| tool.name == name)?;
         if self.hides_as_mutating(tool) {
             Some(format!(
@@ -79,6 +144,27 @@ impl ToolSelection {
             ))
         } else {
             None
+        }
+    }
+
+    fn api_refusal(&self, api: &ApiOperation) -> Option<String> {
+        if self.offers_api(api) {
+            None
+        } else if let Some(reason) = api.unavailable() {
+            Some(reason)
+        } else if self.read_only && !api.read_only() {
+            Some(format!(
+                "tool `{}` is not available: kitaru-mcp runs read-only (--read-only or \
+                 KITARU_MCP_READ_ONLY) and this tool changes things. Restart kitaru-mcp \
+                 without read-only mode to use it.",
+                api.tool
+            ))
+        } else {
+            Some(format!(
+                "tool `{}` is not available: its toolset `{}` is not selected (--toolsets or \
+                 KITARU_MCP_TOOLSETS). Add `{}` (or `{ALL_TOOLSET}`) to the toolsets to use it.",
+                api.tool, api.toolset, api.toolset
+            ))
         }
     }
 
@@ -104,6 +190,43 @@ impl ToolSelection {
     }
 }
 
+impl ApiSelection {
+    /// Adds `api:<tag>`, `api:all`, `api:discovery` or their `-` exclusion.
+    fn add(&mut self, entry: &str) -> Result<(), String> {
+        let (excluding, name) = match entry.strip_prefix('-') {
+            Some(name) => (true, name.trim()),
+            None => (false, entry),
+        };
+        match (excluding, name) {
+            (false, ALL_TOOLSET) => self.all = true,
+            (true, ALL_TOOLSET) => self.all = false,
+            (excluding, DISCOVERY_TOOLSET) => self.discovery = !excluding,
+            (excluding, name) => {
+                let toolset = api::toolsets()
+                    .into_iter()
+                    .find(|toolset| *toolset == name)
+                    .ok_or_else(|| {
+                        format!(
+                            "unknown toolset `{name}`; the API toolsets are: {ALL_TOOLSET}, \
+                             {DISCOVERY_TOOLSET}, {}",
+                            api::toolsets().join(", ")
+                        )
+                    })?;
+                if excluding {
+                    self.excluded.insert(toolset);
+                } else {
+                    self.included.insert(toolset);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn selects(&self, toolset: &str) -> bool {
+        (self.all || self.included.contains(toolset)) && !self.excluded.contains(toolset)
+    }
+}
+
 /// A declared toolset's name, or what the declared ones are.
 fn toolset(name: &str) -> Result<&'static str, String> {
     TOOLSETS
@@ -113,7 +236,8 @@ fn toolset(name: &str) -> Result<&'static str, String> {
         .ok_or_else(|| {
             let known: Vec<&str> = TOOLSETS.iter().map(|toolset| toolset.name).collect();
             format!(
-                "unknown toolset `{name}`; the toolsets are: all, {}",
+                "unknown toolset `{name}`; the toolsets are: all, {}; opt-in: {ALL_TOOLSET}, \
+                 {DISCOVERY_TOOLSET}, api:<tag> (e.g. api:runs)",
                 known.join(", ")
             )
         })

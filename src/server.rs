@@ -18,6 +18,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 use kitaru_client::ConnectionOptions;
 use kitaru_sdk::{Connector, Kitaru};
 
+use crate::api_tools;
 use crate::http::Callers;
 use crate::prompts::{PROMPTS, PromptSpec};
 use crate::resources::Subscriptions;
@@ -45,6 +46,19 @@ pub fn instructions(selection: &ToolSelection) -> String {
             toolset.description,
             tools.join(", ")
         ));
+    }
+    for toolset in selection.offered_api_toolsets() {
+        if toolset == api_tools::DISCOVERY_TOOLSET {
+            text.push_str(
+                "- The whole server API on demand: api_search finds operations, api_describe \
+                 gives one's input schema, api_call calls it\n",
+            );
+        } else {
+            text.push_str(&format!(
+                "- Server API operations tagged `{}` (api_* tools)\n",
+                toolset.trim_start_matches("api:")
+            ));
+        }
     }
     text.push_str(
         "The server uses the same connection as the `kitaru` CLI (`kitaru login`, or \
@@ -104,12 +118,27 @@ impl KitaruServer {
         for tool in TOOLS.iter().filter(|tool| !selection.offers(tool)) {
             tool_router.disable_route(tool.name);
         }
+        for api in api_tools::API_OPERATIONS.iter() {
+            if selection.offers_api(api) {
+                tool_router.add_route(api_tools::route(api));
+            }
+        }
+        if selection.offers_discovery() {
+            for route in api_tools::discovery::routes() {
+                tool_router.add_route(route);
+            }
+        }
         Self {
             connection,
             selection: Arc::new(selection),
             tool_router,
             subscriptions: Subscriptions::default(),
         }
+    }
+
+    /// The toolsets and mode this server runs with.
+    pub(crate) fn selection(&self) -> &ToolSelection {
+        &self.selection
     }
 
     /// The connection `request` uses: the one of this server, or over HTTP

@@ -1,8 +1,9 @@
 //! Generates the client from the vendored OpenAPI document into `OUT_DIR`.
 //!
 //! All the work is in `kitaru-codegen`; this only reads the spec and writes
-//! what it returns. `src/lib.rs` includes `kitaru_client.rs`; the test
-//! `generated_is_fresh` compares both files with the reviewed copies in
+//! what it returns. `src/lib.rs` includes `kitaru_client.rs` and
+//! `src/operations.rs` includes `kitaru_operations.rs`; the test
+//! `generated_is_fresh` compares the files with the reviewed copies in
 //! `generated/`.
 
 use std::path::PathBuf;
@@ -33,16 +34,21 @@ fn main() {
     let generated = kitaru_codegen::generate(&spec, &options).unwrap_or_else(|e| panic!("{e}"));
     // Shown by `cargo build -vv`: the cost of generation within the build.
     eprintln!(
-        "kitaru-codegen: {} operations, {} lines in {:.2?}",
+        "kitaru-codegen: {} operations, {} lines in {:.2?}; {} callable by name, input schemas {} bytes (largest: {}, {} bytes)",
         generated.generated_operations,
         generated.client.lines().count(),
-        started.elapsed()
+        started.elapsed(),
+        generated.callable_operations,
+        generated.input_schema_bytes,
+        generated.largest_input_schema.0,
+        generated.largest_input_schema.1,
     );
 
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     for (name, contents) in [
         ("kitaru_client.rs", &generated.client),
         ("operations.md", &generated.operations_report),
+        ("kitaru_operations.rs", &generated.operations),
     ] {
         let path = out_dir.join(name);
         fs::write(&path, contents)

@@ -8,6 +8,7 @@ mod client_auth;
 mod client_types;
 mod connection_config;
 mod fake_llm;
+mod mcp_api_tools;
 mod mcp_faults;
 mod mcp_fuzz;
 mod mcp_http;

@@ -51,6 +51,7 @@
 mod api_error;
 mod artifacts;
 pub mod connection;
+pub mod operations;
 pub mod paging;
 pub mod session;
 pub mod timestamp;
@@ -75,6 +76,7 @@ pub use connection::{ConnectError, ConnectionOptions, ResolvedConnection};
 pub use generated::{
     ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types,
 };
+pub use operations::{CallError, OPERATIONS, Operation};
 pub use session::{ApiToken, Credentials, Secret, Session};
 pub use timestamp::Timestamp;
 

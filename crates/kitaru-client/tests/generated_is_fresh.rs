@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-const FILES: [&str; 2] = ["kitaru_client.rs", "operations.md"];
+const FILES: [&str; 3] = ["kitaru_client.rs", "operations.md", "kitaru_operations.rs"];
 
 fn checked_in(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,6 +44,6 @@ fn checked_in_copies_match_the_build() {
         stale.is_empty(),
         "{} out of date with the spec or the generator; review the change and refresh with\n  \
          KITARU_UPDATE_GENERATED=1 cargo test -p kitaru-client --test generated_is_fresh",
-        stale.join(" and ")
+        stale.join(", ")
     );
 }

@@ -28,9 +28,20 @@ pub(crate) fn generate_client(doc: &Value, options: &Options) -> Result<String, 
         );
 
     let mut generator = Generator::new(&settings);
-    let tokens = generator
-        .generate_tokens(&spec)
-        .map_err(|e| CodegenError::Progenitor(e.to_string()))?;
+    // progenitor and typify panic on some documents they do not support;
+    // that is an error of this generation, not a crash of the build script.
+    let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        generator.generate_tokens(&spec)
+    }))
+    .map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        CodegenError::Progenitor(format!("it panicked: {message}"))
+    })?
+    .map_err(|e| CodegenError::Progenitor(e.to_string()))?;
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| CodegenError::Unparsable(e.to_string()))?;
     let types = types_module(&mut file)?;
@@ -68,11 +79,7 @@ fn parse_path(path: &str) -> Result<syn::Path, CodegenError> {
 /// The client methods in generated source, as `(method, path, Rust name)`,
 /// read from the `Sends a `GET` request to `/path`` line progenitor writes
 /// into each method's documentation.
-pub(crate) fn generated_methods(
-    source: &str,
-) -> Result<Vec<(String, String, String)>, CodegenError> {
-    let file: syn::File =
-        syn::parse_str(source).map_err(|e| CodegenError::Unparsable(e.to_string()))?;
+pub(crate) fn generated_methods(file: &syn::File) -> Vec<(String, String, String)> {
     let mut found = Vec::new();
     for item in &file.items {
         let syn::Item::Impl(block) = item else {
@@ -92,7 +99,7 @@ pub(crate) fn generated_methods(
             }
         }
     }
-    Ok(found)
+    found
 }
 
 fn doc_text(attrs: &[syn::Attribute]) -> String {

@@ -1,0 +1,431 @@
+//! The server's API as opt-in MCP tools: one tool `api_<operation>` for each
+//! operation `openapi/api_tools.toml` exposes, in the toolset `api:<tag>`,
+//! called through the generated typed client (`kitaru_client::operations`);
+//! and the discovery toolset `api:discovery` (search, describe, call) that
+//! reaches the whole API for the cost of three tools.
+//!
+//! None of them is offered unless its toolset is selected (`--toolsets
+//! api:runs,api:discovery`, or `api:all` for every operation tool);
+//! read-only mode leaves only the `GET` operations.
+
+pub mod discovery;
+
+use std::sync::{Arc, LazyLock};
+
+use kitaru_client::operations::{self, CallError, Operation};
+use rmcp::handler::server::router::tool::ToolRoute;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde_json::{Value, json};
+
+use crate::server::KitaruServer;
+use crate::tools::{ToolContext, ToolError};
+
+pub use discovery::DISCOVERY_TOOLSET;
+
+/// What became of an operation (the generated `API_DECISIONS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiDecision {
+    /// A tool `api_<name>`.
+    Expose,
+    /// No tool, for this reason.
+    Hide(&'static str),
+    /// No tool: this curated Kitaru tool does it.
+    Curated(&'static str),
+    /// No tool: the spec marks it deprecated.
+    Deprecated,
+}
+
+include!(concat!(env!("OUT_DIR"), "/api_decisions.rs"));
+
+/// Selecting every operation tool.
+pub const ALL_TOOLSET: &str = "api:all";
+
+/// An operation with its decision and toolset.
+#[derive(Debug)]
+pub struct ApiOperation {
+    /// The catalogue's entry.
+    pub operation: &'static Operation,
+    /// The tool's name, `api_<operation>`.
+    pub tool: String,
+    /// `api:<tag>`.
+    pub toolset: &'static str,
+    /// Exposed, hidden or curated.
+    pub decision: ApiDecision,
+}
+
+impl ApiOperation {
+    /// Whether calling it changes nothing on the server.
+    pub fn read_only(&self) -> bool {
+        matches!(self.operation.method, "GET" | "HEAD")
+    }
+
+    /// Why it cannot be called as a tool (hidden, curated, not callable);
+    /// `None` when it can.
+    pub fn unavailable(&self) -> Option<String> {
+        match self.decision {
+            ApiDecision::Expose => self
+                .operation
+                .callable
+                .map(|reason| format!("`{}` cannot be called here: {reason}", self.operation.name)),
+            ApiDecision::Hide(reason) => Some(format!(
+                "`{}` is not offered as a tool: {reason}",
+                self.operation.name
+            )),
+            ApiDecision::Curated(tool) => Some(format!(
+                "`{}` is not offered as a tool: use the Kitaru tool `{tool}`, which applies \
+                 Kitaru's rules to it",
+                self.operation.name
+            )),
+            ApiDecision::Deprecated => Some(format!(
+                "`{}` is deprecated in the server's API and not offered",
+                self.operation.name
+            )),
+        }
+    }
+}
+
+/// Every operation of the catalogue that has a decision, sorted by name.
+pub static API_OPERATIONS: LazyLock<Vec<ApiOperation>> = LazyLock::new(|| {
+    API_DECISIONS
+        .iter()
+        .filter_map(|(name, toolset, decision)| {
+            Some(ApiOperation {
+                operation: operations::find(name)?,
+                tool: format!("api_{name}"),
+                toolset,
+                decision: *decision,
+            })
+        })
+        .collect()
+});
+
+/// The operation behind a tool name (`api_list_runs`) or an operation name
+/// (`list_runs`).
+pub fn find(name: &str) -> Option<&'static ApiOperation> {
+    let name = name.strip_prefix("api_").unwrap_or(name);
+    API_OPERATIONS.iter().find(|api| api.operation.name == name)
+}
+
+/// The exposed operation behind a tool name.
+pub fn exposed_tool(name: &str) -> Option<&'static ApiOperation> {
+    API_OPERATIONS
+        .iter()
+        .find(|api| api.tool == name && api.decision == ApiDecision::Expose)
+}
+
+/// The toolsets of the exposed operations, sorted.
+pub fn toolsets() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = API_OPERATIONS
+        .iter()
+        .filter(|api| api.decision == ApiDecision::Expose)
+        .map(|api| api.toolset)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The first paragraph of a spec description, at most 300 characters: the
+/// rest (argument lists, return values) repeats the input schema.
+fn brief(text: &str) -> String {
+    let first = text
+        .split("\n\n")
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match first.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &first[..cut]),
+        None => first,
+    }
+}
+
+/// The MCP tool for an exposed operation.
+pub fn tool(api: &ApiOperation) -> Tool {
+    let operation = api.operation;
+    let mut description = brief(operation.description);
+    if description.is_empty() {
+        description = operation.summary.to_owned();
+    }
+    description.push_str(&format!(
+        " ({} {}; Kitaru server API)",
+        operation.method, operation.path
+    ));
+    let schema: JsonObject = operation.schema();
+    let method = operation.method;
+    let annotations = ToolAnnotations::with_title(operation.summary)
+        .read_only(api.read_only())
+        .destructive(method == "DELETE")
+        .idempotent(matches!(method, "GET" | "HEAD" | "PUT" | "DELETE"))
+        .open_world(false);
+    Tool::new(api.tool.clone(), description, Arc::new(schema))
+        .with_title(operation.summary)
+        .with_annotations(annotations)
+}
+
+/// The route of an exposed operation's tool.
+pub fn route(api: &'static ApiOperation) -> ToolRoute<KitaruServer> {
+    ToolRoute::new_dyn(tool(api), move |call| {
+        Box::pin(async move {
+            let arguments = call.arguments.clone().unwrap_or_default();
+            let context = ToolContext::new(&api.tool, call.request_context.clone())
+                .with_arguments(&arguments);
+            let outcome = context
+                .run(async { invoke(call.service, api, arguments, &context).await })
+                .await;
+            Ok(crate::tools::respond::<Value, Value>(&context, outcome)?.into())
+        })
+    })
+}
+
+/// Calls the operation through the typed client; the answer within the
+/// result budget.
+async fn invoke(
+    server: &KitaruServer,
+    api: &ApiOperation,
+    arguments: JsonObject,
+    context: &ToolContext,
+) -> Result<Value, ToolError> {
+    if let Some(reason) = api.unavailable() {
+        return Err(kitaru_sdk::Error::State(reason).into());
+    }
+    check_arguments(api, &arguments)?;
+    let kitaru = server.kitaru_of(context.request()).await?;
+    let operation = api.operation;
+    let answer = operations::call(&kitaru.client, operation.name, arguments)
+        .await
+        .map_err(|error| match error {
+            CallError::Argument { name, reason } => ToolError::argument(name, reason),
+            CallError::Api(error) => kitaru_sdk::Error::api(
+                format!("{} {} failed", operation.method, operation.path),
+                error,
+            )
+            .into(),
+            other => kitaru_sdk::Error::State(other.to_string()).into(),
+        })?;
+    Ok(within_budget(answer))
+}
+
+/// The top level of the arguments against the operation's input schema:
+/// no unknown key, every required one, each of the declared JSON type. The
+/// typed client checks the rest when it decodes them.
+fn check_arguments(api: &ApiOperation, arguments: &JsonObject) -> Result<(), ToolError> {
+    let schema = api.operation.schema();
+    let properties = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for name in arguments.keys() {
+        if !properties.contains_key(name) {
+            let known: Vec<&str> = properties.keys().map(String::as_str).collect();
+            return Err(ToolError::argument(
+                name,
+                format!(
+                    "`{}` takes no argument `{}`; its arguments are: {}",
+                    api.tool,
+                    short(name, 80),
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    for required in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if !arguments.contains_key(required) {
+            return Err(ToolError::argument(
+                required,
+                format!("`{}` needs the argument `{required}`", api.tool),
+            ));
+        }
+    }
+    for (name, value) in arguments {
+        if let Some(expected) = properties[name].get("type")
+            && !type_fits(expected, value)
+        {
+            return Err(ToolError::argument(
+                name,
+                format!("expected {expected}, got {}", json_type(value)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// At most `chars` characters of `text` (an argument echoed back).
+fn short(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Whether `value` is of the schema's `type` (a name or a list of names).
+fn type_fits(expected: &Value, value: &Value) -> bool {
+    let fits = |name: &str| match (name, json_type(value)) {
+        ("number", "integer") => true,
+        (wanted, actual) => wanted == actual,
+    };
+    match expected {
+        Value::String(name) => fits(name),
+        Value::Array(names) => names.iter().filter_map(Value::as_str).any(fits),
+        _ => true,
+    }
+}
+
+/// The most bytes of JSON an operation's answer carries:
+/// `KITARU_MCP_API_RESULT_BYTES`, else 20,000.
+fn result_budget() -> usize {
+    std::env::var("KITARU_MCP_API_RESULT_BYTES")
+        .ok()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .filter(|bytes| *bytes > 0)
+        .unwrap_or(20_000)
+}
+
+/// The answer as structured content (an object), within the budget: a page
+/// keeps as many of its items as fit, anything else becomes the beginning
+/// of its JSON text; `truncated` says what was left out and what to do.
+fn within_budget(answer: Value) -> Value {
+    let mut answer = match answer {
+        Value::Object(object) => Value::Object(object),
+        other => json!({ "result": other }),
+    };
+    let budget = result_budget();
+    let total = answer.to_string().len();
+    if total <= budget {
+        return answer;
+    }
+    if let Some(items) = answer.get_mut("items").and_then(Value::as_array_mut) {
+        let listed = items.len();
+        while items.len() > 1 && serde_json::to_string(&*items).map_or(0, |t| t.len()) > budget {
+            items.pop();
+        }
+        let shown = items.len();
+        if answer.to_string().len() <= budget + 1_000 {
+            answer["truncated"] = json!({
+                "total_bytes": total,
+                "shown_items": shown,
+                "page_items": listed,
+                "hint": "ask for smaller pages (`size`) or leave `hydrate` off",
+            });
+            return answer;
+        }
+    }
+    let text = answer.to_string();
+    let mut cut = budget;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    json!({
+        "result_json_start": format!("{}…", &text[..cut]),
+        "truncated": {
+            "total_bytes": text.len(),
+            "shown_bytes": cut,
+            "hint": "narrow the request (filters, smaller pages, no `hydrate`)",
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_decision_names_an_operation_of_the_catalogue_and_back() {
+        for (name, _, _) in API_DECISIONS {
+            assert!(
+                operations::find(name).is_some(),
+                "{name} is decided but not in the catalogue"
+            );
+        }
+        for operation in operations::OPERATIONS {
+            assert!(
+                API_DECISIONS
+                    .iter()
+                    .any(|(name, _, _)| *name == operation.name),
+                "{} is in the catalogue without a decision",
+                operation.name
+            );
+        }
+        assert_eq!(API_OPERATIONS.len(), API_DECISIONS.len());
+    }
+
+    #[test]
+    fn tool_names_are_valid_and_unique() {
+        let mut names = std::collections::BTreeSet::new();
+        for api in API_OPERATIONS.iter() {
+            assert!(api.tool.len() <= 64, "{}", api.tool);
+            assert!(
+                api.tool
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{}",
+                api.tool
+            );
+            assert!(names.insert(api.tool.clone()), "{} twice", api.tool);
+            assert!(api.toolset.starts_with("api:"), "{}", api.toolset);
+        }
+    }
+
+    #[test]
+    fn exposed_tools_have_object_schemas_and_method_annotations() {
+        let list_runs = find("list_runs").unwrap();
+        let listed = tool(list_runs);
+        assert_eq!(listed.name, "api_list_runs");
+        assert_eq!(listed.input_schema["type"], "object");
+        assert_eq!(
+            listed.annotations.as_ref().unwrap().read_only_hint,
+            Some(true)
+        );
+        let delete = tool(find("delete_tag").unwrap());
+        assert_eq!(
+            delete.annotations.as_ref().unwrap().destructive_hint,
+            Some(true)
+        );
+        assert_eq!(
+            delete.annotations.as_ref().unwrap().read_only_hint,
+            Some(false)
+        );
+        assert_eq!(
+            find("get_secret").unwrap().decision,
+            ApiDecision::Hide("answers with the secret's values, which never go into a result")
+        );
+    }
+
+    #[test]
+    fn large_pages_keep_the_items_that_fit() {
+        let items: Vec<Value> = (0..100)
+            .map(|i| json!({"id": i, "pad": "x".repeat(500)}))
+            .collect();
+        let bounded = within_budget(json!({"items": items, "total": 100}));
+        let shown = bounded["items"].as_array().unwrap().len();
+        assert!(shown > 0 && shown < 100, "{shown}");
+        assert_eq!(bounded["truncated"]["shown_items"], shown);
+        let scalar = within_budget(json!("y".repeat(50_000)));
+        assert!(scalar["result_json_start"].as_str().unwrap().len() < 21_000);
+        assert_eq!(within_budget(json!(3)), json!({"result": 3}));
+    }
+}

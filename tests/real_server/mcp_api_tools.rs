@@ -1,0 +1,304 @@
+//! The server's API as opt-in tools, against the real server: `api:all`
+//! lists every exposed operation and its GET tools answer with real data;
+//! the discovery toolset finds, describes and calls operations, and
+//! read-only mode refuses the ones that change things.
+
+use serde_json::{Value, json};
+
+use crate::stdio_peer::StdioPeer;
+use crate::support::server;
+
+fn kitaru_mcp(args: &[&str]) -> StdioPeer {
+    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    command.args(args);
+    StdioPeer::start(command)
+}
+
+/// The REST answer for `path`, as the check for what a tool answered.
+async fn rest(path: &str) -> Value {
+    reqwest::get(format!("{}{path}", server().url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn names(tools: &[Value]) -> Vec<&str> {
+    tools
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn api_tools_are_opt_in() {
+    let mut peer = kitaru_mcp(&[]);
+    let tools = peer.tools();
+    assert!(
+        !names(&tools).iter().any(|name| name.starts_with("api_")),
+        "{:?}",
+        names(&tools)
+    );
+    let refused = peer.try_request(
+        "tools/call",
+        json!({"name": "api_list_runs", "arguments": {}}),
+    );
+    let message = refused.unwrap_err()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("toolset `api:runs` is not selected"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn with_api_all_every_exposed_operation_is_a_tool_with_real_answers() {
+    let mut peer = kitaru_mcp(&["--toolsets", "api:all"]);
+    let tools = peer.tools();
+    let listed = names(&tools);
+    assert!(listed.len() >= 200, "{} tools", listed.len());
+    let api: Vec<&Value> = tools
+        .iter()
+        .filter(|tool| tool["name"].as_str().unwrap().starts_with("api_"))
+        .collect();
+    // Hidden and curated operations are not tools.
+    for absent in [
+        "api_get_secret",
+        "api_token",
+        "api_stop_run",
+        "api_create_api_key",
+    ] {
+        assert!(!listed.contains(&absent), "{absent} is listed");
+    }
+    for tool in &api {
+        assert_eq!(tool["inputSchema"]["type"], "object", "{}", tool["name"]);
+        assert!(
+            tool["inputSchema"].get("anyOf").is_none(),
+            "{}",
+            tool["name"]
+        );
+    }
+    let list_runs = api
+        .iter()
+        .find(|tool| tool["name"] == "api_list_runs")
+        .unwrap();
+    assert_eq!(list_runs["annotations"]["readOnlyHint"], true);
+
+    // A sample of GET tools, each compared with the REST answer.
+    let completed = server().str("/seed/completed/exec_id");
+    let runs = peer.call(
+        "api_list_runs",
+        json!({"size": 5, "sort_by": "desc:created"}),
+    );
+    assert!(!runs.is_error, "{:?}", runs.texts);
+    let expected = rest("/api/v1/runs?size=5&sort_by=desc:created").await;
+    assert_eq!(
+        runs.structured.as_ref().unwrap()["total"],
+        expected["total"]
+    );
+
+    let run = peer.call("api_get_run", json!({"run_id": completed}));
+    assert!(!run.is_error, "{:?}", run.texts);
+    let run = run.structured.unwrap();
+    assert_eq!(run["id"], completed);
+    assert_eq!(run["name"], server().str("/seed/completed/name"));
+
+    // Steps are large: the page keeps the items that fit the result budget
+    // and says so.
+    let steps = peer.call("api_list_run_steps", json!({"pipeline_run_id": completed}));
+    assert!(!steps.is_error, "{:?}", steps.texts);
+    let steps = steps.structured.unwrap();
+    let step_names: Vec<&str> = steps["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["name"].as_str().unwrap())
+        .collect();
+    let checkpoints: Vec<&str> = server()
+        .get("/seed/completed/checkpoint_names")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    assert!(
+        step_names.iter().all(|name| checkpoints.contains(name)),
+        "{step_names:?}"
+    );
+    match steps.get("truncated") {
+        None => assert_eq!(step_names.len(), checkpoints.len()),
+        Some(truncated) => {
+            assert_eq!(truncated["shown_items"], step_names.len());
+            assert_eq!(truncated["page_items"], checkpoints.len());
+            assert!(
+                steps.to_string().len() < 21_500,
+                "{} bytes",
+                steps.to_string().len()
+            );
+        }
+    }
+
+    let stacks = peer.call("api_list_stacks", json!({}));
+    assert!(!stacks.is_error, "{:?}", stacks.texts);
+    let stack_names: Vec<&str> = stacks.structured.as_ref().unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|stack| stack["name"].as_str().unwrap())
+        .collect();
+    assert!(stack_names.contains(&"default"), "{stack_names:?}");
+
+    let me = peer.call("api_get_current_user", json!({}));
+    assert_eq!(
+        me.structured.unwrap()["name"],
+        server().str("/seed/user/name")
+    );
+    let info = peer.call("api_server_info", json!({}));
+    assert_eq!(
+        info.structured.unwrap()["version"],
+        rest("/api/v1/info").await["version"]
+    );
+
+    // Bad arguments are refused naming them, before any request.
+    let unknown = peer.call("api_get_run", json!({"run_id": completed, "bogus": 1}));
+    assert_eq!(unknown.error_kind.as_deref(), Some("invalid_argument"));
+    assert_eq!(unknown.structured.unwrap()["error"]["argument"], "bogus");
+    let missing = peer.call("api_get_run", json!({}));
+    assert_eq!(missing.structured.unwrap()["error"]["argument"], "run_id");
+    let wrong = peer.call("api_list_runs", json!({"size": "five"}));
+    assert_eq!(wrong.structured.unwrap()["error"]["argument"], "size");
+    // The server's refusal keeps its kind.
+    let absent = peer.call(
+        "api_get_run",
+        json!({"run_id": uuid::Uuid::new_v4().to_string()}),
+    );
+    assert_eq!(
+        absent.error_kind.as_deref(),
+        Some("not_found"),
+        "{:?}",
+        absent.texts
+    );
+}
+
+#[tokio::test]
+async fn discovery_finds_describes_and_calls_operations() {
+    let mut peer = kitaru_mcp(&["--toolsets", "api:discovery"]);
+    let listed = peer.tools();
+    let listed = names(&listed);
+    for tool in ["api_search", "api_describe", "api_call"] {
+        assert!(listed.contains(&tool), "{listed:?}");
+    }
+    assert!(!listed.contains(&"api_list_runs"));
+
+    let found = peer.call("api_search", json!({"query": "list runs"}));
+    let found = found.structured.unwrap();
+    assert_eq!(found["operations"][0]["operation"], "list_runs", "{found}");
+    assert_eq!(found["operations"][0]["callable"], true);
+
+    let secret = peer.call("api_search", json!({"query": "get secret"}));
+    let secret = secret.structured.unwrap();
+    let entry = secret["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["operation"] == "get_secret")
+        .expect("hidden operations are found too");
+    assert_eq!(entry["callable"], false);
+    assert!(
+        entry["note"].as_str().unwrap().contains("secret"),
+        "{entry}"
+    );
+
+    let described = peer.call("api_describe", json!({"operation": "list_runs"}));
+    let described = described.structured.unwrap();
+    assert_eq!(described["method"], "GET");
+    assert_eq!(described["path"], "/api/v1/runs");
+    assert!(
+        described["input_schema"]["properties"]["size"].is_object(),
+        "{described}"
+    );
+
+    let runs = peer.call(
+        "api_call",
+        json!({"operation": "list_runs", "arguments": {"size": 3}}),
+    );
+    assert!(!runs.is_error, "{:?}", runs.texts);
+    let runs = runs.structured.unwrap();
+    assert_eq!(runs["total"], rest("/api/v1/runs?size=1").await["total"]);
+    assert!(runs["items"].as_array().unwrap().len() <= 3);
+
+    // A write through api_call, checked over REST, then undone.
+    let tag = format!("discovery-{}", uuid::Uuid::new_v4().simple());
+    let created = peer.call(
+        "api_call",
+        json!({"operation": "create_tag", "arguments": {"body": {"name": tag}}}),
+    );
+    assert!(!created.is_error, "{:?}", created.texts);
+    let id = created.structured.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = rest(&format!("/api/v1/tags?name={tag}")).await;
+    assert_eq!(listed["total"], 1, "{listed}");
+    let deleted = peer.call(
+        "api_call",
+        json!({"operation": "delete_tag", "arguments": {"tag_id": id}}),
+    );
+    assert!(!deleted.is_error, "{:?}", deleted.texts);
+    assert_eq!(rest(&format!("/api/v1/tags?name={tag}")).await["total"], 0);
+
+    // Hidden and curated operations are refused with the way forward.
+    let hidden = peer.call(
+        "api_call",
+        json!({"operation": "get_secret", "arguments": {"secret_id": uuid::Uuid::new_v4().to_string()}}),
+    );
+    assert!(hidden.is_error);
+    assert!(
+        hidden.texts[0].contains("not offered"),
+        "{}",
+        hidden.texts[0]
+    );
+    let curated = peer.call(
+        "api_call",
+        json!({"operation": "stop_run", "arguments": {}}),
+    );
+    assert!(
+        curated.texts[0].contains("kitaru_executions_cancel"),
+        "{}",
+        curated.texts[0]
+    );
+    let unknown = peer.call("api_describe", json!({"operation": "no_such_operation"}));
+    assert_eq!(unknown.error_kind.as_deref(), Some("not_found"));
+}
+
+#[tokio::test]
+async fn read_only_mode_refuses_writes_through_discovery() {
+    let mut peer = kitaru_mcp(&["--toolsets", "api:discovery,api:tags", "--read-only"]);
+    let listed = peer.tools();
+    let listed = names(&listed);
+    assert!(listed.contains(&"api_list_tags"), "{listed:?}");
+    assert!(!listed.contains(&"api_create_tag"), "{listed:?}");
+
+    let tag = format!("read-only-{}", uuid::Uuid::new_v4().simple());
+    let refused = peer.call(
+        "api_call",
+        json!({"operation": "create_tag", "arguments": {"body": {"name": tag}}}),
+    );
+    assert!(refused.is_error);
+    assert!(
+        refused.texts[0].contains("read-only"),
+        "{}",
+        refused.texts[0]
+    );
+    assert_eq!(rest(&format!("/api/v1/tags?name={tag}")).await["total"], 0);
+    let searched = peer.call("api_search", json!({"query": "create tag"}));
+    let searched = searched.structured.unwrap();
+    assert_eq!(searched["operations"][0]["operation"], "create_tag");
+    assert_eq!(searched["operations"][0]["callable"], false);
+
+    let reads = peer.call(
+        "api_call",
+        json!({"operation": "list_tags", "arguments": {}}),
+    );
+    assert!(!reads.is_error, "{:?}", reads.texts);
+}
