@@ -250,16 +250,54 @@ fn check_arguments(api: &ApiOperation, arguments: &JsonObject) -> Result<(), Too
         }
     }
     for (name, value) in arguments {
-        if let Some(expected) = properties[name].get("type")
-            && !type_fits(expected, value)
-        {
-            return Err(ToolError::argument(
-                name,
-                format!("expected {expected}, got {}", json_type(value)),
-            ));
+        if let Some(reason) = misfit(&properties[name], value) {
+            return Err(ToolError::argument(name, reason));
         }
     }
     Ok(())
+}
+
+/// What is wrong with `value` for a property's schema at its top level:
+/// its type, its allowed values, its range, its length.
+fn misfit(schema: &Value, value: &Value) -> Option<String> {
+    if let Some(expected) = schema.get("type")
+        && !type_fits(expected, value)
+    {
+        return Some(format!("expected {expected}, got {}", json_type(value)));
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !value.is_null()
+        && !allowed.contains(value)
+    {
+        let allowed: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        return Some(format!("must be one of {}", allowed.join(", ")));
+    }
+    if let Some(number) = value.as_f64() {
+        if let Some(minimum) = schema.get("minimum").and_then(Value::as_f64)
+            && number < minimum
+        {
+            return Some(format!("must be at least {minimum}"));
+        }
+        if let Some(maximum) = schema.get("maximum").and_then(Value::as_f64)
+            && number > maximum
+        {
+            return Some(format!("must be at most {maximum}"));
+        }
+    }
+    if let Some(text) = value.as_str() {
+        let length = text.chars().count() as u64;
+        if let Some(shortest) = schema.get("minLength").and_then(Value::as_u64)
+            && length < shortest
+        {
+            return Some(format!("must be at least {shortest} characters long"));
+        }
+        if let Some(longest) = schema.get("maxLength").and_then(Value::as_u64)
+            && length > longest
+        {
+            return Some(format!("must be at most {longest} characters long"));
+        }
+    }
+    None
 }
 
 /// At most `chars` characters of `text` (an argument echoed back).

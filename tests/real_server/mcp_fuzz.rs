@@ -90,6 +90,64 @@ fn refused(peer: &mut StdioPeer, tool: &str, arguments: &Value, argument: &str) 
     answer.texts.iter().map(String::len).sum()
 }
 
+/// Tries every broken variant of `tool`'s arguments the schema suggests.
+fn break_arguments(peer: &mut StdioPeer, tool: &Value, tally: &mut Tally, secret_name: &str) {
+    let name = tool["name"].as_str().unwrap();
+    let schema = &tool["inputSchema"];
+    let properties = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut base = Map::new();
+    for key in &required {
+        base.insert(
+            (*key).to_owned(),
+            plausible(&single_typed(&properties[*key])),
+        );
+    }
+    if name == "kitaru_secrets_create" {
+        base.insert("name".into(), json!(secret_name));
+    }
+    // An argument nobody declared.
+    let mut unknown = base.clone();
+    unknown.insert("zz_not_an_argument".into(), json!(1));
+    tally.refused(peer, name, &Value::Object(unknown), "zz_not_an_argument");
+    for key in &required {
+        let mut missing = base.clone();
+        missing.remove(*key);
+        tally.refused(peer, name, &Value::Object(missing), key);
+        // Null, where a value of a type is required (an "any" value may be null).
+        if properties[*key].get("type").is_some() {
+            let mut null = base.clone();
+            null.insert((*key).to_owned(), Value::Null);
+            tally.refused(peer, name, &Value::Object(null), key);
+        }
+    }
+    for (key, property) in &properties {
+        let property = single_typed(property);
+        if let Some(value) = wrong(&property) {
+            let mut broken = base.clone();
+            broken.insert(key.clone(), value);
+            tally.refused(peer, name, &Value::Object(broken), key);
+        }
+        if let Some(maximum) = property["maximum"].as_i64() {
+            let mut over = base.clone();
+            over.insert(key.clone(), json!(maximum.saturating_add(1)));
+            tally.refused(peer, name, &Value::Object(over), key);
+        }
+        if let Some(values) = property["enum"].as_array() {
+            assert!(!values.is_empty());
+            let mut outside = base.clone();
+            outside.insert(key.clone(), json!("🦀 not one of them"));
+            tally.refused(peer, name, &Value::Object(outside), key);
+        }
+    }
+}
+
 #[test]
 fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
     let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
@@ -100,65 +158,7 @@ fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
     let mut tally = Tally::default();
     let secret_name = crate::sdk_memory::fresh("fuzz-secret");
     for tool in &tools {
-        let name = tool["name"].as_str().unwrap();
-        let schema = &tool["inputSchema"];
-        let properties = schema["properties"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        let required: Vec<&str> = schema["required"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let mut base = Map::new();
-        for key in &required {
-            base.insert(
-                (*key).to_owned(),
-                plausible(&single_typed(&properties[*key])),
-            );
-        }
-        if name == "kitaru_secrets_create" {
-            base.insert("name".into(), json!(secret_name));
-        }
-        // An argument nobody declared.
-        let mut unknown = base.clone();
-        unknown.insert("zz_not_an_argument".into(), json!(1));
-        tally.refused(
-            &mut peer,
-            name,
-            &Value::Object(unknown),
-            "zz_not_an_argument",
-        );
-        for key in &required {
-            let mut missing = base.clone();
-            missing.remove(*key);
-            tally.refused(&mut peer, name, &Value::Object(missing), key);
-            // Null, where a value of a type is required (an "any" value may be null).
-            if properties[*key].get("type").is_some() {
-                let mut null = base.clone();
-                null.insert((*key).to_owned(), Value::Null);
-                tally.refused(&mut peer, name, &Value::Object(null), key);
-            }
-        }
-        for (key, property) in &properties {
-            let property = single_typed(property);
-            if let Some(value) = wrong(&property) {
-                let mut broken = base.clone();
-                broken.insert(key.clone(), value);
-                tally.refused(&mut peer, name, &Value::Object(broken), key);
-            }
-            if let Some(maximum) = property["maximum"].as_i64() {
-                let mut over = base.clone();
-                over.insert(key.clone(), json!(maximum.saturating_add(1)));
-                tally.refused(&mut peer, name, &Value::Object(over), key);
-            }
-            if let Some(values) = property["enum"].as_array() {
-                assert!(!values.is_empty());
-                let mut outside = base.clone();
-                outside.insert(key.clone(), json!("🦀 not one of them"));
-                tally.refused(&mut peer, name, &Value::Object(outside), key);
-            }
-        }
+        break_arguments(&mut peer, tool, &mut tally, &secret_name);
     }
     assert!(tally.cases > 150, "{} cases", tally.cases);
     eprintln!(
@@ -208,4 +208,31 @@ fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
     }
     // The session goes on.
     assert!(!peer.call("kitaru_stacks_list", json!({})).is_error);
+}
+
+#[test]
+fn broken_arguments_of_every_api_tool_are_refused_naming_the_argument() {
+    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    command.args(["--toolsets", "api:all"]);
+    let mut peer = StdioPeer::start(command);
+    let tools: Vec<Value> = peer
+        .tools()
+        .into_iter()
+        .filter(|tool| tool["name"].as_str().unwrap().starts_with("api_"))
+        .collect();
+    let mut tally = Tally::default();
+    for tool in &tools {
+        break_arguments(&mut peer, tool, &mut tally, "unused");
+    }
+    assert!(tally.cases > 1_000, "{} cases", tally.cases);
+    eprintln!(
+        "{} broken-argument cases over {} API tools; slowest answer {:?} ({}), largest {} bytes ({})",
+        tally.cases,
+        tools.len(),
+        tally.slowest.0,
+        tally.slowest.1,
+        tally.largest.0,
+        tally.largest.1
+    );
+    assert!(!peer.call("api_list_stacks", json!({})).is_error);
 }
