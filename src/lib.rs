@@ -13,6 +13,7 @@ pub use kitaru_client as api;
 pub use kitaru_sdk as sdk;
 
 pub mod api_tools;
+pub mod apps;
 pub mod elicitation;
 pub mod http;
 pub mod prompts;

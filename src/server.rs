@@ -218,6 +218,20 @@ impl ServerHandler for KitaruServer {
         Ok(response)
     }
 
+    /// The tools offered; for a client that declared MCP Apps, the ones
+    /// answering with an execution link to the execution view.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, ErrorData> {
+        let mut tools = self.tool_router.list_all();
+        if crate::apps::wanted(&context) {
+            crate::apps::link(&mut tools);
+        }
+        Ok(rmcp::model::ListToolsResult::with_all_items(tools))
+    }
+
     /// The task's execution, as the task's state.
     async fn get_task(
         &self,
@@ -310,7 +324,11 @@ impl ServerHandler for KitaruServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         let cursor = request.and_then(|request| request.cursor);
-        crate::resources::list(&kitaru, &self.selection, cursor.as_deref()).await
+        let mut page = crate::resources::list(&kitaru, &self.selection, cursor.as_deref()).await?;
+        if cursor.is_none() && crate::apps::wanted(&context) {
+            page.resources.insert(0, crate::apps::resource());
+        }
+        Ok(page)
     }
 
     async fn list_resource_templates(
@@ -328,6 +346,9 @@ impl ServerHandler for KitaruServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        if request.uri == crate::apps::EXECUTION_VIEW {
+            return Ok(crate::apps::read().into());
+        }
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         Ok(
             crate::resources::read(&kitaru, &self.selection, &request.uri)

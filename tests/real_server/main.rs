@@ -4,11 +4,13 @@
 
 mod support;
 
+mod browser;
 mod client_auth;
 mod client_types;
 mod connection_config;
 mod fake_llm;
 mod mcp_api_tools;
+mod mcp_app;
 mod mcp_faults;
 mod mcp_fuzz;
 mod mcp_http;

@@ -8,7 +8,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use serde_json::{Value, json};
 
 /// Answers a request of the server with its `result`.
-type Responder = Box<dyn FnMut(&Value) -> Value>;
+type Responder = Box<dyn FnMut(&Value) -> Value + Send>;
 
 /// One MCP session with a server process.
 pub struct StdioPeer {
@@ -95,7 +95,10 @@ impl StdioPeer {
 
     /// Answers each request the server sends with what `responder` returns
     /// for it (the `result`).
-    pub fn answer_requests_with(&mut self, responder: impl FnMut(&Value) -> Value + 'static) {
+    pub fn answer_requests_with(
+        &mut self,
+        responder: impl FnMut(&Value) -> Value + Send + 'static,
+    ) {
         self.responder = Some(Box::new(responder));
     }
 
