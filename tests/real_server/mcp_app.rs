@@ -273,20 +273,36 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
     .await;
     assert_eq!(state_of(&mut browser, "boom").await, "failed");
 
-    // Replayed from a middle checkpoint: the view names the original, and the
-    // checkpoints before it are reused.
-    let (from, before) = ("count_words", "greet");
+    // A flow run through the view's tool, then replayed from its second
+    // checkpoint: the view names the original and marks the reused one. (A
+    // flow of its own: the seeded flows keep exactly their one run.)
+    crate::support::install_flow_module("extra_replay");
+    open(
+        &mut browser,
+        &page,
+        "kitaru_executions_run",
+        json!({"target": "flows/extra_replay.py:research_agent", "args": {"topic": "views"}}),
+        "light",
+    )
+    .await;
+    assert_eq!(state_of(&mut browser, "summarize").await, "completed");
+    let original = browser
+        .eval(&format!(
+            "{VIEW_DOC}.querySelector('.meta code').textContent"
+        ))
+        .await;
+    let original = original.as_str().unwrap().to_owned();
     open(
         &mut browser,
         &page,
         "kitaru_executions_replay",
-        json!({"exec_id": completed, "from_": from}),
+        json!({"exec_id": original, "from_": "summarize"}),
         "light",
     )
     .await;
     let text = shown(&mut browser).await;
-    assert!(text.contains(&format!("replay of {completed}")), "{text}");
-    assert_eq!(state_of(&mut browser, before).await, "cached");
+    assert!(text.contains(&format!("replay of {original}")), "{text}");
+    assert_eq!(state_of(&mut browser, "gather_sources").await, "cached");
     browser
         .screenshot(&shots.join("execution-view-replayed.png"))
         .await;
