@@ -87,7 +87,9 @@ enum Connection {
 pub struct KitaruServer {
     connection: Connection,
     selection: Arc<ToolSelection>,
-    tool_router: ToolRouter<Self>,
+    /// Built on first use: the tools' schemas cost milliseconds that
+    /// `initialize` does not need to wait for.
+    tool_router: Arc<std::sync::OnceLock<ToolRouter<Self>>>,
     subscriptions: Subscriptions,
 }
 
@@ -114,26 +116,34 @@ impl KitaruServer {
     }
 
     fn with_connection(connection: Connection, selection: ToolSelection) -> Self {
-        let mut tool_router = Self::generated_tool_router();
-        for tool in TOOLS.iter().filter(|tool| !selection.offers(tool)) {
-            tool_router.disable_route(tool.name);
-        }
-        for api in api_tools::API_OPERATIONS.iter() {
-            if selection.offers_api(api) {
-                tool_router.add_route(api_tools::route(api));
-            }
-        }
-        if selection.offers_discovery() {
-            for route in api_tools::discovery::routes() {
-                tool_router.add_route(route);
-            }
-        }
         Self {
             connection,
             selection: Arc::new(selection),
-            tool_router,
+            tool_router: Arc::default(),
             subscriptions: Subscriptions::default(),
         }
+    }
+
+    /// The routes of the offered tools.
+    fn tool_router(&self) -> &ToolRouter<Self> {
+        self.tool_router.get_or_init(|| {
+            let selection = &self.selection;
+            let mut tool_router = Self::generated_tool_router();
+            for tool in TOOLS.iter().filter(|tool| !selection.offers(tool)) {
+                tool_router.disable_route(tool.name);
+            }
+            for api in api_tools::API_OPERATIONS.iter() {
+                if selection.offers_api(api) {
+                    tool_router.add_route(api_tools::route(api));
+                }
+            }
+            if selection.offers_discovery() {
+                for route in api_tools::discovery::routes() {
+                    tool_router.add_route(route);
+                }
+            }
+            tool_router
+        })
     }
 
     /// The toolsets and mode this server runs with.
@@ -191,7 +201,7 @@ impl KitaruServer {
     }
 }
 
-#[tool_handler(router = self.tool_router)]
+#[tool_handler(router = self.tool_router())]
 impl ServerHandler for KitaruServer {
     /// Routes the call; a tool the selection leaves out is refused with the
     /// reason and how to get it (rmcp's own answer is "tool not found").
@@ -206,7 +216,7 @@ impl ServerHandler for KitaruServer {
         let as_task = crate::tasks::wanted(&request.name, &context);
         let tool = request.name.clone();
         let response = self
-            .tool_router
+            .tool_router()
             .call(ToolCallContext::new(self, request, context))
             .await?;
         if as_task
@@ -225,7 +235,7 @@ impl ServerHandler for KitaruServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListToolsResult, ErrorData> {
-        let mut tools = self.tool_router.list_all();
+        let mut tools = self.tool_router().list_all();
         if crate::apps::wanted(&context) {
             crate::apps::link(&mut tools);
         }

@@ -281,7 +281,8 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
         &mut browser,
         &page,
         "kitaru_executions_run",
-        json!({"target": "flows/extra_replay.py:research_agent", "args": {"topic": "views"}}),
+        json!({"target": "flows/extra_replay.py:research_agent",
+               "args": {"topic": format!("views {}", uuid::Uuid::new_v4())}}),
         "light",
     )
     .await;
@@ -323,6 +324,15 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
         ))
         .await;
     assert!(!question.as_str().unwrap().is_empty(), "{question}");
+    // Every control of the form is labelled, and reachable by keyboard.
+    let unlabelled = browser
+        .eval(&format!(
+            "[...{VIEW_DOC}.querySelectorAll('#wait-form input, #wait-form select, #wait-form textarea')]\
+             .filter(c => !{VIEW_DOC}.querySelector('label[for=\"' + c.id + '\"]') || c.tabIndex < 0)\
+             .map(c => c.id)"
+        ))
+        .await;
+    assert_eq!(unlabelled, json!([]));
     browser
         .screenshot(&shots.join("execution-view-waiting.png"))
         .await;
