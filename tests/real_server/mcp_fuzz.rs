@@ -55,6 +55,14 @@ struct Tally {
 }
 
 impl Tally {
+    /// Prints the figures (for the closing notes; not asserted).
+    fn report(&self, over: &str) {
+        eprintln!(
+            "{} broken-argument cases over {over}; slowest answer {:?} ({}), largest {} bytes ({})",
+            self.cases, self.slowest.0, self.slowest.1, self.largest.0, self.largest.1
+        );
+    }
+
     /// Calls `tool` with `arguments`, which must be refused naming `argument`.
     fn refused(&mut self, peer: &mut StdioPeer, tool: &str, arguments: &Value, argument: &str) {
         let started = std::time::Instant::now();
@@ -161,15 +169,7 @@ fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
         break_arguments(&mut peer, tool, &mut tally, &secret_name);
     }
     assert!(tally.cases > 150, "{} cases", tally.cases);
-    eprintln!(
-        "{} broken-argument cases over {} tools; slowest answer {:?} ({}), largest {} bytes ({})",
-        tally.cases,
-        tools.len(),
-        tally.slowest.0,
-        tally.slowest.1,
-        tally.largest.0,
-        tally.largest.1
-    );
+    tally.report(&format!("{} tools", tools.len()));
 
     // A refused write wrote nothing: the secret does not exist.
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -225,14 +225,6 @@ fn broken_arguments_of_every_api_tool_are_refused_naming_the_argument() {
         break_arguments(&mut peer, tool, &mut tally, "unused");
     }
     assert!(tally.cases > 1_000, "{} cases", tally.cases);
-    eprintln!(
-        "{} broken-argument cases over {} API tools; slowest answer {:?} ({}), largest {} bytes ({})",
-        tally.cases,
-        tools.len(),
-        tally.slowest.0,
-        tally.slowest.1,
-        tally.largest.0,
-        tally.largest.1
-    );
+    tally.report(&format!("{} API tools", tools.len()));
     assert!(!peer.call("api_list_stacks", json!({})).is_error);
 }
