@@ -358,9 +358,18 @@ fn within_budget(answer: Value) -> Value {
     }
     if let Some(items) = answer.get_mut("items").and_then(Value::as_array_mut) {
         let listed = items.len();
-        while items.len() > 1 && serde_json::to_string(&*items).map_or(0, |t| t.len()) > budget {
-            items.pop();
+        // The items that fit, each serialised once: `[a,b]` is 2 bytes of
+        // brackets, the items and a comma between each two; at least one.
+        let mut used = 2;
+        let mut fitting = 0;
+        for (index, item) in items.iter().enumerate() {
+            used += serde_json::to_string(item).map_or(0, |t| t.len()) + usize::from(index > 0);
+            if used > budget {
+                break;
+            }
+            fitting += 1;
         }
+        items.truncate(fitting.max(1));
         let shown = items.len();
         if answer.to_string().len() <= budget + 1_000 {
             answer["truncated"] = json!({
@@ -465,5 +474,11 @@ mod tests {
         let scalar = within_budget(json!("y".repeat(50_000)));
         assert!(scalar["result_json_start"].as_str().unwrap().len() < 21_000);
         assert_eq!(within_budget(json!(3)), json!({"result": 3}));
+        // Exactly the items whose JSON array fits the budget are kept.
+        let kept: Vec<Value> = bounded["items"].as_array().unwrap().clone();
+        let mut one_more = kept.clone();
+        one_more.push(json!({"id": shown, "pad": "x".repeat(500)}));
+        assert!(serde_json::to_string(&kept).unwrap().len() <= result_budget());
+        assert!(serde_json::to_string(&one_more).unwrap().len() > result_budget());
     }
 }
