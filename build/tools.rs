@@ -455,7 +455,7 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
             name = #name,
             description = #description,
             input_schema = crate::tools::input_schema::<args::#args>(),
-            output_schema = rmcp::handler::server::common::schema_for_output::<#output_ty>(),
+            output_schema = crate::tools::output_schema::<#output_ty>(),
             annotations(
                 title = #title,
                 read_only_hint = #read_only,

@@ -7,7 +7,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_executions_list",
         description = "List executions, newest first, optionally filtered.",
         input_schema = crate::tools::input_schema::<args::ExecutionsListArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::executions::Execution>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Listed<kitaru_sdk::executions::Execution>>(
 
         ),
         annotations(
@@ -47,7 +47,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_executions_get",
         description = "One execution in detail.",
         input_schema = crate::tools::input_schema::<args::ExecutionsGetArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Execution>(
 
         ),
         annotations(
@@ -84,7 +84,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_executions_latest",
         description = "The newest matching execution, in detail.",
         input_schema = crate::tools::input_schema::<args::ExecutionsLatestArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Execution>(
 
         ),
         annotations(
@@ -123,9 +123,7 @@ impl crate::server::KitaruServer {
         name = "get_execution_logs",
         description = "An execution's log lines, oldest first.",
         input_schema = crate::tools::input_schema::<args::GetExecutionLogsArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Text>(
-
-        ),
+        output_schema = crate::tools::output_schema::<crate::tools::Text>(),
         annotations(
             title = "Execution logs",
             read_only_hint = true,
@@ -162,7 +160,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_executions_cancel",
         description = "Stop a running or waiting execution.",
         input_schema = crate::tools::input_schema::<args::ExecutionsCancelArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Execution>(
 
         ),
         annotations(
@@ -201,7 +199,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_executions_input",
         description = "Answer a waiting execution's pending wait.",
         input_schema = crate::tools::input_schema::<args::ExecutionsInputArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Execution>(
 
         ),
         annotations(
@@ -240,7 +238,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_executions_watch",
         description = "Follow an execution until it ends, waits or max_wait_seconds pass; progress notifications on the way.",
         input_schema = crate::tools::input_schema::<args::ExecutionsWatchArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Execution>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Execution>(
 
         ),
         annotations(
@@ -279,9 +277,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_executions_run",
         description = "Run a flow; returns when it ends, waits or max_wait_seconds pass.",
         input_schema = crate::tools::input_schema::<args::ExecutionsRunArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::FlowRun>(
-
-        ),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::FlowRun>(),
         annotations(
             title = "Run a flow",
             read_only_hint = false,
@@ -316,7 +312,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_executions_replay",
         description = "Re-run from a checkpoint; earlier ones reuse their outputs.",
         input_schema = crate::tools::input_schema::<args::ExecutionsReplayArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Relaunch>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Relaunch>(
 
         ),
         annotations(
@@ -355,7 +351,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_executions_retry",
         description = "Replay a failed execution from its failed checkpoint.",
         input_schema = crate::tools::input_schema::<args::ExecutionsRetryArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::executions::Relaunch>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Relaunch>(
 
         ),
         annotations(
@@ -394,7 +390,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_artifacts_list",
         description = "Artifacts an execution produced, in order.",
         input_schema = crate::tools::input_schema::<args::ArtifactsListArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::artifacts::ArtifactRef>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Listed<kitaru_sdk::artifacts::ArtifactRef>>(
 
         ),
         annotations(
@@ -434,7 +430,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_artifacts_get",
         description = "One artifact with its value, or why it is unreadable.",
         input_schema = crate::tools::input_schema::<args::ArtifactsGetArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Bounded<kitaru_sdk::artifacts::Artifact>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Bounded<kitaru_sdk::artifacts::Artifact>>(
 
         ),
         annotations(
@@ -474,7 +470,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_status",
         description = "The Kitaru connection: server, user, project, stack.",
         input_schema = crate::tools::input_schema::<args::StatusArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::status::StatusReport>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::status::StatusReport>(
 
         ),
         annotations(
@@ -511,7 +507,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_info",
         description = "Environment diagnostics.",
         input_schema = crate::tools::input_schema::<args::InfoArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::status::StatusReport>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::status::StatusReport>(
 
         ),
         annotations(
@@ -548,7 +544,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_start_local_server",
         description = "Start or connect to the local Kitaru server.",
         input_schema = crate::tools::input_schema::<args::StartLocalServerArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::local_server::LocalServerStarted>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::local_server::LocalServerStarted>(
 
         ),
         annotations(
@@ -593,7 +589,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_stop_local_server",
         description = "Stop the registered local Kitaru server, if any.",
         input_schema = crate::tools::input_schema::<args::StopLocalServerArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::local_server::LocalServerStopped>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::local_server::LocalServerStopped>(
 
         ),
         annotations(
@@ -635,7 +631,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_stacks_list",
         description = "Stacks of the server, and the active one.",
         input_schema = crate::tools::input_schema::<args::StacksListArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::stacks::StackSummary>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Listed<kitaru_sdk::stacks::StackSummary>>(
 
         ),
         annotations(
@@ -675,7 +671,7 @@ impl crate::server::KitaruServer {
         name = "manage_stack",
         description = "Create (fresh components, optionally activated) or delete a stack.",
         input_schema = crate::tools::input_schema::<args::ManageStackArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::stacks::StackChange>(
+        output_schema = crate::tools::output_schema::<crate::tools::stacks::StackChange>(
 
         ),
         annotations(
@@ -712,9 +708,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_clean_preview",
         description = "Dry run of `kitaru clean`; deletes nothing.",
         input_schema = crate::tools::input_schema::<args::CleanPreviewArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::clean::CleanPreview>(
-
-        ),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::clean::CleanPreview>(),
         annotations(
             title = "Preview a clean",
             read_only_hint = true,
@@ -749,7 +743,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_list",
         description = "Keys of a scope holding a value.",
         input_schema = crate::tools::input_schema::<args::MemoryListArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>>(
 
         ),
         annotations(
@@ -789,7 +783,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_get",
         description = "A key's value; null if absent or deleted.",
         input_schema = crate::tools::input_schema::<args::MemoryGetArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Maybe<crate::tools::Bounded<kitaru_sdk::memory::MemoryValue>>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Maybe<crate::tools::Bounded<kitaru_sdk::memory::MemoryValue>>>(
 
         ),
         annotations(
@@ -829,9 +823,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_set",
         description = "Store any JSON under a key (new version).",
         input_schema = crate::tools::input_schema::<args::MemorySetArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::MemoryEntry>(
-
-        ),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::memory::MemoryEntry>(),
         annotations(
             title = "Set a memory value",
             read_only_hint = false,
@@ -866,7 +858,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_delete",
         description = "Delete a key (history stays).",
         input_schema = crate::tools::input_schema::<args::MemoryDeleteArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Maybe<kitaru_sdk::memory::MemoryEntry>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Maybe<kitaru_sdk::memory::MemoryEntry>>(
 
         ),
         annotations(
@@ -906,7 +898,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_history",
         description = "Every version of a key, newest first.",
         input_schema = crate::tools::input_schema::<args::MemoryHistoryArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Listed<kitaru_sdk::memory::MemoryEntry>>(
 
         ),
         annotations(
@@ -946,9 +938,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_purge",
         description = "Permanently delete a key's old versions (all, without keep).",
         input_schema = crate::tools::input_schema::<args::MemoryPurgeArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::PurgeResult>(
-
-        ),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::memory::PurgeResult>(),
         annotations(
             title = "Purge a memory key's old versions",
             read_only_hint = false,
@@ -983,9 +973,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_purge_scope",
         description = "Purge every key of a scope.",
         input_schema = crate::tools::input_schema::<args::MemoryPurgeScopeArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::PurgeResult>(
-
-        ),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::memory::PurgeResult>(),
         annotations(
             title = "Purge a memory scope",
             read_only_hint = false,
@@ -1025,7 +1013,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_compact",
         description = "Summarise memory with an LLM into a new version.",
         input_schema = crate::tools::input_schema::<args::MemoryCompactArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::memory::CompactResult>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::memory::CompactResult>(
 
         ),
         annotations(
@@ -1062,7 +1050,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_memory_compaction_log",
         description = "A scope's compaction and purge log.",
         input_schema = crate::tools::input_schema::<args::MemoryCompactionLogArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::memory::CompactionRecord>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Listed<kitaru_sdk::memory::CompactionRecord>>(
 
         ),
         annotations(
@@ -1107,7 +1095,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_deployments_deploy",
         description = "Deploy a new version of a flow from <module_or_file>:<flow_name>.",
         input_schema = crate::tools::input_schema::<args::DeploymentsDeployArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deployment>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::deployments::Deployment>(
 
         ),
         annotations(
@@ -1152,7 +1140,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_deployments_list",
         description = "Deployment versions with their tags, by flow and version.",
         input_schema = crate::tools::input_schema::<args::DeploymentsListArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<crate::tools::Listed<kitaru_sdk::deployments::Deployment>>(
+        output_schema = crate::tools::output_schema::<crate::tools::Listed<kitaru_sdk::deployments::Deployment>>(
 
         ),
         annotations(
@@ -1194,7 +1182,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_deployments_get",
         description = "One deployment version, by version or tag.",
         input_schema = crate::tools::input_schema::<args::DeploymentsGetArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deployment>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::deployments::Deployment>(
 
         ),
         annotations(
@@ -1234,7 +1222,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_deployments_invoke",
         description = "Start an execution of a deployment on the server.",
         input_schema = crate::tools::input_schema::<args::DeploymentsInvokeArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Invocation>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::deployments::Invocation>(
 
         ),
         annotations(
@@ -1279,7 +1267,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_deployments_tag",
         description = "Put a tag on a version; exclusive tags leave the others.",
         input_schema = crate::tools::input_schema::<args::DeploymentsTagArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deployment>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::deployments::Deployment>(
 
         ),
         annotations(
@@ -1319,7 +1307,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_deployments_untag",
         description = "Remove a tag (not default) from a version.",
         input_schema = crate::tools::input_schema::<args::DeploymentsUntagArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deployment>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::deployments::Deployment>(
 
         ),
         annotations(
@@ -1361,7 +1349,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_deployments_delete",
         description = "Delete a version no exclusive tag protects.",
         input_schema = crate::tools::input_schema::<args::DeploymentsDeleteArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::deployments::Deleted>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::deployments::Deleted>(
 
         ),
         annotations(
@@ -1403,7 +1391,7 @@ impl crate::server::KitaruServer {
         name = "kitaru_secrets_create",
         description = "Create a secret (keys returned, never values).",
         input_schema = crate::tools::input_schema::<args::SecretsCreateArgs>(),
-        output_schema = rmcp::handler::server::common::schema_for_output::<kitaru_sdk::secrets::SecretSummary>(
+        output_schema = crate::tools::output_schema::<kitaru_sdk::secrets::SecretSummary>(
 
         ),
         annotations(

@@ -14,8 +14,10 @@ pub use kitaru_sdk as sdk;
 
 pub mod api_tools;
 pub mod apps;
+pub mod client_log;
 pub mod elicitation;
 pub mod http;
+pub mod logging;
 pub mod prompts;
 pub mod resources;
 pub mod selection;

@@ -6,7 +6,6 @@
 use anyhow::Context;
 use clap::Parser;
 use rmcp::ServiceExt;
-use tracing_subscriber::EnvFilter;
 
 use kitaru_client::ConnectionOptions;
 use kitaru_mcp::selection::ToolSelection;
@@ -147,11 +146,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .lossy(true)
         .buffered_lines_limit(1_024)
         .finish(std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_writer(stderr)
-        .with_ansi(false)
-        .with_env_filter(EnvFilter::try_new(&args.log).context("invalid --log filter")?)
-        .init();
+    kitaru_mcp::logging::init(&args.log, stderr).map_err(anyhow::Error::msg)?;
 
     let selection = args.toolsets.read_only(args.read_only);
     tracing::info!(toolsets = ?selection.offered_toolsets(), "offering");

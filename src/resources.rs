@@ -348,10 +348,23 @@ pub struct Subscriptions {
 
 #[derive(Default)]
 struct SubscriptionState {
-    /// URI -> (the subscriber, the status last seen).
-    watched: HashMap<String, (Peer<RoleServer>, Option<String>)>,
+    /// The execution's full id -> what is watched of it.
+    watched: HashMap<String, Watched>,
     polling: bool,
 }
+
+/// One subscribed execution.
+struct Watched {
+    /// The URI it was subscribed by (notifications name it).
+    uri: String,
+    peer: Peer<RoleServer>,
+    /// The status last seen.
+    status: Option<String>,
+}
+
+/// The most executions one server watches at once (each costs a request
+/// per poll).
+pub const MAX_SUBSCRIPTIONS: usize = 64;
 
 /// What a subscriber hears about: the status and the server's reason for
 /// it (`Waiting for input.` becoming `Waiting for manual resume.` is news).
@@ -401,10 +414,30 @@ impl Subscriptions {
             ));
         }
         let kitaru = connector.get().await.map_err(failure)?;
-        let status = state_of(&executions::get(&kitaru, &exec_id).await.map_err(failure)?);
+        let execution = executions::get(&kitaru, &exec_id).await.map_err(failure)?;
+        let status = state_of(&execution);
+        // Keyed by the execution's full id: another spelling of the same
+        // execution (a prefix, percent-encoding) is the same subscription.
+        let key = execution.summary.exec_id.clone();
         let start = {
             let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            state.watched.insert(uri.to_owned(), (peer, Some(status)));
+            if !state.watched.contains_key(&key) && state.watched.len() >= MAX_SUBSCRIPTIONS {
+                return Err(ErrorData::invalid_params(
+                    format!(
+                        "at most {MAX_SUBSCRIPTIONS} executions are watched at once; unsubscribe \
+                         from one (resources/unsubscribe) before subscribing to another"
+                    ),
+                    None,
+                ));
+            }
+            state.watched.insert(
+                key,
+                Watched {
+                    uri: uri.to_owned(),
+                    peer,
+                    status: Some(status),
+                },
+            );
             !std::mem::replace(&mut state.polling, true)
         };
         if start {
@@ -413,10 +446,31 @@ impl Subscriptions {
         Ok(())
     }
 
-    /// Ends the subscription to `uri`; polling stops with the last one.
+    /// Ends the subscription to `uri` (by the URI subscribed with, or the
+    /// execution's full id); polling stops with the last one.
     pub fn unsubscribe(&self, uri: &str) {
+        let exec_id = match ResourceUri::parse(uri) {
+            Ok(ResourceUri::Execution(exec_id)) => Some(exec_id),
+            _ => None,
+        };
         let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        state.watched.remove(uri);
+        state
+            .watched
+            .retain(|key, watched| watched.uri != uri && Some(key) != exec_id.as_ref());
+    }
+
+    /// How many executions are watched.
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .watched
+            .len()
+    }
+
+    /// Whether no execution is watched.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Polls the subscribed executions while there are any, and tells each
@@ -425,7 +479,7 @@ impl Subscriptions {
         let interval = poll_interval();
         loop {
             tokio::time::sleep(interval).await;
-            let watched: Vec<(String, Peer<RoleServer>, Option<String>)> = {
+            let watched: Vec<(String, String, Peer<RoleServer>, Option<String>)> = {
                 let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
                 if state.watched.is_empty() {
                     state.polling = false;
@@ -434,16 +488,20 @@ impl Subscriptions {
                 state
                     .watched
                     .iter()
-                    .map(|(uri, (peer, status))| (uri.clone(), peer.clone(), status.clone()))
+                    .map(|(key, watched)| {
+                        (
+                            key.clone(),
+                            watched.uri.clone(),
+                            watched.peer.clone(),
+                            watched.status.clone(),
+                        )
+                    })
                     .collect()
             };
             let Ok(kitaru) = connector.get().await else {
                 continue;
             };
-            for (uri, peer, last) in watched {
-                let Ok(ResourceUri::Execution(exec_id)) = ResourceUri::parse(&uri) else {
-                    continue;
-                };
+            for (exec_id, uri, peer, last) in watched {
                 let status = match executions::get(&kitaru, &exec_id).await {
                     Ok(execution) => state_of(&execution),
                     Err(error) => {
@@ -456,8 +514,8 @@ impl Subscriptions {
                 }
                 {
                     let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-                    match state.watched.get_mut(&uri) {
-                        Some(entry) => entry.1 = Some(status.clone()),
+                    match state.watched.get_mut(&exec_id) {
+                        Some(watched) => watched.status = Some(status.clone()),
                         None => continue,
                     }
                 }

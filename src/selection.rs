@@ -107,6 +107,14 @@ impl ToolSelection {
         offered
     }
 
+    /// Whether the curated tool named `name` is offered.
+    pub fn offers_named(&self, name: &str) -> bool {
+        TOOLS
+            .iter()
+            .find(|tool| tool.name == name)
+            .is_some_and(|tool| self.offers(tool))
+    }
+
     /// Whether `tool` is offered.
     pub fn offers(&self, tool: &ToolInfo) -> bool {
         !(self.hides_as_mutating(tool) || self.leaves_out_toolset_of(tool))

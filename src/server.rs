@@ -72,6 +72,15 @@ fn unavailable(error: kitaru_sdk::Error) -> ErrorData {
     ErrorData::internal_error(error.to_string(), None)
 }
 
+/// The `Authorization` header of an HTTP request.
+fn authorization(request: &RequestContext<RoleServer>) -> Option<&str> {
+    request
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.headers.get(http::header::AUTHORIZATION))
+        .and_then(|value| value.to_str().ok())
+}
+
 /// Whose connection a request uses.
 #[derive(Clone, Debug)]
 enum Connection {
@@ -91,6 +100,10 @@ pub struct KitaruServer {
     /// `initialize` does not need to wait for.
     tool_router: Arc<std::sync::OnceLock<ToolRouter<Self>>>,
     subscriptions: Subscriptions,
+    /// What task ids are signed with, read on first use.
+    task_key: Arc<std::sync::OnceLock<crate::tasks::TaskKey>>,
+    /// Where this server's log lines go when the client asked for them.
+    client_log: crate::client_log::ClientLog,
 }
 
 impl KitaruServer {
@@ -121,6 +134,8 @@ impl KitaruServer {
             selection: Arc::new(selection),
             tool_router: Arc::default(),
             subscriptions: Subscriptions::default(),
+            task_key: Arc::default(),
+            client_log: crate::client_log::ClientLog::default(),
         }
     }
 
@@ -146,6 +161,20 @@ impl KitaruServer {
         })
     }
 
+    fn task_key(&self) -> &crate::tasks::TaskKey {
+        self.task_key
+            .get_or_init(crate::tasks::TaskKey::installation)
+    }
+
+    /// Refuses the task method `method` when the tool it stands for is not
+    /// offered.
+    fn task_policy(&self, method: &str) -> Result<(), ErrorData> {
+        match crate::tasks::refusal(&self.selection, method) {
+            Some(reason) => Err(ErrorData::invalid_params(reason, None)),
+            None => Ok(()),
+        }
+    }
+
     /// The toolsets and mode this server runs with.
     pub(crate) fn selection(&self) -> &ToolSelection {
         &self.selection
@@ -159,14 +188,7 @@ impl KitaruServer {
     ) -> Result<Arc<Connector>, kitaru_sdk::Error> {
         match &self.connection {
             Connection::One(connector) => Ok(Arc::clone(connector)),
-            Connection::PerCaller(callers) => {
-                let authorization = request
-                    .extensions
-                    .get::<http::request::Parts>()
-                    .and_then(|parts| parts.headers.get(http::header::AUTHORIZATION))
-                    .and_then(|value| value.to_str().ok());
-                Ok(callers.connector(authorization)?)
-            }
+            Connection::PerCaller(callers) => Ok(callers.connector(authorization(request))?),
         }
     }
 
@@ -175,7 +197,10 @@ impl KitaruServer {
         &self,
         request: &RequestContext<RoleServer>,
     ) -> Result<Arc<Kitaru>, kitaru_sdk::Error> {
-        self.connector_of(request)?.get().await
+        match &self.connection {
+            Connection::One(connector) => connector.get().await,
+            Connection::PerCaller(callers) => callers.kitaru(authorization(request)).await,
+        }
     }
 
     /// The prompt `name`, if it is offered; otherwise an error saying why.
@@ -213,6 +238,12 @@ impl ServerHandler for KitaruServer {
         if let Some(refusal) = self.selection.refusal(&request.name) {
             return Err(ErrorData::invalid_params(refusal, None));
         }
+        let mut context = context;
+        // Whether the tool may answer a wait it meets (by elicitation):
+        // only where answering waits is offered as a tool.
+        context.extensions.insert(crate::tools::WaitAnswers(
+            self.selection.offers_named("kitaru_executions_input"),
+        ));
         let as_task = crate::tasks::wanted(&request.name, &context);
         let tool = request.name.clone();
         let response = self
@@ -221,7 +252,7 @@ impl ServerHandler for KitaruServer {
             .await?;
         if as_task
             && let CallToolResponse::Complete(result) = &response
-            && let Some(task) = crate::tasks::created(&tool, result)
+            && let Some(task) = crate::tasks::created(&tool, result, self.task_key())
         {
             return Ok(CallToolResponse::Task(task));
         }
@@ -248,8 +279,9 @@ impl ServerHandler for KitaruServer {
         request: GetTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
+        self.task_policy("tasks/get")?;
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
-        crate::tasks::get(&kitaru, &request.task_id).await
+        crate::tasks::get(&kitaru, self.task_key(), &request.task_id).await
     }
 
     /// Answers the wait of the task's execution.
@@ -258,8 +290,15 @@ impl ServerHandler for KitaruServer {
         request: UpdateTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
+        self.task_policy("tasks/update")?;
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
-        crate::tasks::update(&kitaru, &request.task_id, &request.input_responses).await
+        crate::tasks::update(
+            &kitaru,
+            self.task_key(),
+            &request.task_id,
+            &request.input_responses,
+        )
+        .await
     }
 
     /// Cancels the task's execution.
@@ -268,8 +307,9 @@ impl ServerHandler for KitaruServer {
         request: CancelTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
+        self.task_policy("tasks/cancel")?;
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
-        crate::tasks::cancel(&kitaru, &request.task_id).await
+        crate::tasks::cancel(&kitaru, self.task_key(), &request.task_id).await
     }
 
     /// The prompts whose tools are all offered.
@@ -374,6 +414,14 @@ impl ServerHandler for KitaruServer {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
+        if matches!(self.connection, Connection::PerCaller(_)) {
+            return Err(ErrorData::invalid_params(
+                "resources/subscribe is not available over HTTP: this server is stateless and \
+                 cannot deliver notifications after a request's answer; poll \
+                 kitaru://executions/{exec_id} (resources/read) or use kitaru_executions_watch",
+                None,
+            ));
+        }
         let connector = self.connector_of(&context).map_err(unavailable)?;
         self.subscriptions
             .subscribe(connector, &self.selection, &request.uri, context.peer)
@@ -389,6 +437,21 @@ impl ServerHandler for KitaruServer {
         Ok(())
     }
 
+    /// Sends this server's own log lines at `level` and above to the client
+    /// as `notifications/message` (over stdio; over HTTP, stateless, there
+    /// is no later moment to send them, and the level is only accepted).
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if matches!(self.connection, Connection::One(_)) {
+            self.client_log.listen(request.level, context.peer);
+        }
+        Ok(())
+    }
+
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
@@ -398,6 +461,14 @@ impl ServerHandler for KitaruServer {
             .enable_resources_subscribe()
             .enable_tasks()
             .build();
+        let mut capabilities = capabilities;
+        capabilities.logging = Some(rmcp::model::JsonObject::new());
+        // Over HTTP (stateless) no notification could reach a subscriber.
+        if matches!(self.connection, Connection::PerCaller(_))
+            && let Some(resources) = capabilities.resources.as_mut()
+        {
+            resources.subscribe = None;
+        }
         let mut config =
             ServerConfig::new(capabilities).with_instructions(instructions(&self.selection));
         config.server_info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION"))

@@ -9,6 +9,14 @@
 //! the wait, `tasks/cancel` cancels the execution. Nothing is kept here: the
 //! task id carries which tool started which execution, so tasks outlive
 //! this process and any instance of the server can answer for them.
+//!
+//! A task id grants nothing by itself: it is signed with this
+//! installation's task key (HMAC-SHA-256; see [`TaskKey`]), so an id this
+//! installation did not make is refused, and each task method obeys the
+//! same policy as the tool it stands for — `tasks/get` that of
+//! `kitaru_executions_get`, `tasks/update` that of `kitaru_executions_input`,
+//! `tasks/cancel` that of `kitaru_executions_cancel` (read-only mode and
+//! toolsets) — and acts with the caller's own credentials.
 
 use serde_json::{Map, Value, json};
 
@@ -77,32 +85,36 @@ impl Handle {
         })
     }
 
-    /// The task id: the handle as hex-encoded JSON behind a prefix.
-    fn id(&self) -> String {
+    /// The task id: the handle as hex-encoded JSON behind a prefix, then
+    /// `.` and its signature.
+    fn id(&self, key: &TaskKey) -> String {
         let json = json!({"tool": self.tool, "exec_id": self.exec_id, "frame": self.frame});
-        let bytes = json.to_string().into_bytes();
-        let mut id = String::with_capacity(PREFIX.len() + bytes.len() * 2);
-        id.push_str(PREFIX);
-        for byte in bytes {
-            id.push_str(&format!("{byte:02x}"));
-        }
-        id
+        let body = hex(json.to_string().as_bytes());
+        let signature = hex(&key.sign(body.as_bytes()));
+        format!("{PREFIX}{body}.{signature}")
     }
 
-    /// The handle a task id holds.
-    fn parse(id: &str) -> Result<Self, ErrorData> {
-        let unknown =
-            || ErrorData::invalid_params(format!("unknown task id `{}`", short(id)), None);
-        let hex = id.strip_prefix(PREFIX).ok_or_else(unknown)?;
-        if hex.len() % 2 != 0 || hex.len() > 64 * 1024 {
+    /// The handle a task id holds, if `key` signed it.
+    fn parse(id: &str, key: &TaskKey) -> Result<Self, ErrorData> {
+        let unknown = || {
+            ErrorData::invalid_params(
+                format!(
+                    "unknown task id `{}`: not a task this kitaru-mcp installation started",
+                    short(id)
+                ),
+                None,
+            )
+        };
+        let signed = id.strip_prefix(PREFIX).ok_or_else(unknown)?;
+        if signed.len() > 64 * 1024 {
             return Err(unknown());
         }
-        let bytes: Option<Vec<u8>> = (0..hex.len())
-            .step_by(2)
-            .map(|at| u8::from_str_radix(hex.get(at..at + 2)?, 16).ok())
-            .collect();
-        let json: Value =
-            serde_json::from_slice(&bytes.ok_or_else(unknown)?).map_err(|_| unknown())?;
+        let (body, signature) = signed.rsplit_once('.').ok_or_else(unknown)?;
+        if !key.verify(body.as_bytes(), signature) {
+            return Err(unknown());
+        }
+        let bytes = unhex(body).ok_or_else(unknown)?;
+        let json: Value = serde_json::from_slice(&bytes).map_err(|_| unknown())?;
         let tool = json["tool"]
             .as_str()
             .filter(|tool| TASK_TOOLS.contains(tool));
@@ -125,9 +137,172 @@ impl Handle {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
+        .collect()
+}
+
+/// The key task ids are signed with: 32 random bytes kept in the file
+/// `KITARU_MCP_TASK_KEY_FILE`, else `$XDG_STATE_HOME/kitaru-mcp/task-key`
+/// (`~/.local/state/…`), made on first use, readable by this user only.
+/// Every kitaru-mcp of this user shares it, so tasks outlive the process
+/// that started them; instances on several machines that should answer for
+/// each other's tasks point the variable at one key file. Where no file
+/// can be kept, the key lives as long as the process.
+#[derive(Clone)]
+pub struct TaskKey([u8; 32]);
+
+impl std::fmt::Debug for TaskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TaskKey(..)")
+    }
+}
+
+/// The variable naming the task key's file.
+pub const TASK_KEY_VAR: &str = "KITARU_MCP_TASK_KEY_FILE";
+
+impl TaskKey {
+    /// This installation's key (see the type's documentation).
+    pub fn installation() -> Self {
+        let path = std::env::var_os(TASK_KEY_VAR)
+            .filter(|path| !path.is_empty())
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("XDG_STATE_HOME")
+                    .filter(|dir| !dir.is_empty())
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME")
+                            .map(|home| std::path::PathBuf::from(home).join(".local/state"))
+                    })
+                    .map(|state| state.join("kitaru-mcp").join("task-key"))
+            });
+        match path.as_deref().map(Self::kept_in) {
+            Some(Ok(key)) => key,
+            failed => {
+                if let (Some(path), Some(Err(error))) = (path.as_deref(), failed) {
+                    tracing::warn!(
+                        "task ids are valid for this process only: cannot keep the task key in \
+                         {}: {error}",
+                        path.display()
+                    );
+                }
+                Self::random().unwrap_or_else(|error| {
+                    tracing::warn!("no random task key ({error}); using a per-process one");
+                    let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+                    Self(sha256(seed.as_bytes()))
+                })
+            }
+        }
+    }
+
+    /// The key in `path`, made there (atomically, `0600`) if missing.
+    fn kept_in(path: &std::path::Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+        let read = |path: &std::path::Path| -> std::io::Result<Self> {
+            let text = std::fs::read_to_string(path)?;
+            let bytes = unhex(text.trim())
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "not a task key")
+                })?;
+            Ok(Self(bytes))
+        };
+        match read(path) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            other => return other,
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+        // Written whole under another name, then linked into place: a
+        // concurrent first use reads one complete key or makes the same link.
+        let key = Self::random()?;
+        let staged = path.with_extension(format!("{}.tmp", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&staged)?;
+        std::io::Write::write_all(&mut file, hex(&key.0).as_bytes())?;
+        drop(file);
+        let linked = std::fs::hard_link(&staged, path);
+        let _ = std::fs::remove_file(&staged);
+        match linked {
+            Ok(()) => Ok(key),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => read(path),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn random() -> std::io::Result<Self> {
+        let mut bytes = [0; 32];
+        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+        Ok(Self(bytes))
+    }
+
+    /// HMAC-SHA-256 of `message` (RFC 2104).
+    fn sign(&self, message: &[u8]) -> [u8; 32] {
+        let mut inner = [0x36u8; 64];
+        let mut outer = [0x5cu8; 64];
+        for (at, byte) in self.0.iter().enumerate() {
+            inner[at] ^= byte;
+            outer[at] ^= byte;
+        }
+        let inner_hash = sha256(&[&inner[..], message].concat());
+        sha256(&[&outer[..], &inner_hash[..]].concat())
+    }
+
+    /// Whether `signature` (hex) is this key's for `message`, compared in
+    /// constant time.
+    fn verify(&self, message: &[u8], signature: &str) -> bool {
+        let Some(given) = unhex(signature) else {
+            return false;
+        };
+        let expected = self.sign(message);
+        given.len() == expected.len()
+            && given
+                .iter()
+                .zip(expected.iter())
+                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                == 0
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// Why the task method `method` is refused under `selection`: each obeys
+/// the policy of the tool it stands for.
+pub fn refusal(selection: &crate::selection::ToolSelection, method: &str) -> Option<String> {
+    let tool = match method {
+        "tasks/get" => "kitaru_executions_get",
+        "tasks/update" => "kitaru_executions_input",
+        "tasks/cancel" => "kitaru_executions_cancel",
+        _ => return None,
+    };
+    selection
+        .refusal(tool)
+        .map(|reason| format!("{method} is not available: it does what {tool} does, and {reason}"))
+}
+
 /// The task for a tool's result, if the result is an execution started
 /// (an error result stays the call's answer).
-pub fn created(tool: &str, result: &CallToolResult) -> Option<CreateTaskResult> {
+pub fn created(tool: &str, result: &CallToolResult, key: &TaskKey) -> Option<CreateTaskResult> {
     if result.is_error == Some(true) {
         return None;
     }
@@ -148,13 +323,18 @@ pub fn created(tool: &str, result: &CallToolResult) -> Option<CreateTaskResult> 
         .pointer("/execution/started_at")
         .and_then(Value::as_str)
         .map_or_else(|| now.clone(), str::to_owned);
-    let task = Task::new(handle.id(), status, started, now).with_poll_interval_ms(POLL_INTERVAL_MS);
+    let task =
+        Task::new(handle.id(key), status, started, now).with_poll_interval_ms(POLL_INTERVAL_MS);
     Some(CreateTaskResult::new(task).with_meta(exec_id_meta(&handle.exec_id)))
 }
 
 /// `tasks/get`: the execution behind the task, as the task's state.
-pub async fn get(kitaru: &Kitaru, task_id: &str) -> Result<GetTaskResult, ErrorData> {
-    let handle = Handle::parse(task_id)?;
+pub async fn get(
+    kitaru: &Kitaru,
+    key: &TaskKey,
+    task_id: &str,
+) -> Result<GetTaskResult, ErrorData> {
+    let handle = Handle::parse(task_id, key)?;
     let execution = executions::get(kitaru, &handle.exec_id)
         .await
         .map_err(|error| {
@@ -220,10 +400,11 @@ fn exec_id_meta(exec_id: &str) -> MetaObject {
 /// elicitation; a declined or cancelled one leaves it waiting.
 pub async fn update(
     kitaru: &Kitaru,
+    key: &TaskKey,
     task_id: &str,
     responses: &InputResponses,
 ) -> Result<(), ErrorData> {
-    let handle = Handle::parse(task_id)?;
+    let handle = Handle::parse(task_id, key)?;
     let execution = executions::get(kitaru, &handle.exec_id)
         .await
         .map_err(|error| ErrorData::invalid_params(error.to_string(), None))?;
@@ -261,8 +442,8 @@ pub async fn update(
 /// cancelled, even where its orchestrator cannot stop the process (the
 /// local one: the run is marked stopping, and its process ends at its next
 /// checkpoint or wait).
-pub async fn cancel(kitaru: &Kitaru, task_id: &str) -> Result<(), ErrorData> {
-    let handle = Handle::parse(task_id)?;
+pub async fn cancel(kitaru: &Kitaru, key: &TaskKey, task_id: &str) -> Result<(), ErrorData> {
+    let handle = Handle::parse(task_id, key)?;
     let Err(error) = executions::cancel(kitaru, &handle.exec_id).await else {
         return Ok(());
     };
@@ -323,7 +504,8 @@ mod tests {
                 .as_object()
                 .unwrap()
         );
-        assert_eq!(Handle::parse(&handle.id()).unwrap(), handle);
+        let key = TaskKey([7; 32]);
+        assert_eq!(Handle::parse(&handle.id(&key), &key).unwrap(), handle);
         let relaunch =
             json!({"available": true, "operation": "retry", "execution": {"exec_id": "e2"}});
         assert_eq!(
@@ -335,20 +517,72 @@ mod tests {
     }
 
     #[test]
-    fn foreign_or_broken_task_ids_are_refused() {
+    fn foreign_forged_or_broken_task_ids_are_refused() {
+        let key = TaskKey([7; 32]);
         for id in [
             "nope",
             "kitaru-exec-zz",
             "kitaru-exec-7b7d",
             "kitaru-exec-abc",
+            "kitaru-exec-7b7d.00",
         ] {
-            assert!(Handle::parse(id).is_err(), "{id}");
+            assert!(Handle::parse(id, &key).is_err(), "{id}");
         }
         let other_tool = Handle {
             tool: "kitaru_memory_set".into(),
             exec_id: "e".into(),
             frame: Map::new(),
         };
-        assert!(Handle::parse(&other_tool.id()).is_err());
+        assert!(Handle::parse(&other_tool.id(&key), &key).is_err());
+        let run = Handle {
+            tool: "kitaru_executions_run".into(),
+            exec_id: "e".into(),
+            frame: Map::new(),
+        };
+        let id = run.id(&key);
+        assert!(
+            Handle::parse(&id, &TaskKey([8; 32])).is_err(),
+            "another key"
+        );
+        let (body, _) = id.rsplit_once('.').unwrap();
+        assert!(Handle::parse(body, &key).is_err(), "unsigned, as ids were");
+        let forged = Handle {
+            exec_id: "f".into(),
+            ..run
+        };
+        let forged_body = forged.id(&key).rsplit_once('.').unwrap().0.to_owned();
+        let (_, signature) = id.rsplit_once('.').unwrap();
+        assert!(
+            Handle::parse(&format!("{forged_body}.{signature}"), &key).is_err(),
+            "another execution under a genuine signature"
+        );
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        // Test case 2 of RFC 4231, with the key padded to 32 bytes by zeros
+        // (an HMAC key shorter than the block is zero-padded anyway).
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        assert_eq!(
+            hex(&TaskKey(key).sign(b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn the_key_is_kept_private_and_shared_by_later_uses() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/kitaru-mcp/task-key");
+        let first = TaskKey::kept_in(&path).unwrap();
+        let again = TaskKey::kept_in(&path).unwrap();
+        assert_eq!(first.0, again.0);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
     }
 }

@@ -293,7 +293,10 @@ fn describe(server: &KitaruServer, arguments: &JsonObject) -> Result<Value, Tool
     let mut described = summary(server, api);
     let description = api.operation.description;
     described["description"] = super::short(description, 4_000).into();
-    described["input_schema"] = Value::Object(api.operation.schema());
+    described["input_schema"] =
+        Value::Object(crate::tools::formats::standardised(api.operation.schema()));
+    // Credentials are stripped from answers (openapi/api_tools.toml).
+    described["answer_leaves_out"] = api.stripped().collect::<Vec<_>>().into();
     Ok(described)
 }
 

@@ -7,6 +7,12 @@
 //! None of them is offered unless its toolset is selected (`--toolsets
 //! api:runs,api:discovery`, or `api:all` for every operation tool);
 //! read-only mode leaves only the `GET` operations.
+//!
+//! Credentials in answers (a user's activation token, an API key, a
+//! connector's configuration, …) are stripped before the answer goes
+//! anywhere: the fields `openapi/api_tools.toml` strips for the operation
+//! and for every operation, which the build checks against the spec (see
+//! `build/api_tools.rs`).
 
 pub mod discovery;
 
@@ -51,12 +57,21 @@ pub struct ApiOperation {
     pub toolset: &'static str,
     /// Exposed, hidden or curated.
     pub decision: ApiDecision,
+    /// The fields stripped from its answers besides
+    /// [`STRIPPED_EVERYWHERE`]: names (`key`) or dotted paths
+    /// (`service_connector.metadata.configuration`).
+    pub strip: &'static [&'static str],
 }
 
 impl ApiOperation {
     /// Whether calling it changes nothing on the server.
     pub fn read_only(&self) -> bool {
         matches!(self.operation.method, "GET" | "HEAD")
+    }
+
+    /// Every strip entry that applies to its answers.
+    pub fn stripped(&self) -> impl Iterator<Item = &'static str> {
+        STRIPPED_EVERYWHERE.iter().chain(self.strip).copied()
     }
 
     /// Why it cannot be called as a tool (hidden, curated, not callable);
@@ -88,12 +103,13 @@ impl ApiOperation {
 pub static API_OPERATIONS: LazyLock<Vec<ApiOperation>> = LazyLock::new(|| {
     API_DECISIONS
         .iter()
-        .filter_map(|(name, toolset, decision)| {
+        .filter_map(|(name, toolset, decision, strip)| {
             Some(ApiOperation {
                 operation: operations::find(name)?,
                 tool: format!("api_{name}"),
                 toolset,
                 decision: *decision,
+                strip,
             })
         })
         .collect()
@@ -152,7 +168,7 @@ pub fn tool(api: &ApiOperation) -> Tool {
         " ({} {}; Kitaru server API)",
         operation.method, operation.path
     ));
-    let schema: JsonObject = operation.schema();
+    let schema: JsonObject = crate::tools::formats::standardised(operation.schema());
     let method = operation.method;
     let annotations = ToolAnnotations::with_title(operation.summary)
         .read_only(api.read_only())
@@ -193,18 +209,72 @@ async fn invoke(
     check_arguments(api, &arguments)?;
     let kitaru = server.kitaru_of(context.request()).await?;
     let operation = api.operation;
-    let answer = operations::call(&kitaru.client, operation.name, arguments)
+    let mut answer = operations::call(&kitaru.client, operation.name, arguments)
         .await
         .map_err(|error| match error {
             CallError::Argument { name, reason } => ToolError::argument(name, reason),
             CallError::Api(error) => kitaru_sdk::Error::api(
                 format!("{} {} failed", operation.method, operation.path),
-                error,
+                without_answer_text(error),
             )
             .into(),
             other => kitaru_sdk::Error::State(other.to_string()).into(),
         })?;
+    strip_fields(&mut answer, api.stripped());
     Ok(within_budget(answer))
+}
+
+/// An answer the typed client cannot decode comes back with its raw bytes
+/// in the error's message, credentials and all: the error says only that it
+/// did not decode.
+fn without_answer_text(mut error: kitaru_client::ApiError) -> kitaru_client::ApiError {
+    if error.message.starts_with("Invalid Response Payload") {
+        error.message = "the server's answer does not decode as the API's spec describes it \
+                         (not shown: it may hold credentials)"
+            .to_owned();
+    }
+    error
+}
+
+/// Removes from `answer` every member a strip entry names: `field` at any
+/// depth, `parent.field` only where the keys leading to it end with
+/// `parent` (array levels do not count) — as the build's check reads them.
+fn strip_fields<'a>(answer: &mut Value, entries: impl Iterator<Item = &'a str>) {
+    let entries: Vec<Vec<&str>> = entries.map(|entry| entry.split('.').collect()).collect();
+    if !entries.is_empty() {
+        strip_under(answer, &entries, &mut Vec::new());
+    }
+}
+
+fn strip_under(value: &mut Value, entries: &[Vec<&str>], keys: &mut Vec<String>) {
+    match value {
+        Value::Object(members) => {
+            members.retain(|key, _| {
+                !entries.iter().any(|entry| match entry.split_last() {
+                    Some((field, parents)) => {
+                        *field == key.as_str()
+                            && keys.len() >= parents.len()
+                            && keys[keys.len() - parents.len()..]
+                                .iter()
+                                .zip(parents)
+                                .all(|(have, want)| have.as_str() == *want)
+                    }
+                    None => false,
+                })
+            });
+            for (key, member) in members.iter_mut() {
+                keys.push(key.clone());
+                strip_under(member, entries, keys);
+                keys.pop();
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                strip_under(item, entries, keys);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The top level of the arguments against the operation's input schema:
@@ -402,7 +472,7 @@ mod tests {
 
     #[test]
     fn every_decision_names_an_operation_of_the_catalogue_and_back() {
-        for (name, _, _) in API_DECISIONS {
+        for (name, ..) in API_DECISIONS {
             assert!(
                 operations::find(name).is_some(),
                 "{name} is decided but not in the catalogue"
@@ -412,7 +482,7 @@ mod tests {
             assert!(
                 API_DECISIONS
                     .iter()
-                    .any(|(name, _, _)| *name == operation.name),
+                    .any(|(name, ..)| *name == operation.name),
                 "{} is in the catalogue without a decision",
                 operation.name
             );
@@ -460,6 +530,98 @@ mod tests {
             find("get_secret").unwrap().decision,
             ApiDecision::Hide("answers with the secret's values, which never go into a result")
         );
+    }
+
+    #[test]
+    fn stripped_fields_leave_answers_at_any_depth() {
+        let mut answer = json!({
+            "items": [
+                {"body": {"name": "a", "activation_token": "t1", "key": "k"},
+                 "resources": {"user": {"body": {"activation_token": "t2"}}}},
+            ],
+            "metadata": {
+                "configuration": {"path": "s3://x"},
+                "connector": {"metadata": {"configuration": {"secret": "s"}, "labels": {}}},
+                "components": {"orchestrator": [
+                    {"metadata": {"connector": {"metadata": {"configuration": {"k": 1}}}}}
+                ]},
+            },
+            "auth_key": "a",
+        });
+        strip_fields(
+            &mut answer,
+            [
+                "activation_token",
+                "auth_key",
+                "connector.metadata.configuration",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            answer,
+            json!({
+                "items": [
+                    {"body": {"name": "a", "key": "k"},
+                     "resources": {"user": {"body": {}}}},
+                ],
+                "metadata": {
+                    "configuration": {"path": "s3://x"},
+                    "connector": {"metadata": {"labels": {}}},
+                    "components": {"orchestrator": [
+                        {"metadata": {"connector": {"metadata": {}}}}
+                    ]},
+                },
+            })
+        );
+        // An entry's parents must be the last keys: `body.key` leaves a
+        // `key` elsewhere.
+        let mut answer = json!({"body": {"key": 1}, "other": {"key": 2}, "key": 3});
+        strip_fields(&mut answer, ["body.key"].into_iter());
+        assert_eq!(answer, json!({"body": {}, "other": {"key": 2}, "key": 3}));
+        // A top-level array (a batch answer) is walked too.
+        let mut answer = json!([{"activation_token": "t"}, {"name": "n"}]);
+        strip_fields(&mut answer, ["activation_token"].into_iter());
+        assert_eq!(answer, json!([{}, {"name": "n"}]));
+    }
+
+    #[test]
+    fn an_answer_that_does_not_decode_is_not_quoted() {
+        let error = kitaru_client::ApiError {
+            status: None,
+            exception_type: None,
+            message:
+                r#"Invalid Response Payload (b"{\"activation_token\": \"t\"}"): missing field"#
+                    .to_owned(),
+            timed_out: false,
+        };
+        let message = without_answer_text(error).message;
+        assert!(!message.contains("activation_token"), "{message}");
+        assert!(message.contains("does not decode"), "{message}");
+        let other = kitaru_client::ApiError {
+            status: Some(404),
+            exception_type: Some("KeyError".to_owned()),
+            message: "no such user".to_owned(),
+            timed_out: false,
+        };
+        assert_eq!(without_answer_text(other.clone()), other);
+    }
+
+    #[test]
+    fn operations_strip_the_credentials_the_toml_decides() {
+        let deactivate = find("deactivate_user").unwrap();
+        assert_eq!(deactivate.decision, ApiDecision::Expose);
+        assert!(
+            deactivate
+                .stripped()
+                .any(|entry| entry == "activation_token")
+        );
+        let get_api_key = find("get_api_key").unwrap();
+        assert!(get_api_key.stripped().any(|entry| entry == "key"));
+        assert!(!deactivate.stripped().any(|entry| entry == "key"));
+        assert!(matches!(
+            find("get_stack_deployment_config").unwrap().decision,
+            ApiDecision::Hide(_)
+        ));
     }
 
     #[test]

@@ -86,6 +86,16 @@ impl ToolContext {
         &self.request
     }
 
+    /// Whether this call may answer an execution's wait it meets (asking
+    /// the user by elicitation): only where `kitaru_executions_input` is
+    /// offered (not in read-only mode, not without its toolset).
+    pub fn may_answer_waits(&self) -> bool {
+        self.request
+            .extensions
+            .get::<WaitAnswers>()
+            .is_some_and(|allowed| allowed.0)
+    }
+
     /// Whether the client takes form elicitation requests.
     pub fn can_elicit(&self) -> bool {
         self.request
@@ -113,6 +123,11 @@ impl ToolContext {
         }
     }
 }
+
+/// Set by the server on each tool call: whether the call may answer waits
+/// (see [`ToolContext::may_answer_waits`]); absent means no.
+#[derive(Clone, Copy, Debug)]
+pub struct WaitAnswers(pub bool);
 
 /// The variable that sets how long one tool call may take, in seconds.
 pub const CALL_TIMEOUT_VAR: &str = "KITARU_MCP_CALL_TIMEOUT";

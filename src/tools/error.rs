@@ -70,10 +70,10 @@ impl ToolError {
         self.argument.as_deref()
     }
 
-    /// The error as structured content, for a model to act on:
-    /// `{"error": {"kind", "message", "argument"?, "allowed"?}}`, `allowed`
+    /// The error's details, for a client to act on (in the result's
+    /// `_meta`): `{"kind", "message", "argument"?, "allowed"?}`, `allowed`
     /// being the values `tool` accepts for the argument at fault.
-    pub fn structured(&self, tool: &str) -> serde_json::Value {
+    pub fn details(&self, tool: &str) -> serde_json::Value {
         let mut error = serde_json::json!({"kind": self.kind, "message": self.message});
         if let Some(argument) = &self.argument {
             error["argument"] = argument.as_str().into();
@@ -84,7 +84,28 @@ impl ToolError {
                 error["allowed"] = values.to_vec().into();
             }
         }
-        serde_json::json!({ "error": error })
+        error
+    }
+
+    /// The text a model reads: the message, and the allowed values of the
+    /// argument at fault when the message does not list them.
+    pub fn text(&self, details: &serde_json::Value) -> String {
+        let Some(allowed) = details.get("allowed").and_then(serde_json::Value::as_array) else {
+            return self.message.clone();
+        };
+        let values: Vec<&str> = allowed
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        if values.iter().all(|value| self.message.contains(value)) {
+            return self.message.clone();
+        }
+        format!(
+            "{} Allowed values of `{}`: {}.",
+            self.message,
+            details["argument"].as_str().unwrap_or_default(),
+            values.join(", ")
+        )
     }
 }
 

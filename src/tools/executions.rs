@@ -221,7 +221,7 @@ async fn ask_while_waiting(
     mut execution: Execution,
     options: &LaunchOptions,
 ) -> Result<Execution, ToolError> {
-    if context.as_task() || !context.can_elicit() {
+    if context.as_task() || !context.can_elicit() || !context.may_answer_waits() {
         return Ok(execution);
     }
     while execution.summary.status == ExecutionStatus::Waiting {

@@ -16,13 +16,14 @@ mod deployments;
 mod environment;
 mod error;
 mod executions;
+pub mod formats;
 mod memory;
 mod secrets;
 mod stacks;
 
 pub use audit::AUDIT_LOG_VAR;
 pub use bounded::{Bounded, Truncation};
-pub use context::{CALL_TIMEOUT_VAR, ToolContext, calls_in_flight};
+pub use context::{CALL_TIMEOUT_VAR, ToolContext, WaitAnswers, calls_in_flight};
 pub use error::ToolError;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
@@ -99,7 +100,14 @@ pub fn input_schema<T: JsonSchema + std::any::Any>() -> std::sync::Arc<JsonObjec
             }
         }
     }
-    std::sync::Arc::new(schema)
+    std::sync::Arc::new(formats::standardised(schema))
+}
+
+/// The output schema of a tool answering with `T`: rmcp's, with only
+/// standard formats (see [`formats`]).
+pub fn output_schema<T: JsonSchema + std::any::Any>() -> std::sync::Arc<JsonObject> {
+    let schema = rmcp::handler::server::common::schema_for_output::<T>();
+    std::sync::Arc::new(formats::standardised((*schema).clone()))
 }
 
 /// Checks an argument type's bounds (e.g. `limit >= 1`) before the tool runs.
@@ -217,6 +225,10 @@ impl From<String> for Text {
 /// (`not_found`, `invalid_argument`, ...).
 pub const ERROR_KIND_META: &str = "kitaru/error_kind";
 
+/// The `_meta` key of a failed tool result that holds the error:
+/// `{"kind", "message", "argument"?, "allowed"?}`.
+pub const ERROR_META: &str = "kitaru/error";
+
 /// Parses a tool's arguments, naming the argument that is wrong.
 pub fn arguments<A: DeserializeOwned + Validate>(arguments: JsonObject) -> Result<A, ToolError> {
     let parsed: A = serde_path_to_error::deserialize(serde_json::Value::Object(arguments))
@@ -274,13 +286,19 @@ pub fn respond<O: Serialize + From<T>, T>(
                 kind = error.kind(),
                 "tool failed: {error}"
             );
+            // No structured content: a client validates any against the
+            // tool's output schema, errors included (the TypeScript SDK
+            // does), and an error is not the tool's payload. The details go
+            // in `_meta` and the text says all a model needs.
+            let details = error.details(context.tool());
             let mut meta = MetaObject::new();
             meta.0
                 .insert(ERROR_KIND_META.to_owned(), error.kind().into());
-            let mut result = CallToolResult::error(vec![ContentBlock::text(error.to_string())])
-                .with_meta(Some(meta));
-            result.structured_content = Some(error.structured(context.tool()));
-            Ok(result)
+            meta.0.insert(ERROR_META.to_owned(), details.clone());
+            Ok(
+                CallToolResult::error(vec![ContentBlock::text(error.text(&details))])
+                    .with_meta(Some(meta)),
+            )
         }
     }
 }

@@ -162,11 +162,11 @@ async fn with_api_all_every_exposed_operation_is_a_tool_with_real_answers() {
     // Bad arguments are refused naming them, before any request.
     let unknown = peer.call("api_get_run", json!({"run_id": completed, "bogus": 1}));
     assert_eq!(unknown.error_kind.as_deref(), Some("invalid_argument"));
-    assert_eq!(unknown.structured.unwrap()["error"]["argument"], "bogus");
+    assert_eq!(unknown.error.unwrap()["argument"], "bogus");
     let missing = peer.call("api_get_run", json!({}));
-    assert_eq!(missing.structured.unwrap()["error"]["argument"], "run_id");
+    assert_eq!(missing.error.unwrap()["argument"], "run_id");
     let wrong = peer.call("api_list_runs", json!({"size": "five"}));
-    assert_eq!(wrong.structured.unwrap()["error"]["argument"], "size");
+    assert_eq!(wrong.error.unwrap()["argument"], "size");
     // The server's refusal keeps its kind.
     let absent = peer.call(
         "api_get_run",
@@ -301,4 +301,158 @@ async fn read_only_mode_refuses_writes_through_discovery() {
         json!({"operation": "list_tags", "arguments": {}}),
     );
     assert!(!reads.is_error, "{:?}", reads.texts);
+}
+
+/// One API operation called over REST by the test client: its JSON answer,
+/// as the server sent it.
+async fn rest_call(operation: &str, arguments: Value) -> Value {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments are an object");
+    };
+    kitaru_client::operations::call(&server().client(), operation, arguments)
+        .await
+        .unwrap_or_else(|e| panic!("{operation}: {e}"))
+}
+
+/// Neither the text nor the structured content of `answer` has `needle`.
+fn nowhere_in(answer: &crate::stdio_peer::ToolAnswer, needle: &str) {
+    for text in &answer.texts {
+        assert!(!text.contains(needle), "{needle} in the text: {text}");
+    }
+    if let Some(structured) = &answer.structured {
+        assert!(
+            !structured.to_string().contains(needle),
+            "{needle} in the structured content: {structured}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_stripped_from_answers() {
+    // A throwaway user, active (it has a password): deactivating it makes
+    // the server answer a new activation token, which can set its password.
+    let name = format!("strip-{}", uuid::Uuid::new_v4().simple());
+    let created = rest_call(
+        "create_user",
+        json!({"body": {"name": name, "is_admin": false, "password": "Thr0waway-pass!"}}),
+    )
+    .await;
+    let user = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["body"]["active"], true, "{created}");
+
+    let mut peer = kitaru_mcp(&["--toolsets", "api:all"]);
+    let deactivated = peer.call("api_deactivate_user", json!({"user_name_or_id": user}));
+    assert!(!deactivated.is_error, "{:?}", deactivated.texts);
+    let answer = deactivated.structured.clone().unwrap();
+    assert_eq!(answer["id"], user.as_str());
+    assert_eq!(answer["body"]["active"], false, "{answer}");
+    nowhere_in(&deactivated, "activation_token");
+    // The same operation over REST does answer one: it was there to strip.
+    let direct = rest_call("deactivate_user", json!({"user_name_or_id": user})).await;
+    let token = direct["body"]["activation_token"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!token.is_empty(), "{direct}");
+
+    // api_call strips it too; api_describe says what answers leave out.
+    let mut discovery = kitaru_mcp(&["--toolsets", "api:discovery"]);
+    let called = discovery.call(
+        "api_call",
+        json!({"operation": "deactivate_user", "arguments": {"user_name_or_id": user}}),
+    );
+    assert!(!called.is_error, "{:?}", called.texts);
+    assert_eq!(called.structured.as_ref().unwrap()["name"], name.as_str());
+    nowhere_in(&called, "activation_token");
+    let described = discovery.call("api_describe", json!({"operation": "deactivate_user"}));
+    let described = described.structured.unwrap();
+    assert!(
+        described["answer_leaves_out"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("activation_token")),
+        "{described}"
+    );
+    rest_call("delete_user", json!({"user_name_or_id": user})).await;
+
+    // An API key's answers leave out `key`.
+    let account = rest_call(
+        "create_service_account",
+        json!({"body": {"name": format!("{name}-account"), "active": true}}),
+    )
+    .await;
+    let account = account["id"].as_str().unwrap().to_owned();
+    let key = rest_call(
+        "create_api_key",
+        json!({"service_account_id": account, "body": {"name": "strip-test"}}),
+    )
+    .await;
+    let secret = key["body"]["key"].as_str().unwrap().to_owned();
+    let key_id = key["id"].as_str().unwrap().to_owned();
+    let got = peer.call(
+        "api_get_api_key",
+        json!({"service_account_id": account, "api_key_name_or_id": key_id}),
+    );
+    assert!(!got.is_error, "{:?}", got.texts);
+    let body = &got.structured.as_ref().unwrap()["body"];
+    assert!(body.is_object() && body.get("key").is_none(), "{body}");
+    nowhere_in(&got, &secret);
+    let listed = peer.call("api_list_api_keys", json!({"service_account_id": account}));
+    assert!(!listed.is_error, "{:?}", listed.texts);
+    let items = listed.structured.as_ref().unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(items.len(), 1);
+    assert!(items[0]["body"].get("key").is_none(), "{}", items[0]);
+    nowhere_in(&listed, &secret);
+    rest_call(
+        "delete_api_key",
+        json!({"service_account_id": account, "api_key_name_or_id": key_id}),
+    )
+    .await;
+    rest_call(
+        "delete_service_account",
+        json!({"service_account_name_or_id": account}),
+    )
+    .await;
+
+    // A code repository's `config` holds its access token as typed in.
+    let token = format!("ghp_{}", uuid::Uuid::new_v4().simple());
+    let repository = rest_call(
+        "create_code_repository",
+        json!({"body": {
+            "name": format!("{name}-repo"),
+            "project": server().str("/seed/project/id"),
+            "config": {"owner": "kitaru", "repository": "strip-test", "token": token},
+            "source": {
+                "module": "zenml.integrations.github.code_repositories.github_code_repository",
+                "attribute": "GitHubCodeRepository",
+                "type": "internal"
+            }
+        }}),
+    )
+    .await;
+    assert_eq!(repository["metadata"]["config"]["token"], token.as_str());
+    let repository = repository["id"].as_str().unwrap().to_owned();
+    let got = peer.call(
+        "api_get_code_repository",
+        json!({"code_repository_id": repository}),
+    );
+    assert!(!got.is_error, "{:?}", got.texts);
+    let answer = got.structured.as_ref().unwrap();
+    assert_eq!(answer["id"], repository.as_str());
+    assert!(answer["metadata"].get("config").is_none(), "{answer}");
+    nowhere_in(&got, &token);
+    let listed = peer.call(
+        "api_list_code_repositories",
+        json!({"name": format!("{name}-repo"), "hydrate": true}),
+    );
+    assert!(!listed.is_error, "{:?}", listed.texts);
+    assert_eq!(listed.structured.as_ref().unwrap()["total"], 1);
+    nowhere_in(&listed, &token);
+    rest_call(
+        "delete_code_repository",
+        json!({"code_repository_id": repository}),
+    )
+    .await;
 }

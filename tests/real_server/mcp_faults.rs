@@ -230,3 +230,35 @@ fn a_session_outlives_its_server_restarting() {
     assert!(!after.is_error, "{:?}", after.texts);
     assert_eq!(after.structured, before.structured);
 }
+
+/// MCP logging: after `logging/setLevel`, the server's own warnings reach
+/// the client as `notifications/message` (connection trouble here), and
+/// lines below the level asked for do not.
+#[test]
+fn connection_trouble_reaches_a_client_that_asked_for_log_messages() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = kitaru_mcp();
+    command
+        .env("KITARU_SERVER_URL", format!("http://127.0.0.1:{port}"))
+        .env("KITARU_PROJECT", "default")
+        .env("KITARU_AUTH_TOKEN", "ZENKEY_never-valid");
+    let mut peer = StdioPeer::spawn(command);
+    let answer = peer.initialize("2025-06-18");
+    assert!(answer["capabilities"].get("logging").is_some(), "{answer}");
+    assert_eq!(peer.request("logging/setLevel", json!({"level": "warning"})), json!({}));
+    let down = peer.call("kitaru_executions_list", json!({"limit": 1}));
+    assert!(down.is_error);
+    let message = peer
+        .wait_for_notification("notifications/message", std::time::Duration::from_secs(10))
+        .expect("a log message");
+    assert_eq!(message["params"]["level"], "warning", "{message}");
+    let text = message["params"]["data"].as_str().unwrap();
+    assert!(text.contains("cannot connect"), "{text}");
+    assert!(!text.contains("never-valid"), "a credential in a log message: {text}");
+    // `info` lines ("connected to …") are below the level asked for.
+    assert!(peer.take_notifications("notifications/message").iter().all(|m| m["params"]["level"] != "info"));
+}

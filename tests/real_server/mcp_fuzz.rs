@@ -82,11 +82,8 @@ impl Tally {
 /// the bytes of the answer's text.
 fn refused(peer: &mut StdioPeer, tool: &str, arguments: &Value, argument: &str) -> usize {
     let answer = peer.call(tool, arguments.clone());
-    let error = answer
-        .structured
-        .as_ref()
-        .map(|s| s["error"].clone())
-        .unwrap_or_default();
+    assert_eq!(answer.structured, None, "{tool} {arguments}: no payload");
+    let error = answer.error.clone().unwrap_or_default();
     assert!(answer.is_error, "{tool} {arguments}: accepted");
     assert_eq!(
         error["kind"], "invalid_argument",
@@ -100,6 +97,17 @@ fn refused(peer: &mut StdioPeer, tool: &str, arguments: &Value, argument: &str) 
 
 /// Tries every broken variant of `tool`'s arguments the schema suggests.
 fn break_arguments(peer: &mut StdioPeer, tool: &Value, tally: &mut Tally, secret_name: &str) {
+    let name = tool["name"].as_str().unwrap();
+    for (arguments, argument) in broken_cases(tool, secret_name) {
+        tally.refused(peer, name, &arguments, &argument);
+    }
+}
+
+/// Every broken variant of `tool`'s arguments its input schema suggests,
+/// each with the argument it must be refused naming: an unknown argument,
+/// each required one missing and null, each typed one of the wrong type,
+/// each maximum + 1, each enum outside its values.
+pub(crate) fn broken_cases(tool: &Value, secret_name: &str) -> Vec<(Value, String)> {
     let name = tool["name"].as_str().unwrap();
     let schema = &tool["inputSchema"];
     let properties = schema["properties"]
@@ -120,19 +128,23 @@ fn break_arguments(peer: &mut StdioPeer, tool: &Value, tally: &mut Tally, secret
     if name == "kitaru_secrets_create" {
         base.insert("name".into(), json!(secret_name));
     }
+    let mut cases = Vec::new();
+    let mut case = |arguments: Map<String, Value>, argument: &str| {
+        cases.push((Value::Object(arguments), argument.to_owned()));
+    };
     // An argument nobody declared.
     let mut unknown = base.clone();
     unknown.insert("zz_not_an_argument".into(), json!(1));
-    tally.refused(peer, name, &Value::Object(unknown), "zz_not_an_argument");
+    case(unknown, "zz_not_an_argument");
     for key in &required {
         let mut missing = base.clone();
         missing.remove(*key);
-        tally.refused(peer, name, &Value::Object(missing), key);
+        case(missing, key);
         // Null, where a value of a type is required (an "any" value may be null).
         if properties[*key].get("type").is_some() {
             let mut null = base.clone();
             null.insert((*key).to_owned(), Value::Null);
-            tally.refused(peer, name, &Value::Object(null), key);
+            case(null, key);
         }
     }
     for (key, property) in &properties {
@@ -140,20 +152,21 @@ fn break_arguments(peer: &mut StdioPeer, tool: &Value, tally: &mut Tally, secret
         if let Some(value) = wrong(&property) {
             let mut broken = base.clone();
             broken.insert(key.clone(), value);
-            tally.refused(peer, name, &Value::Object(broken), key);
+            case(broken, key);
         }
         if let Some(maximum) = property["maximum"].as_i64() {
             let mut over = base.clone();
             over.insert(key.clone(), json!(maximum.saturating_add(1)));
-            tally.refused(peer, name, &Value::Object(over), key);
+            case(over, key);
         }
         if let Some(values) = property["enum"].as_array() {
             assert!(!values.is_empty());
             let mut outside = base.clone();
             outside.insert(key.clone(), json!("🦀 not one of them"));
-            tally.refused(peer, name, &Value::Object(outside), key);
+            case(outside, key);
         }
     }
+    cases
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn fake_pythons(dir: &Path, marker: &Path) {
 
 /// Arguments that make each native tool do real work on the seeded server;
 /// a tool missing here fails the test, so new tools join it.
-fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
+pub(crate) fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
     let server = server();
     let completed = server.str("/seed/completed/exec_id");
     let artifact = server.get("/seed/completed/artifacts")[0]["artifact_id"].clone();

@@ -174,42 +174,58 @@ fn oversized_arguments_are_refused_and_not_echoed() {
     );
 }
 
-/// A failed call's structured content is the error, for a model to act on:
-/// its kind, message, the argument at fault and the values it accepts.
+/// A failed call carries no structured content (a client checks any
+/// against the tool's output schema, errors too); its details are in
+/// `_meta` — kind, message, the argument at fault and the values it
+/// accepts — and the text names the allowed values.
 #[test]
-fn errors_are_structured_content_too() {
+fn errors_carry_their_details_in_meta() {
     let mut peer = crate::stdio_peer::StdioPeer::start(kitaru_mcp());
     let bad_scope_type = peer.call(
         "kitaru_memory_list",
         json!({"scope": "x", "scope_type": "global"}),
     );
     assert!(bad_scope_type.is_error);
+    assert_eq!(bad_scope_type.structured, None);
+    let text = &bad_scope_type.texts[0];
+    assert!(
+        text.contains("'namespace', 'flow', or 'execution'"),
+        "the allowed values are in the text: {text}"
+    );
     assert_eq!(
-        bad_scope_type.structured,
-        Some(json!({"error": {
+        bad_scope_type.error,
+        Some(json!({
             "kind": "invalid_argument",
             "argument": "scope_type",
             "allowed": ["namespace", "flow", "execution"],
-            "message": bad_scope_type.texts[0],
-        }}))
+            "message": text,
+        }))
     );
     let bad_status = peer.call("kitaru_executions_list", json!({"status": "sleeping"}));
-    let error = &bad_status.structured.unwrap()["error"];
+    let error = bad_status.error.unwrap();
     assert_eq!(error["argument"], "status");
     assert_eq!(
         error["allowed"],
         json!(["running", "waiting", "completed", "failed", "cancelled"])
     );
+    for status in ["running", "waiting", "completed", "failed", "cancelled"] {
+        assert!(
+            bad_status.texts[0].contains(status),
+            "{:?}",
+            bad_status.texts
+        );
+    }
     let missing = peer.call("kitaru_executions_get", json!({"exec_id": "nope"}));
+    assert_eq!(missing.structured, None);
     assert_eq!(
-        missing.structured,
-        Some(json!({"error": {"kind": "not_found", "message": missing.texts[0]}}))
+        missing.error,
+        Some(json!({"kind": "not_found", "message": missing.texts[0]}))
     );
     let unknown = peer.call(
         "kitaru_memory_get",
         json!({"key": "k", "scope": "x", "scope_type": "namespace", "bogus": 1}),
     );
-    assert_eq!(unknown.structured.unwrap()["error"]["argument"], "bogus");
+    assert_eq!(unknown.error.unwrap()["argument"], "bogus");
 }
 
 #[test]

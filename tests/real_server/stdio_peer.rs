@@ -39,6 +39,9 @@ pub struct ToolAnswer {
     /// The kind of a failure (`_meta["kitaru/error_kind"]`), if the server
     /// named one.
     pub error_kind: Option<String>,
+    /// A failure's details (`_meta["kitaru/error"]`: kind, message,
+    /// argument, allowed values), if any.
+    pub error: Option<Value>,
 }
 
 impl StdioPeer {
@@ -247,6 +250,7 @@ impl StdioPeer {
             error_kind: result["_meta"]["kitaru/error_kind"]
                 .as_str()
                 .map(str::to_owned),
+            error: result["_meta"].get("kitaru/error").cloned(),
         }
     }
 

@@ -151,6 +151,9 @@ async fn attempt(
         }
         tracing::info!("connected to {}", kitaru.connection);
     }
+    if let Err(error) = &outcome {
+        tracing::warn!("cannot connect to the Kitaru server: {error}");
+    }
     {
         let mut state = state
             .lock()

@@ -53,6 +53,7 @@ pub use kitaru_client as api;
 pub mod artifacts;
 pub mod bridge;
 pub mod clean;
+mod confined;
 pub mod deployments;
 mod error;
 pub mod executions;

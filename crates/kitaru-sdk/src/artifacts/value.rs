@@ -169,6 +169,9 @@ impl ArtifactValue {
     }
 }
 
+/// Where the CLI's config folder keeps local artifact stores.
+const LOCAL_STORES: &str = "local_stores";
+
 /// Reads the value of artifact version `artifact_id`, stored at `uri` by
 /// `materializer` (import paths for both it and `data_type`).
 ///
@@ -183,9 +186,16 @@ pub(crate) async fn load(
     data_type: &str,
 ) -> Result<ArtifactValue, ValueUnavailable> {
     ArtifactValue::check_readable(materializer, data_type)?;
+    // The files are read here only from the local artifact stores of this
+    // connection's config folder, resolved: the `uri` is the server's word,
+    // and a folder anywhere else is asked of the server like any other.
     let local = std::path::Path::new(uri);
-    if local.is_absolute() && local.is_dir() {
-        return ArtifactValue::read_dir(local, materializer, data_type);
+    if local.is_absolute()
+        && local.is_dir()
+        && let Ok(resolved) =
+            crate::confined::existing(&kitaru.connection.config_dir.join(LOCAL_STORES), local)
+    {
+        return ArtifactValue::read_dir(&resolved, materializer, data_type);
     }
     match kitaru.client.download_artifact_version(artifact_id).await {
         Ok(archive) => ArtifactValue::decode_at(uri, &archive, materializer, data_type),

@@ -62,25 +62,49 @@ impl Job {
         operation: &str,
         request: &Value,
     ) -> Result<Self, Error> {
-        let dir = runs_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Python {
+        Self::start_in(&runs_dir(), options, connection, operation, request)
+    }
+
+    /// [`start`](Self::start) with its log and events in `dir`.
+    fn start_in(
+        dir: &Path,
+        options: &JobOptions,
+        connection: Vec<(&'static str, String)>,
+        operation: &str,
+        request: &Value,
+    ) -> Result<Self, Error> {
+        let dir = dir.to_owned();
+        // Job logs hold what flows print, connection errors and the
+        // requests: readable by this user only.
+        private_dir(&dir).map_err(|e| Error::Python {
             kind: ErrorKind::Backend,
             message: format!(
-                "Cannot create the folder for Python job logs {}: {e}",
+                "Cannot create the folder for Python job logs {} (readable by this user only): \
+                 {e}. Set KITARU_MCP_JOBS_DIR to a folder of your own.",
                 dir.display()
             ),
         })?;
+        static JOBS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let stamp = format!(
-            "{}-{}-{}",
+            "{}-{}-{}-{}",
             operation,
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"),
-            std::process::id()
+            std::process::id(),
+            JOBS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         let report = dir.join(format!("{stamp}.events.jsonl"));
         let log = dir.join(format!("{stamp}.log"));
-        let log_file = std::fs::File::create(&log).map_err(|e| Error::Python {
+        let log_file = private_file(&log).map_err(|e| Error::Python {
             kind: ErrorKind::Backend,
             message: format!("Cannot create the job log {}: {e}", log.display()),
+        })?;
+        // The helper appends its events to this file.
+        private_file(&report).map_err(|e| Error::Python {
+            kind: ErrorKind::Backend,
+            message: format!(
+                "Cannot create the job's events file {}: {e}",
+                report.display()
+            ),
         })?;
         let log_err = log_file.try_clone().map_err(|e| Error::Python {
             kind: ErrorKind::Backend,
@@ -230,6 +254,26 @@ impl Job {
     }
 }
 
+/// Creates `dir` (and its parents) if needed and makes it `0700`.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// A new file `0600` (never an existing one: no following a planted link).
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
 /// Where job logs and reports go: `$KITARU_MCP_JOBS_DIR`, else
 /// `$XDG_STATE_HOME/kitaru-mcp/jobs`, else `~/.local/state/kitaru-mcp/jobs`.
 pub fn runs_dir() -> PathBuf {
@@ -311,5 +355,35 @@ mod tests {
             })
             .expect("python3 runs (the test server needs it too)");
         assert!(ok.success(), "helper.py does not compile");
+    }
+
+    #[tokio::test]
+    async fn job_logs_are_readable_by_this_user_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("state/jobs");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let options = JobOptions {
+            python: Python {
+                path: "/bin/true".into(),
+                version: String::new(),
+                found_by: "test".into(),
+            },
+            working_dir: top.path().to_owned(),
+            env: Vec::new(),
+        };
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let first = Job::start_in(&dir, &options, Vec::new(), "run", &Value::Null).unwrap();
+        let second = Job::start_in(&dir, &options, Vec::new(), "run", &Value::Null).unwrap();
+        assert_eq!(mode(&dir), 0o700, "an existing jobs folder is made private");
+        assert_ne!(
+            first.log, second.log,
+            "two jobs at once keep their own logs"
+        );
+        for job in [&first, &second] {
+            assert_eq!(mode(&job.log), 0o600);
+            assert_eq!(mode(&job.report), 0o600);
+        }
     }
 }

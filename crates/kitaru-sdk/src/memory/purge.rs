@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::audit::{CompactionRecord, Operation};
 use super::entry::Stored;
 use super::scope::{self, AUDIT_PREFIX, MemoryScope, ScopeType};
+use super::store::ArtifactStore;
 use super::versions;
 use crate::error::ApiContext as _;
 use crate::python_repr::str_repr;
@@ -157,6 +158,15 @@ async fn run(
             )));
         }
     }
+    // Where purged versions' folders may be removed from; without it (no
+    // active stack, say) the folders stay and the purge goes on.
+    let store = match ArtifactStore::active(kitaru).await {
+        Ok(store) => Some(store),
+        Err(error) => {
+            tracing::warn!("purge leaves the versions' folders in place: {error}");
+            None
+        }
+    };
     let mut record = CompactionRecord::new(Operation::Purge, scope);
     record.keep = keep;
     for plan in &plans {
@@ -173,7 +183,9 @@ async fn run(
                     str_repr(&plan.key),
                     str_repr(scope.name())
                 ))?;
-            remove_files(&stored.uri);
+            if let Some(store) = &store {
+                remove_files(store, &scope.artifact_name(&plan.key), &stored.uri);
+            }
             record.versions_deleted += 1;
             record.source_versions.push(stored.entry.version);
         }
@@ -191,24 +203,14 @@ async fn run(
     })
 }
 
-/// Removes a purged version's folder when it is a memory folder on this
-/// machine: once its version is deleted, nothing refers to it any more. (The
-/// Python SDK leaves it behind.) Failing to remove it is only logged.
-fn remove_files(uri: &str) {
-    let dir = std::path::Path::new(uri);
-    let is_memory_folder = dir.is_absolute()
-        && dir
-            .parent()
-            .and_then(|parent| parent.to_str())
-            .is_some_and(|parent| parent.contains("/custom_artifacts/kitaru_mem:"));
-    if !is_memory_folder || !dir.is_dir() {
-        return;
-    }
-    if let Err(error) = std::fs::remove_dir_all(dir) {
-        tracing::warn!(
-            "purged memory version, but could not remove {}: {error}",
-            dir.display()
-        );
+/// Removes a purged version's folder when it is that version's folder in
+/// the active artifact store on this machine: once the version is deleted,
+/// nothing refers to it any more. (The Python SDK leaves it behind.) A
+/// folder anywhere else is left alone: the `uri` is the server's word, and
+/// anyone who can register an artifact version can set it.
+fn remove_files(store: &ArtifactStore, artifact_name: &str, uri: &str) {
+    if let Err(reason) = store.remove_version(artifact_name, uri) {
+        tracing::warn!("purged memory version {artifact_name}: {reason}");
     }
 }
 

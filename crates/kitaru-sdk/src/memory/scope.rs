@@ -200,6 +200,24 @@ pub(crate) fn identifier(value: &str, kind: Identifier) -> Result<String, Error>
             ),
         ));
     }
+    // Keys and scopes name folders in the artifact store (the Python SDK
+    // joins them into the path as they are): a segment that is empty or
+    // `.`/`..` would put a value elsewhere.
+    if matches!(kind, Identifier::Key | Identifier::Scope)
+        && trimmed
+            .split('/')
+            .any(|segment| matches!(segment, "" | "." | ".."))
+    {
+        return Err(Error::argument(
+            noun,
+            format!(
+                "Memory {noun} {} may not start or end with '/', hold '//', or have a '.' or \
+                 '..' segment: memory {noun}s name folders in the artifact store, and must \
+                 stay inside it.",
+                str_repr(trimmed)
+            ),
+        ));
+    }
     if kind == Identifier::Key && trimmed.starts_with(AUDIT_PREFIX) {
         return Err(Error::argument(
             noun,
@@ -253,6 +271,20 @@ mod tests {
             "Memory key prefix '_compaction/' is reserved for compaction audit logs."
         );
         assert_eq!(prefix("_compaction/").unwrap(), "_compaction/");
+        assert_eq!(
+            reason(key("k/../../tmp/x").unwrap_err()),
+            "Memory key 'k/../../tmp/x' may not start or end with '/', hold '//', or have a '.' \
+             or '..' segment: memory keys name folders in the artifact store, and must stay \
+             inside it."
+        );
+        for bad in ["/abs", "a//b", "a/", "..", "./a", "a/./b"] {
+            assert!(key(bad).is_err(), "{bad}");
+            assert!(identifier(bad, Identifier::Scope).is_err(), "{bad}");
+        }
+        for good in ["a.b/c..d", ".hidden/x", "a/b-c_d"] {
+            assert_eq!(key(good).unwrap(), good);
+        }
+        assert_eq!(prefix("notes/").unwrap(), "notes/");
         assert!(key("é").is_err());
     }
 

@@ -134,16 +134,7 @@ impl ArtifactStore {
                 self.stack,
             )));
         };
-        let dir = root
-            .join(CUSTOM_ARTIFACTS)
-            .join(artifact_name)
-            .join(uuid::Uuid::new_v4().to_string());
-        let written = Written {
-            dir: dir.clone(),
-            size: files.iter().map(|(_, bytes)| bytes.len() as u64).sum(),
-        };
-        let unwritable = |error: std::io::Error| {
-            written.discard();
+        let unwritable = |error: String| {
             Error::State(format!(
                 "Cannot write memory to the artifact store '{}' at {}: {error}. Check that this \
                  folder is writable by kitaru-mcp (it is the active stack's local artifact \
@@ -152,11 +143,65 @@ impl ArtifactStore {
                 root.display()
             ))
         };
-        std::fs::create_dir_all(&dir).map_err(unwritable)?;
+        // The folder is made level by level inside the store: the memory
+        // name is checked already, and a symlink inside the store cannot
+        // lead the write out either.
+        let relative = Path::new(CUSTOM_ARTIFACTS)
+            .join(artifact_name)
+            .join(uuid::Uuid::new_v4().to_string());
+        let dir = crate::confined::create_dir(root, &relative)
+            .map_err(|error| unwritable(error.to_string()))?;
+        let written = Written {
+            dir,
+            size: files.iter().map(|(_, bytes)| bytes.len() as u64).sum(),
+        };
         for (name, bytes) in files {
-            std::fs::write(dir.join(name), bytes).map_err(unwritable)?;
+            if let Err(error) = std::fs::write(written.dir.join(name), bytes) {
+                written.discard();
+                return Err(unwritable(error.to_string()));
+            }
         }
         Ok(written)
+    }
+}
+
+impl ArtifactStore {
+    /// Removes the folder of a deleted version of `artifact_name` at `uri`
+    /// (as the server stored it), when that folder is where this store
+    /// keeps such versions: exactly one level inside
+    /// `<root>/custom_artifacts/<artifact_name>/`, resolved. `Ok(false)`
+    /// when there is nothing on this machine to remove; an error, and
+    /// nothing removed, for a folder anywhere else.
+    pub(crate) fn remove_version(&self, artifact_name: &str, uri: &str) -> Result<bool, String> {
+        let path = Path::new(uri);
+        let Some(root) = &self.local_root else {
+            return Ok(false);
+        };
+        if !path.is_absolute() || std::fs::symlink_metadata(path).is_err() {
+            return Ok(false);
+        }
+        let versions = root.join(CUSTOM_ARTIFACTS).join(artifact_name);
+        let outside = |reason: String| {
+            format!(
+                "the version's folder {uri} was left in place: {reason}; a purged version's \
+                 folder is removed only from {}",
+                versions.display()
+            )
+        };
+        let resolved =
+            crate::confined::existing(&versions, path).map_err(|e| outside(e.to_string()))?;
+        let parent = versions
+            .canonicalize()
+            .map_err(|e| outside(e.to_string()))?;
+        if resolved.parent() != Some(parent.as_path()) || !resolved.is_dir() {
+            return Err(outside(format!(
+                "it is not a version folder directly inside {}",
+                versions.display()
+            )));
+        }
+        std::fs::remove_dir_all(&resolved)
+            .map(|()| true)
+            .map_err(|error| format!("could not remove {}: {error}", resolved.display()))
     }
 }
 
