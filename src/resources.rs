@@ -362,9 +362,16 @@ struct Watched {
     status: Option<String>,
 }
 
-/// The most executions one server watches at once (each costs a request
-/// per poll).
+/// The most executions one server watches at once by default (each costs
+/// a request per poll); `KITARU_MCP_MAX_SUBSCRIPTIONS` sets it.
 pub const MAX_SUBSCRIPTIONS: usize = 64;
+
+fn max_subscriptions() -> usize {
+    std::env::var("KITARU_MCP_MAX_SUBSCRIPTIONS")
+        .ok()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .unwrap_or(MAX_SUBSCRIPTIONS)
+}
 
 /// What a subscriber hears about: the status and the server's reason for
 /// it (`Waiting for input.` becoming `Waiting for manual resume.` is news).
@@ -421,11 +428,12 @@ impl Subscriptions {
         let key = execution.summary.exec_id.clone();
         let start = {
             let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            if !state.watched.contains_key(&key) && state.watched.len() >= MAX_SUBSCRIPTIONS {
+            let most = max_subscriptions();
+            if !state.watched.contains_key(&key) && state.watched.len() >= most {
                 return Err(ErrorData::invalid_params(
                     format!(
-                        "at most {MAX_SUBSCRIPTIONS} executions are watched at once; unsubscribe \
-                         from one (resources/unsubscribe) before subscribing to another"
+                        "at most {most} executions are watched at once; unsubscribe from one \
+                         (resources/unsubscribe) before subscribing to another"
                     ),
                     None,
                 ));

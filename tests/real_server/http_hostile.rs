@@ -374,45 +374,14 @@ async fn callers_with_junk_credentials_forged_tasks_and_traversal_names_change_n
     let key = api_key();
     let subscribe = json!({"jsonrpc": "2.0", "id": 3, "method": "resources/subscribe",
         "params": {"uri": format!("kitaru://executions/{}", server().str("/seed/completed/exec_id"))}});
-    let (_, _, body) = post_raw(
-        &url,
-        subscribe.to_string(),
-        &[("Authorization", key.as_str())],
-    )
-    .await;
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("not available over HTTP"),
-        "{body}"
-    );
+    refused_with(&url, &subscribe, "not available over HTTP").await;
     // A forged task id is refused.
-    let forged = format!(
-        "kitaru-exec-{}",
-        json!({"tool": "kitaru_executions_run", "exec_id": server().str("/seed/waiting/exec_id"), "frame": {}})
-            .to_string()
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let forged = crate::security::unsigned_task_id(server().str("/seed/waiting/exec_id"));
     for method in ["tasks/get", "tasks/cancel"] {
         // Stateless: the request carries the client's capabilities.
         let message = json!({"jsonrpc": "2.0", "id": 4, "method": method, "params": {"taskId": forged,
             "_meta": {"io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}}});
-        let (_, _, body) = post_raw(
-            &url,
-            message.to_string(),
-            &[("Authorization", key.as_str())],
-        )
-        .await;
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("unknown task id"),
-            "{method}: {body}"
-        );
+        refused_with(&url, &message, "unknown task id").await;
     }
     // A memory name that climbs out of the store.
     let (_, _, body) = post_raw(
@@ -455,6 +424,15 @@ async fn callers_with_junk_credentials_forged_tasks_and_traversal_names_change_n
             "the API key is in the {channel}"
         );
     }
+}
+
+/// Sends `message` with the service account's key: it must be refused
+/// with a JSON-RPC error whose message says `expected`.
+async fn refused_with(url: &str, message: &Value, expected: &str) {
+    let key = api_key();
+    let (_, _, body) = post_raw(url, message.to_string(), &[("Authorization", key.as_str())]).await;
+    let said = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(said.contains(expected), "{message}: {body}");
 }
 
 fn node_dir() -> PathBuf {

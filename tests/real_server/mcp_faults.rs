@@ -249,7 +249,10 @@ fn connection_trouble_reaches_a_client_that_asked_for_log_messages() {
     let mut peer = StdioPeer::spawn(command);
     let answer = peer.initialize("2025-06-18");
     assert!(answer["capabilities"].get("logging").is_some(), "{answer}");
-    assert_eq!(peer.request("logging/setLevel", json!({"level": "warning"})), json!({}));
+    assert_eq!(
+        peer.request("logging/setLevel", json!({"level": "warning"})),
+        json!({})
+    );
     let down = peer.call("kitaru_executions_list", json!({"limit": 1}));
     assert!(down.is_error);
     let message = peer
@@ -258,7 +261,14 @@ fn connection_trouble_reaches_a_client_that_asked_for_log_messages() {
     assert_eq!(message["params"]["level"], "warning", "{message}");
     let text = message["params"]["data"].as_str().unwrap();
     assert!(text.contains("cannot connect"), "{text}");
-    assert!(!text.contains("never-valid"), "a credential in a log message: {text}");
+    assert!(
+        !text.contains("never-valid"),
+        "a credential in a log message: {text}"
+    );
     // `info` lines ("connected to …") are below the level asked for.
-    assert!(peer.take_notifications("notifications/message").iter().all(|m| m["params"]["level"] != "info"));
+    assert!(
+        peer.take_notifications("notifications/message")
+            .iter()
+            .all(|m| m["params"]["level"] != "info")
+    );
 }

@@ -271,3 +271,38 @@ async fn deployments_read_as_resources() {
     .await
     .unwrap();
 }
+
+/// Subscriptions are capped and keyed by the execution: other spellings of
+/// one execution's URI (percent-encoding) take no second slot, and
+/// unsubscribing by any of them ends it.
+#[test]
+fn subscriptions_are_capped_and_one_per_execution_however_spelled() {
+    let server = crate::support::server();
+    let completed = server.str("/seed/completed/exec_id");
+    let failed = server.str("/seed/failed/exec_id");
+    let waiting = server.str("/seed/waiting/exec_id");
+    let mut peer = peer(&[], &[("KITARU_MCP_MAX_SUBSCRIPTIONS", "2")]);
+    let uri = |id: &str| format!("kitaru://executions/{id}");
+    let encoded: String = completed
+        .chars()
+        .map(|c| format!("%{:02X}", c as u32))
+        .collect();
+    peer.request("resources/subscribe", json!({"uri": uri(completed)}));
+    for _ in 0..20 {
+        peer.request("resources/subscribe", json!({"uri": uri(&encoded)}));
+    }
+    peer.request("resources/subscribe", json!({"uri": uri(failed)}));
+    let refused = peer
+        .try_request("resources/subscribe", json!({"uri": uri(waiting)}))
+        .unwrap_err();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 2 executions"),
+        "{refused}"
+    );
+    // Unsubscribing by the encoded spelling frees the completed one's slot.
+    peer.request("resources/unsubscribe", json!({"uri": uri(&encoded)}));
+    peer.request("resources/subscribe", json!({"uri": uri(waiting)}));
+}

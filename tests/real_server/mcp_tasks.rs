@@ -66,7 +66,7 @@ fn poll_until(peer: &mut StdioPeer, task_id: &str, wanted: &[&str]) -> (Vec<Stri
 }
 
 /// The execution's status as the server reports it, read with the SDK.
-fn server_status(exec_id: &str) -> String {
+pub(crate) fn server_status(exec_id: &str) -> String {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let kitaru = server().kitaru().await;

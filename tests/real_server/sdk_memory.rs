@@ -865,13 +865,16 @@ async fn a_store_this_process_cannot_write_to_is_refused_and_nothing_is_register
     assert_eq!(artifacts.total, 0);
 }
 
-#[tokio::test]
-async fn a_value_in_a_store_the_server_cannot_reach_is_unavailable() {
-    let kitaru = server().kitaru().await;
-    let s3 = register_store(&kitaru, "s3", "s3://kitaru-mcp-unreachable").await;
-    let scope = namespace("unreachable");
-    // Registered as a Python writer on that store would have: only the
-    // files are out of reach.
+/// Registers a memory version (a `str`) of `key` in the namespace `scope`
+/// whose files the server says are at `uri`, as anyone allowed to register
+/// artifact versions can (in `store`, if given).
+pub(crate) async fn register_memory_version(
+    kitaru: &kitaru_sdk::Kitaru,
+    scope: &MemoryScope,
+    key: &str,
+    uri: &str,
+    store: Option<uuid::Uuid>,
+) {
     let project = kitaru
         .client
         .list_projects()
@@ -881,16 +884,19 @@ async fn a_value_in_a_store_the_server_cannot_reach_is_unavailable() {
         .into_inner()
         .items[0]
         .id;
-    let request = json!({
-        "project": project, "artifact_name": format!("kitaru_mem:namespace:{}:k", scope.name()),
-        "has_custom_name": true, "type": "DataArtifact", "artifact_store_id": s3,
-        "uri": "s3://kitaru-mcp-unreachable/custom_artifacts/k/1",
+    let name = scope.name();
+    let mut request = json!({
+        "project": project, "artifact_name": format!("kitaru_mem:namespace:{name}:{key}"),
+        "has_custom_name": true, "type": "DataArtifact", "uri": uri,
         "materializer": {"module": "zenml.materializers.built_in_materializer", "attribute": "BuiltInMaterializer", "type": "internal"},
         "data_type": {"module": "builtins", "attribute": "str", "type": "builtin"},
         "save_type": "manual",
-        "tags": ["kitaru:memory", format!("kitaru:memory:scope:{}", scope.name()), "kitaru:memory:key:k", "kitaru:memory:scope_type:namespace"],
+        "tags": ["kitaru:memory", format!("kitaru:memory:scope:{name}"), format!("kitaru:memory:key:{key}"), "kitaru:memory:scope_type:namespace"],
         "metadata": {"kitaru_memory_scope_type": "namespace", "kitaru_memory_deleted": false},
     });
+    if let Some(store) = store {
+        request["artifact_store_id"] = json!(store);
+    }
     kitaru
         .client
         .create_artifact_version()
@@ -901,6 +907,23 @@ async fn a_value_in_a_store_the_server_cannot_reach_is_unavailable() {
         .send()
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_value_in_a_store_the_server_cannot_reach_is_unavailable() {
+    let kitaru = server().kitaru().await;
+    let s3 = register_store(&kitaru, "s3", "s3://kitaru-mcp-unreachable").await;
+    let scope = namespace("unreachable");
+    // Registered as a Python writer on that store would have: only the
+    // files are out of reach.
+    register_memory_version(
+        &kitaru,
+        &scope,
+        "k",
+        "s3://kitaru-mcp-unreachable/custom_artifacts/k/1",
+        Some(s3),
+    )
+    .await;
     let found = memory::get(&kitaru, &scope, "k", None, false)
         .await
         .unwrap()

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use kitaru_sdk::memory::{self, MemoryScope};
 
+use crate::sdk_memory::register_memory_version;
 use crate::stdio_peer::StdioPeer;
 use crate::support::{executions_lock, server, start_waiting_executions};
 
@@ -94,40 +95,6 @@ fn memory_names_that_lead_out_of_the_store_are_refused_and_nothing_is_written() 
     assert_eq!(listed.structured.unwrap()["result"], json!([]));
 }
 
-/// Registers a memory version of `key` in `scope` whose files the server
-/// says are at `uri`, as anyone allowed to register artifact versions can.
-async fn register_version(kitaru: &kitaru_sdk::Kitaru, scope: &MemoryScope, key: &str, uri: &str) {
-    let project = kitaru
-        .client
-        .list_projects()
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .items[0]
-        .id;
-    let name = scope.name();
-    let request = json!({
-        "project": project, "artifact_name": format!("kitaru_mem:namespace:{name}:{key}"),
-        "has_custom_name": true, "type": "DataArtifact", "uri": uri,
-        "materializer": {"module": "zenml.materializers.built_in_materializer", "attribute": "BuiltInMaterializer", "type": "internal"},
-        "data_type": {"module": "builtins", "attribute": "int", "type": "builtin"},
-        "save_type": "manual",
-        "tags": ["kitaru:memory", format!("kitaru:memory:scope:{name}"), format!("kitaru:memory:key:{key}"), "kitaru:memory:scope_type:namespace"],
-        "metadata": {"kitaru_memory_scope_type": "namespace", "kitaru_memory_deleted": false},
-    });
-    kitaru
-        .client
-        .create_artifact_version()
-        .body(
-            serde_json::from_value::<kitaru_client::types::ArtifactVersionRequest>(request)
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn purge_removes_only_its_own_folders_inside_the_store() {
     let kitaru = server().kitaru().await;
@@ -160,8 +127,8 @@ async fn purge_removes_only_its_own_folders_inside_the_store() {
         .unwrap()
         .uri;
     assert!(Path::new(&genuine_uri).is_dir());
-    register_version(&kitaru, &scope, "k", &hostile).await;
-    register_version(&kitaru, &scope, "k", &victim.display().to_string()).await;
+    register_memory_version(&kitaru, &scope, "k", &hostile, None).await;
+    register_memory_version(&kitaru, &scope, "k", &victim.display().to_string(), None).await;
 
     let mut peer = StdioPeer::start(kitaru_mcp(&[]));
     let purged = peer.call(
@@ -188,12 +155,13 @@ async fn an_artifact_uri_outside_the_local_stores_is_not_read_here() {
     let scope = MemoryScope::namespace(&fresh_scope("read-escape")).unwrap();
     // A folder on this machine holding what a BuiltInMaterializer reads.
     let elsewhere = tempfile::tempdir().unwrap();
-    std::fs::write(elsewhere.path().join("data.json"), "424242").unwrap();
-    register_version(
+    std::fs::write(elsewhere.path().join("data.json"), "\"read-from-outside\"").unwrap();
+    register_memory_version(
         &kitaru,
         &scope,
         "k",
         &elsewhere.path().display().to_string(),
+        None,
     )
     .await;
     let found = memory::get(&kitaru, &scope, "k", None, false)
@@ -202,13 +170,13 @@ async fn an_artifact_uri_outside_the_local_stores_is_not_read_here() {
         .unwrap();
     assert_ne!(
         found.value,
-        Some(json!(424242)),
+        Some(json!("read-from-outside")),
         "the file outside the stores was read"
     );
 }
 
 /// A task id as ids were before they were signed: the handle as hex JSON.
-fn unsigned_task_id(exec_id: &str) -> String {
+pub(crate) fn unsigned_task_id(exec_id: &str) -> String {
     let json =
         json!({"tool": "kitaru_executions_run", "exec_id": exec_id, "frame": {}}).to_string();
     let hex: String = json.bytes().map(|byte| format!("{byte:02x}")).collect();
@@ -221,19 +189,6 @@ fn wait_id_of(exec_id: &str) -> String {
         let kitaru = server().kitaru().await;
         let execution = kitaru_sdk::executions::get(&kitaru, exec_id).await.unwrap();
         execution.summary.pending_wait.expect("waiting").wait_id
-    })
-}
-
-fn status_of(exec_id: &str) -> String {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let kitaru = server().kitaru().await;
-        let execution = kitaru_sdk::executions::get(&kitaru, exec_id).await.unwrap();
-        serde_json::to_value(execution.summary.status)
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned()
     })
 }
 
@@ -266,7 +221,7 @@ fn tasks_obey_read_only_mode_and_toolsets_and_forged_ids_are_refused() {
         let cancel = task_error(&mut peer, "tasks/cancel", json!({"taskId": forged}));
         assert!(cancel.contains(expected), "{args:?}: {cancel}");
         assert_eq!(
-            status_of(&exec_id),
+            crate::mcp_tasks::server_status(&exec_id),
             "waiting",
             "{args:?}: the execution was changed"
         );
@@ -311,7 +266,7 @@ fn no_tool_answers_a_wait_where_answering_waits_is_not_offered() {
             peer.server_requests
         );
         assert_eq!(
-            status_of(&exec_id),
+            crate::mcp_tasks::server_status(&exec_id),
             "waiting",
             "{args:?}: the wait was answered"
         );
