@@ -35,6 +35,8 @@ use crate::server::KitaruServer;
 /// How many callers' connections are kept; past that the oldest is dropped
 /// (and made again on its next request).
 const CALLERS_KEPT: usize = 1_000;
+/// How many connections of credentials not (yet) accepted are kept.
+const PENDING_KEPT: usize = 64;
 /// The prefix of Kitaru (ZenML) service-account API keys.
 const API_KEY_PREFIX: &str = "ZENKEY_";
 
@@ -54,7 +56,16 @@ pub struct HttpSettings {
 #[derive(Debug)]
 pub struct Callers {
     base: ConnectionOptions,
-    connectors: Mutex<Vec<(String, Arc<Connector>)>>,
+    connectors: Mutex<Connectors>,
+}
+
+/// Connections by credential, least recently used first.
+#[derive(Debug, Default)]
+struct Connectors {
+    /// Those whose credential the Kitaru server accepted.
+    accepted: Vec<(String, Arc<Connector>)>,
+    /// Those not (yet) accepted.
+    pending: Vec<(String, Arc<Connector>)>,
 }
 
 impl Callers {
@@ -63,7 +74,7 @@ impl Callers {
     pub fn new(base: ConnectionOptions) -> Self {
         Self {
             base,
-            connectors: Mutex::new(Vec::new()),
+            connectors: Mutex::default(),
         }
     }
 
@@ -111,18 +122,35 @@ impl Callers {
             .connectors
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(at) = connectors.iter().position(|(known, _)| *known == key) {
+        if let Some(at) = connectors
+            .accepted
+            .iter()
+            .position(|(known, _)| *known == key)
+        {
             // Most recently used last.
-            let entry = connectors.remove(at);
+            let entry = connectors.accepted.remove(at);
             let connector = Arc::clone(&entry.1);
-            connectors.push(entry);
+            connectors.accepted.push(entry);
             return Ok((key, connector, true));
+        }
+        // Not accepted yet: the same credential again (tools that connect
+        // only when they need to, say) reuses its connection, but pending
+        // ones only ever push out each other.
+        if let Some((_, connector)) = connectors.pending.iter().find(|(known, _)| *known == key) {
+            return Ok((key, Arc::clone(connector), false));
         }
         let options = match credential.0 {
             Kind::ApiKey => self.base.clone().api_key(credential.1),
             Kind::Token => self.base.clone().bearer_token(credential.1),
         };
-        Ok((key, Arc::new(Connector::new(options)), false))
+        let connector = Arc::new(Connector::new(options));
+        if connectors.pending.len() >= PENDING_KEPT {
+            connectors.pending.remove(0);
+        }
+        connectors
+            .pending
+            .push((key.clone(), Arc::clone(&connector)));
+        Ok((key, connector, false))
     }
 
     /// Keeps an accepted credential's connection, dropping the least
@@ -132,13 +160,14 @@ impl Callers {
             .connectors
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if connectors.iter().any(|(known, _)| *known == key) {
+        connectors.pending.retain(|(known, _)| *known != key);
+        if connectors.accepted.iter().any(|(known, _)| *known == key) {
             return;
         }
-        if connectors.len() >= CALLERS_KEPT {
-            connectors.remove(0);
+        if connectors.accepted.len() >= CALLERS_KEPT {
+            connectors.accepted.remove(0);
         }
-        connectors.push((key, connector));
+        connectors.accepted.push((key, connector));
     }
 
     /// How many callers' connections are kept.
@@ -146,6 +175,7 @@ impl Callers {
         self.connectors
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .accepted
             .len()
     }
 }
@@ -580,7 +610,20 @@ mod tests {
         let b_again = callers.connector(Some("Bearer t2")).unwrap();
         assert!(Arc::ptr_eq(&a, &again), "kept");
         assert!(!Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&b, &b_again), "not accepted yet: not kept");
+        assert!(Arc::ptr_eq(&b, &b_again), "pending: reused, not yet kept");
+        assert_eq!(callers.kept(), 1, "not accepted yet: not kept");
+        // A flood of other credentials pushes out pending ones only.
+        for n in 0..2 * PENDING_KEPT {
+            callers.connector(Some(&format!("Bearer junk{n}"))).unwrap();
+        }
+        assert!(Arc::ptr_eq(
+            &a,
+            &callers.connector(Some("Bearer t1")).unwrap()
+        ));
+        assert!(!Arc::ptr_eq(
+            &b,
+            &callers.connector(Some("Bearer t2")).unwrap()
+        ));
         assert_eq!(callers.kept(), 1);
         assert!(callers.connector(None).is_err());
         let error = callers.connector(Some("Bearer")).unwrap_err().to_string();

@@ -467,20 +467,6 @@ impl Subscriptions {
             .retain(|key, watched| watched.uri != uri && Some(key) != exec_id.as_ref());
     }
 
-    /// How many executions are watched.
-    pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .watched
-            .len()
-    }
-
-    /// Whether no execution is watched.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Polls the subscribed executions while there are any, and tells each
     /// subscriber when its execution's status changed.
     async fn poll(self, connector: Arc<kitaru_sdk::Connector>) {

@@ -453,7 +453,7 @@ impl ServerHandler for KitaruServer {
     }
 
     fn get_info(&self) -> ServerConfig {
-        let capabilities = ServerCapabilities::builder()
+        let mut capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_prompts()
             .enable_completions()
@@ -461,7 +461,6 @@ impl ServerHandler for KitaruServer {
             .enable_resources_subscribe()
             .enable_tasks()
             .build();
-        let mut capabilities = capabilities;
         capabilities.logging = Some(rmcp::model::JsonObject::new());
         // Over HTTP (stateless) no notification could reach a subscriber.
         if matches!(self.connection, Connection::PerCaller(_))

@@ -176,16 +176,7 @@ impl TaskKey {
         let path = std::env::var_os(TASK_KEY_VAR)
             .filter(|path| !path.is_empty())
             .map(std::path::PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("XDG_STATE_HOME")
-                    .filter(|dir| !dir.is_empty())
-                    .map(std::path::PathBuf::from)
-                    .or_else(|| {
-                        std::env::var_os("HOME")
-                            .map(|home| std::path::PathBuf::from(home).join(".local/state"))
-                    })
-                    .map(|state| state.join("kitaru-mcp").join("task-key"))
-            });
+            .or_else(|| kitaru_sdk::bridge::state_dir().map(|state| state.join("task-key")));
         match path.as_deref().map(Self::kept_in) {
             Some(Ok(key)) => key,
             failed => {

@@ -114,6 +114,23 @@ fn initialize_params() -> Value {
     json!({"protocolVersion": "2025-11-25", "capabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}, "clientInfo": {"name": "hostile", "version": "0"}})
 }
 
+/// Writes `request` as it is on a new connection to `port` and reads the
+/// answer until the server closes the connection (45 s at most).
+async fn raw_exchange(port: u16, request: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(45)))
+            .unwrap();
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text
+    })
+    .await
+    .unwrap()
+}
+
 /// Whether the server closed `stream` within `within` (a read sees EOF or
 /// an error).
 fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
@@ -187,23 +204,14 @@ async fn slow_idle_and_too_many_connections_are_cut_and_the_instance_keeps_servi
         started.elapsed()
     );
     // A body that never completes is cut too.
-    let mut slow_body = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let key = api_key();
-    write!(
-        slow_body,
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {key}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{{\"jsonrpc\""
+    let answer = raw_exchange(
+        port,
+        format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {key}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{{\"jsonrpc\""
+        ),
     )
-    .unwrap();
-    let answer = tokio::task::spawn_blocking(move || {
-        slow_body
-            .set_read_timeout(Some(Duration::from_secs(45)))
-            .unwrap();
-        let mut text = String::new();
-        let _ = slow_body.read_to_string(&mut text);
-        text
-    })
-    .await
-    .unwrap();
+    .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
@@ -253,20 +261,14 @@ async fn malformed_requests_are_answered_as_json_rpc_errors() {
     assert_eq!(status, 431);
     // An absolute-form target must name the Host it is sent to.
     let port = instance.port;
-    let answer = tokio::task::spawn_blocking(move || {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        write!(
-            stream,
+    let answer = raw_exchange(
+        port,
+        format!(
             "POST http://evil.example.com/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: {key}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ping}",
             ping.len()
-        )
-        .unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text
-    })
-    .await
-    .unwrap();
+        ),
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
 

@@ -222,7 +222,7 @@ async fn a_version_written_here_is_stored_as_python_stores_it() {
 }
 
 /// Where a version's files are.
-async fn stored_uri(kitaru: &Kitaru, artifact_id: &str) -> String {
+pub(crate) async fn stored_uri(kitaru: &Kitaru, artifact_id: &str) -> String {
     kitaru
         .client
         .get_artifact_version()
@@ -663,15 +663,7 @@ async fn a_value_whose_file_is_gone_is_unavailable_and_strict_says_why() {
     let entry = memory::set(&kitaru, &scope, "k", &json!({"a": 1}))
         .await
         .unwrap();
-    let version = kitaru
-        .client
-        .get_artifact_version()
-        .artifact_version_id(entry.artifact_id.parse::<uuid::Uuid>().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
-    let uri = version.body.unwrap().uri;
+    let uri = stored_uri(&kitaru, &entry.artifact_id).await;
     std::fs::remove_file(format!("{uri}/data.json")).unwrap();
 
     let found = memory::get(&kitaru, &scope, "k", None, false)
@@ -706,15 +698,7 @@ async fn a_value_whose_file_is_gone_is_unavailable_and_strict_says_why() {
     let scalar = memory::set(&kitaru, &scope, "s", &json!("text"))
         .await
         .unwrap();
-    let version = kitaru
-        .client
-        .get_artifact_version()
-        .artifact_version_id(scalar.artifact_id.parse::<uuid::Uuid>().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
-    let uri = version.body.unwrap().uri;
+    let uri = stored_uri(&kitaru, &scalar.artifact_id).await;
     std::fs::remove_dir_all(&uri).unwrap();
     let found = memory::get(&kitaru, &scope, "s", None, false)
         .await

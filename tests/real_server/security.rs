@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use kitaru_sdk::memory::{self, MemoryScope};
 
-use crate::sdk_memory::register_memory_version;
+use crate::sdk_memory::{register_memory_version, stored_uri};
 use crate::stdio_peer::StdioPeer;
 use crate::support::{executions_lock, server, start_waiting_executions};
 
@@ -115,17 +115,7 @@ async fn purge_removes_only_its_own_folders_inside_the_store() {
 
     // One genuine version (its folder in the store), then the hostile ones.
     let genuine = memory::set(&kitaru, &scope, "k", &json!(1)).await.unwrap();
-    let genuine_uri = kitaru
-        .client
-        .get_artifact_version()
-        .artifact_version_id(genuine.artifact_id.parse::<uuid::Uuid>().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .body
-        .unwrap()
-        .uri;
+    let genuine_uri = stored_uri(&kitaru, &genuine.artifact_id).await;
     assert!(Path::new(&genuine_uri).is_dir());
     register_memory_version(&kitaru, &scope, "k", &hostile, None).await;
     register_memory_version(&kitaru, &scope, "k", &victim.display().to_string(), None).await;

@@ -274,18 +274,26 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// Where job logs and reports go: `$KITARU_MCP_JOBS_DIR`, else
-/// `$XDG_STATE_HOME/kitaru-mcp/jobs`, else `~/.local/state/kitaru-mcp/jobs`.
+/// Where job logs and reports go: `$KITARU_MCP_JOBS_DIR`, else `jobs` in
+/// [`state_dir`] (in the temporary folder without one).
 pub fn runs_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("KITARU_MCP_JOBS_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    let state = std::env::var_os("XDG_STATE_HOME")
+    state_dir()
+        .unwrap_or_else(|| std::env::temp_dir().join("kitaru-mcp"))
+        .join("jobs")
+}
+
+/// kitaru-mcp's folder for what it keeps on this machine:
+/// `$XDG_STATE_HOME/kitaru-mcp`, else `~/.local/state/kitaru-mcp`; `None`
+/// when neither variable is set.
+pub fn state_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir);
-    state.join("kitaru-mcp").join("jobs")
+        .map(|state| state.join("kitaru-mcp"))
 }
 
 /// The variables that point the helper's Kitaru at the CLI config

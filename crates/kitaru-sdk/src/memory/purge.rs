@@ -159,13 +159,17 @@ async fn run(
         }
     }
     // Where purged versions' folders may be removed from; without it (no
-    // active stack, say) the folders stay and the purge goes on.
-    let store = match ArtifactStore::active(kitaru).await {
-        Ok(store) => Some(store),
-        Err(error) => {
-            tracing::warn!("purge leaves the versions' folders in place: {error}");
-            None
-        }
+    // active stack, say) the folders stay and the purge goes on. Not asked
+    // for when nothing is purged.
+    let store = match plans.is_empty() {
+        true => None,
+        false => match ArtifactStore::active(kitaru).await {
+            Ok(store) => Some(store),
+            Err(error) => {
+                tracing::warn!("purge leaves the versions' folders in place: {error}");
+                None
+            }
+        },
     };
     let mut record = CompactionRecord::new(Operation::Purge, scope);
     record.keep = keep;

@@ -163,22 +163,20 @@ impl ArtifactStore {
         }
         Ok(written)
     }
-}
 
-impl ArtifactStore {
     /// Removes the folder of a deleted version of `artifact_name` at `uri`
     /// (as the server stored it), when that folder is where this store
     /// keeps such versions: exactly one level inside
-    /// `<root>/custom_artifacts/<artifact_name>/`, resolved. `Ok(false)`
+    /// `<root>/custom_artifacts/<artifact_name>/`, resolved. Nothing to do
     /// when there is nothing on this machine to remove; an error, and
     /// nothing removed, for a folder anywhere else.
-    pub(crate) fn remove_version(&self, artifact_name: &str, uri: &str) -> Result<bool, String> {
+    pub(crate) fn remove_version(&self, artifact_name: &str, uri: &str) -> Result<(), String> {
         let path = Path::new(uri);
         let Some(root) = &self.local_root else {
-            return Ok(false);
+            return Ok(());
         };
         if !path.is_absolute() || std::fs::symlink_metadata(path).is_err() {
-            return Ok(false);
+            return Ok(());
         }
         let versions = root.join(CUSTOM_ARTIFACTS).join(artifact_name);
         let outside = |reason: String| {
@@ -200,7 +198,6 @@ impl ArtifactStore {
             )));
         }
         std::fs::remove_dir_all(&resolved)
-            .map(|()| true)
             .map_err(|error| format!("could not remove {}: {error}", resolved.display()))
     }
 }
