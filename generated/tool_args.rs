@@ -842,6 +842,82 @@ pub mod args {
         false
     }
 }
+/// The name of every tool, one constant each: code that names a tool
+/// uses these, so a tool it names exists.
+pub mod names {
+    ///`kitaru_executions_list`: List executions
+    pub const EXECUTIONS_LIST: &str = "kitaru_executions_list";
+    ///`kitaru_executions_get`: Get an execution
+    pub const EXECUTIONS_GET: &str = "kitaru_executions_get";
+    ///`kitaru_executions_latest`: Latest execution
+    pub const EXECUTIONS_LATEST: &str = "kitaru_executions_latest";
+    ///`get_execution_logs`: Execution logs
+    pub const GET_EXECUTION_LOGS: &str = "get_execution_logs";
+    ///`kitaru_executions_cancel`: Cancel an execution
+    pub const EXECUTIONS_CANCEL: &str = "kitaru_executions_cancel";
+    ///`kitaru_executions_input`: Answer a wait
+    pub const EXECUTIONS_INPUT: &str = "kitaru_executions_input";
+    ///`kitaru_executions_watch`: Watch an execution
+    pub const EXECUTIONS_WATCH: &str = "kitaru_executions_watch";
+    ///`kitaru_executions_run`: Run a flow
+    pub const EXECUTIONS_RUN: &str = "kitaru_executions_run";
+    ///`kitaru_executions_replay`: Replay an execution
+    pub const EXECUTIONS_REPLAY: &str = "kitaru_executions_replay";
+    ///`kitaru_executions_retry`: Retry a failed execution
+    pub const EXECUTIONS_RETRY: &str = "kitaru_executions_retry";
+    ///`kitaru_artifacts_list`: List artifacts
+    pub const ARTIFACTS_LIST: &str = "kitaru_artifacts_list";
+    ///`kitaru_artifacts_get`: Get an artifact
+    pub const ARTIFACTS_GET: &str = "kitaru_artifacts_get";
+    ///`kitaru_status`: Connection status
+    pub const STATUS: &str = "kitaru_status";
+    ///`kitaru_info`: Environment details
+    pub const INFO: &str = "kitaru_info";
+    ///`kitaru_start_local_server`: Start the local server
+    pub const START_LOCAL_SERVER: &str = "kitaru_start_local_server";
+    ///`kitaru_stop_local_server`: Stop the local server
+    pub const STOP_LOCAL_SERVER: &str = "kitaru_stop_local_server";
+    ///`kitaru_stacks_list`: List stacks
+    pub const STACKS_LIST: &str = "kitaru_stacks_list";
+    ///`manage_stack`: Create or delete a stack
+    pub const MANAGE_STACK: &str = "manage_stack";
+    ///`kitaru_clean_preview`: Preview a clean
+    pub const CLEAN_PREVIEW: &str = "kitaru_clean_preview";
+    ///`kitaru_memory_list`: List memory keys
+    pub const MEMORY_LIST: &str = "kitaru_memory_list";
+    ///`kitaru_memory_get`: Get a memory value
+    pub const MEMORY_GET: &str = "kitaru_memory_get";
+    ///`kitaru_memory_set`: Set a memory value
+    pub const MEMORY_SET: &str = "kitaru_memory_set";
+    ///`kitaru_memory_delete`: Delete a memory key
+    pub const MEMORY_DELETE: &str = "kitaru_memory_delete";
+    ///`kitaru_memory_history`: Memory key history
+    pub const MEMORY_HISTORY: &str = "kitaru_memory_history";
+    ///`kitaru_memory_purge`: Purge a memory key's old versions
+    pub const MEMORY_PURGE: &str = "kitaru_memory_purge";
+    ///`kitaru_memory_purge_scope`: Purge a memory scope
+    pub const MEMORY_PURGE_SCOPE: &str = "kitaru_memory_purge_scope";
+    ///`kitaru_memory_compact`: Summarise memory with a model
+    pub const MEMORY_COMPACT: &str = "kitaru_memory_compact";
+    ///`kitaru_memory_compaction_log`: Memory audit log
+    pub const MEMORY_COMPACTION_LOG: &str = "kitaru_memory_compaction_log";
+    ///`kitaru_deployments_deploy`: Deploy a flow
+    pub const DEPLOYMENTS_DEPLOY: &str = "kitaru_deployments_deploy";
+    ///`kitaru_deployments_list`: List deployments
+    pub const DEPLOYMENTS_LIST: &str = "kitaru_deployments_list";
+    ///`kitaru_deployments_get`: Get a deployment
+    pub const DEPLOYMENTS_GET: &str = "kitaru_deployments_get";
+    ///`kitaru_deployments_invoke`: Invoke a deployment
+    pub const DEPLOYMENTS_INVOKE: &str = "kitaru_deployments_invoke";
+    ///`kitaru_deployments_tag`: Tag a deployment
+    pub const DEPLOYMENTS_TAG: &str = "kitaru_deployments_tag";
+    ///`kitaru_deployments_untag`: Untag a deployment
+    pub const DEPLOYMENTS_UNTAG: &str = "kitaru_deployments_untag";
+    ///`kitaru_deployments_delete`: Delete a deployment
+    pub const DEPLOYMENTS_DELETE: &str = "kitaru_deployments_delete";
+    ///`kitaru_secrets_create`: Create a secret
+    pub const SECRETS_CREATE: &str = "kitaru_secrets_create";
+}
 /// Every tool, in declaration order.
 pub const TOOLS: &[crate::tools::ToolInfo] = &[
     crate::tools::ToolInfo {
@@ -849,216 +925,324 @@ pub const TOOLS: &[crate::tools::ToolInfo] = &[
         title: "List executions",
         toolset: "executions",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_executions_get",
         title: "Get an execution",
         toolset: "executions",
         read_only: true,
+        task: false,
+        view: true,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_executions_latest",
         title: "Latest execution",
         toolset: "executions",
         read_only: true,
+        task: false,
+        view: true,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "get_execution_logs",
         title: "Execution logs",
         toolset: "executions",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &["run_logs", "get_step_logs"],
     },
     crate::tools::ToolInfo {
         name: "kitaru_executions_cancel",
         title: "Cancel an execution",
         toolset: "executions",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &["stop_run"],
     },
     crate::tools::ToolInfo {
         name: "kitaru_executions_input",
         title: "Answer a wait",
         toolset: "executions",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &["resolve_run_wait_condition"],
     },
     crate::tools::ToolInfo {
         name: "kitaru_executions_watch",
         title: "Watch an execution",
         toolset: "executions",
         read_only: true,
+        task: false,
+        view: true,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_executions_run",
         title: "Run a flow",
         toolset: "executions",
         read_only: false,
+        task: true,
+        view: true,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_executions_replay",
         title: "Replay an execution",
         toolset: "executions",
         read_only: false,
+        task: true,
+        view: true,
+        covers: &["replay_run"],
     },
     crate::tools::ToolInfo {
         name: "kitaru_executions_retry",
         title: "Retry a failed execution",
         toolset: "executions",
         read_only: false,
+        task: true,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_artifacts_list",
         title: "List artifacts",
         toolset: "artifacts",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_artifacts_get",
         title: "Get an artifact",
         toolset: "artifacts",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &["download_artifact_data"],
     },
     crate::tools::ToolInfo {
         name: "kitaru_status",
         title: "Connection status",
         toolset: "connection",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_info",
         title: "Environment details",
         toolset: "connection",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_start_local_server",
         title: "Start the local server",
         toolset: "connection",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_stop_local_server",
         title: "Stop the local server",
         toolset: "connection",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_stacks_list",
         title: "List stacks",
         toolset: "stacks",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "manage_stack",
         title: "Create or delete a stack",
         toolset: "stacks",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &["create_stack"],
     },
     crate::tools::ToolInfo {
         name: "kitaru_clean_preview",
         title: "Preview a clean",
         toolset: "maintenance",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_memory_list",
         title: "List memory keys",
         toolset: "memory",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_memory_get",
         title: "Get a memory value",
         toolset: "memory",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_memory_set",
         title: "Set a memory value",
         toolset: "memory",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_memory_delete",
         title: "Delete a memory key",
         toolset: "memory",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_memory_history",
         title: "Memory key history",
         toolset: "memory",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_memory_purge",
         title: "Purge a memory key's old versions",
         toolset: "memory",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_memory_purge_scope",
         title: "Purge a memory scope",
         toolset: "memory",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_memory_compact",
         title: "Summarise memory with a model",
         toolset: "memory",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_memory_compaction_log",
         title: "Memory audit log",
         toolset: "memory",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_deployments_deploy",
         title: "Deploy a flow",
         toolset: "deployments",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_deployments_list",
         title: "List deployments",
         toolset: "deployments",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_deployments_get",
         title: "Get a deployment",
         toolset: "deployments",
         read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_deployments_invoke",
         title: "Invoke a deployment",
         toolset: "deployments",
         read_only: false,
+        task: true,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_deployments_tag",
         title: "Tag a deployment",
         toolset: "deployments",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_deployments_untag",
         title: "Untag a deployment",
         toolset: "deployments",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_deployments_delete",
         title: "Delete a deployment",
         toolset: "deployments",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::tools::ToolInfo {
         name: "kitaru_secrets_create",
         title: "Create a secret",
         toolset: "secrets",
         read_only: false,
+        task: false,
+        view: false,
+        covers: &["create_secret"],
     },
 ];
 /// Every toolset, by name.

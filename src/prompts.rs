@@ -13,7 +13,7 @@ use kitaru_sdk::{Kitaru, stacks};
 use rmcp::model::{CompletionInfo, GetPromptResult, Prompt, PromptArgument, PromptMessage, Role};
 
 use crate::selection::ToolSelection;
-use crate::tools::TOOLS;
+use crate::tools::{TOOLS, names};
 
 /// What an argument's values can be completed from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,11 +102,7 @@ pub const PROMPTS: &[PromptSpec] = &[
             required: false,
             completion: Completion::OneOf(&["5", "10", "20"]),
         }],
-        tools: &[
-            "kitaru_status",
-            "kitaru_executions_list",
-            "kitaru_executions_get",
-        ],
+        tools: &[names::STATUS, names::EXECUTIONS_LIST, names::EXECUTIONS_GET],
         render: |values| {
             let count = values
                 .get("count")
@@ -142,7 +138,7 @@ pub const PROMPTS: &[PromptSpec] = &[
                 completion: Completion::Free,
             },
         ],
-        tools: &["kitaru_executions_run", "kitaru_executions_get"],
+        tools: &[names::EXECUTIONS_RUN, names::EXECUTIONS_GET],
         render: |values| {
             let target = values.get("target").unwrap_or_default();
             let inputs = values
@@ -166,9 +162,9 @@ pub const PROMPTS: &[PromptSpec] = &[
                       with a value the user gives.",
         arguments: &[EXEC_ID_WAITING],
         tools: &[
-            "kitaru_executions_list",
-            "kitaru_executions_get",
-            "kitaru_executions_input",
+            names::EXECUTIONS_LIST,
+            names::EXECUTIONS_GET,
+            names::EXECUTIONS_INPUT,
         ],
         render: |values| {
             let find = match values.get("exec_id") {
@@ -211,9 +207,9 @@ pub const PROMPTS: &[PromptSpec] = &[
             },
         ],
         tools: &[
-            "kitaru_executions_latest",
-            "kitaru_executions_get",
-            "kitaru_executions_replay",
+            names::EXECUTIONS_LATEST,
+            names::EXECUTIONS_GET,
+            names::EXECUTIONS_REPLAY,
         ],
         render: |values| {
             let find = match values.get("exec_id") {
@@ -259,9 +255,9 @@ pub const PROMPTS: &[PromptSpec] = &[
             },
         ],
         tools: &[
-            "kitaru_executions_latest",
-            "kitaru_artifacts_list",
-            "kitaru_artifacts_get",
+            names::EXECUTIONS_LATEST,
+            names::ARTIFACTS_LIST,
+            names::ARTIFACTS_GET,
         ],
         render: |values| {
             let flow = values
@@ -307,11 +303,7 @@ pub const PROMPTS: &[PromptSpec] = &[
                 completion: Completion::ScopeType,
             },
         ],
-        tools: &[
-            "kitaru_memory_get",
-            "kitaru_memory_list",
-            "kitaru_memory_history",
-        ],
+        tools: &[names::MEMORY_GET, names::MEMORY_LIST, names::MEMORY_HISTORY],
         render: |values| {
             let key = values.get("key").unwrap_or_default();
             let scope = values.get("scope").unwrap_or_default();
@@ -339,7 +331,7 @@ pub const PROMPTS: &[PromptSpec] = &[
             required: false,
             completion: Completion::Stack,
         }],
-        tools: &["kitaru_stacks_list", "manage_stack", "kitaru_status"],
+        tools: &[names::STACKS_LIST, names::MANAGE_STACK, names::STATUS],
         render: |values| {
             let name = values.get("name").unwrap_or_else(|| "local-dev".to_owned());
             format!(
@@ -378,7 +370,7 @@ pub const PROMPTS: &[PromptSpec] = &[
                 completion: Completion::OneOf(&["canary", "stable", "prod", "default"]),
             },
         ],
-        tools: &["kitaru_deployments_deploy", "kitaru_deployments_invoke"],
+        tools: &[names::DEPLOYMENTS_DEPLOY, names::DEPLOYMENTS_INVOKE],
         render: |values| {
             let target = values.get("target").unwrap_or_default();
             let inputs = values

@@ -242,7 +242,8 @@ impl ServerHandler for KitaruServer {
         // Whether the tool may answer a wait it meets (by elicitation):
         // only where answering waits is offered as a tool.
         context.extensions.insert(crate::tools::WaitAnswers(
-            self.selection.offers_named("kitaru_executions_input"),
+            self.selection
+                .offers_named(crate::tools::names::EXECUTIONS_INPUT),
         ));
         let as_task = crate::tasks::wanted(&request.name, &context);
         let tool = request.name.clone();

@@ -32,14 +32,12 @@ use kitaru_sdk::Kitaru;
 use kitaru_sdk::executions::{self, Execution, ExecutionStatus};
 
 use crate::elicitation;
+use crate::tools::{ToolInfo, names};
 
-/// The tools whose calls become tasks.
-pub const TASK_TOOLS: [&str; 4] = [
-    "kitaru_executions_run",
-    "kitaru_executions_replay",
-    "kitaru_executions_retry",
-    "kitaru_deployments_invoke",
-];
+/// Whether calls of `tool` become tasks (its declaration says `task`).
+pub fn is_task_tool(tool: &str) -> bool {
+    ToolInfo::named(tool).is_some_and(|tool| tool.task)
+}
 /// How often clients are asked to poll, in milliseconds.
 const POLL_INTERVAL_MS: u64 = 2_000;
 /// What task ids start with.
@@ -52,7 +50,7 @@ pub const EXEC_ID_META: &str = "kitaru/exec_id";
 /// Whether a call of `tool` in `context` becomes a task: the client
 /// declared the tasks extension and the tool starts an execution.
 pub fn wanted(tool: &str, context: &RequestContext<RoleServer>) -> bool {
-    TASK_TOOLS.contains(&tool)
+    is_task_tool(tool)
         && context
             .client_capabilities()
             .is_some_and(|capabilities| capabilities.supports_tasks())
@@ -115,9 +113,7 @@ impl Handle {
         }
         let bytes = unhex(body).ok_or_else(unknown)?;
         let json: Value = serde_json::from_slice(&bytes).map_err(|_| unknown())?;
-        let tool = json["tool"]
-            .as_str()
-            .filter(|tool| TASK_TOOLS.contains(tool));
+        let tool = json["tool"].as_str().filter(|tool| is_task_tool(tool));
         let exec_id = json["exec_id"].as_str();
         match (tool, exec_id, json["frame"].as_object()) {
             (Some(tool), Some(exec_id), Some(frame)) => Ok(Self {
@@ -281,9 +277,9 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// the policy of the tool it stands for.
 pub fn refusal(selection: &crate::selection::ToolSelection, method: &str) -> Option<String> {
     let tool = match method {
-        "tasks/get" => "kitaru_executions_get",
-        "tasks/update" => "kitaru_executions_input",
-        "tasks/cancel" => "kitaru_executions_cancel",
+        "tasks/get" => names::EXECUTIONS_GET,
+        "tasks/update" => names::EXECUTIONS_INPUT,
+        "tasks/cancel" => names::EXECUTIONS_CANCEL,
         _ => return None,
     };
     selection

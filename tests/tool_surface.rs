@@ -1,7 +1,8 @@
 //! The tool surface is reviewed like public API.
 //!
-//! - `generated/tool_args.rs` and `generated/tool_router.rs` must be what the
-//!   build generates from `openapi/tools.toml`;
+//! - `generated/tool_args.rs`, `generated/tool_router.rs` and the tool
+//!   reference `docs/tools.md` must be what the build generates from
+//!   `openapi/tools.toml`;
 //! - `tests/snapshots/tools_list.json` must be what `tools/list` answers;
 //! - `generated/api_operations.md` must be the build's table of decisions
 //!   for the API operations (`openapi/api_tools.toml`);
@@ -51,14 +52,19 @@ fn assert_fresh(stale: Vec<String>) {
 
 #[test]
 fn generated_tool_code_matches_the_build() {
-    let stale = ["tool_args.rs", "tool_router.rs", "api_operations.md"]
-        .into_iter()
-        .filter_map(|name| {
-            let fresh = std::fs::read_to_string(Path::new(env!("OUT_DIR")).join(name))
-                .unwrap_or_else(|e| panic!("the build did not write {name}: {e}"));
-            check(&format!("generated/{name}"), &fresh)
-        })
-        .collect();
+    let stale = [
+        ("tool_args.rs", "generated/tool_args.rs"),
+        ("tool_router.rs", "generated/tool_router.rs"),
+        ("api_operations.md", "generated/api_operations.md"),
+        ("tools.md", "docs/tools.md"),
+    ]
+    .into_iter()
+    .filter_map(|(name, copy)| {
+        let fresh = std::fs::read_to_string(Path::new(env!("OUT_DIR")).join(name))
+            .unwrap_or_else(|e| panic!("the build did not write {name}: {e}"));
+        check(copy, &fresh)
+    })
+    .collect();
     assert_fresh(stale);
 }
 
@@ -182,29 +188,4 @@ async fn tools_list_matches_the_snapshot() {
             .into_iter()
             .collect(),
     );
-}
-
-/// The README's tool table names every tool with its toolset and whether it
-/// is read-only, as `tools.toml` declares them.
-#[test]
-fn the_readme_table_lists_every_tool_as_declared() {
-    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
-    for tool in kitaru_mcp::tools::TOOLS {
-        let row = readme
-            .lines()
-            .find(|line| line.starts_with(&format!("| `{}` |", tool.name)))
-            .unwrap_or_else(|| panic!("README lists no row for {}", tool.name));
-        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        assert_eq!(
-            cells[2], tool.toolset,
-            "toolset of {} in the README",
-            tool.name
-        );
-        assert_eq!(
-            cells[3].contains("read-only"),
-            tool.read_only,
-            "read-only of {} in the README",
-            tool.name
-        );
-    }
 }

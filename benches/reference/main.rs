@@ -1,6 +1,6 @@
 //! `cargo bench --bench reference`: our `kitaru-mcp` and the Python
 //! reference side by side, against one real local Kitaru server, at 10 and
-//! at 1,000 executions (README, "Benchmark").
+//! at 1,000 executions (docs/benchmark.md).
 //!
 //! For each size it times both servers over stdio (spawn → `initialize`,
 //! `tools/list`, seven tool calls), reads their peak RSS, times the bare

@@ -14,6 +14,8 @@
 
 use rmcp::RoleServer;
 use rmcp::model::{MetaObject, ReadResourceResult, Resource, ResourceContents, Tool};
+
+use crate::tools::ToolInfo;
 use rmcp::service::RequestContext;
 use serde_json::{Value, json};
 
@@ -23,14 +25,6 @@ pub const EXTENSION: &str = "io.modelcontextprotocol/ui";
 pub const MIME_TYPE: &str = "text/html;profile=mcp-app";
 /// The execution view.
 pub const EXECUTION_VIEW: &str = "ui://kitaru/execution";
-/// The tools whose result is an execution the view shows.
-pub const VIEW_TOOLS: [&str; 5] = [
-    "kitaru_executions_get",
-    "kitaru_executions_latest",
-    "kitaru_executions_replay",
-    "kitaru_executions_run",
-    "kitaru_executions_watch",
-];
 
 /// The view's HTML.
 pub const EXECUTION_HTML: &str = include_str!("execution.html");
@@ -53,7 +47,7 @@ pub fn wanted(context: &RequestContext<RoleServer>) -> bool {
 pub fn link(tools: &mut [Tool]) {
     for tool in tools
         .iter_mut()
-        .filter(|tool| VIEW_TOOLS.contains(&tool.name.as_ref()))
+        .filter(|tool| ToolInfo::named(&tool.name).is_some_and(|tool| tool.view))
     {
         let mut meta = tool.meta.take().unwrap_or_default();
         meta.0

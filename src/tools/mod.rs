@@ -44,6 +44,19 @@ pub struct ToolInfo {
     pub toolset: &'static str,
     /// Whether it only reads.
     pub read_only: bool,
+    /// Whether a call can run as an MCP task (it starts an execution).
+    pub task: bool,
+    /// Whether its result is an execution the execution view shows.
+    pub view: bool,
+    /// The API operations it covers (they get no `api_*` tool).
+    pub covers: &'static [&'static str],
+}
+
+impl ToolInfo {
+    /// The declared tool called `name`.
+    pub fn named(name: &str) -> Option<&'static ToolInfo> {
+        TOOLS.iter().find(|tool| tool.name == name)
+    }
 }
 
 /// A group of tools, as `tools.toml` declares it.

@@ -10,18 +10,30 @@
 //! prettyplease. It also writes a report of every operation of the document
 //! and what became of it. The output depends only on the input.
 //!
-//! `kitaru-client`'s build script is the one caller; the code lives here so
-//! that the normaliser can be tested on its own.
+//! `kitaru-client`'s build script is the one caller of [`generate`]; the
+//! code lives here so that the normaliser can be tested on its own.
+//!
+//! The MCP tool layer is generated here too, for the root crate's build
+//! script: [`tools`] turns the curated tools' declarations
+//! (`openapi/tools.toml`) into argument types, name constants, rmcp
+//! registrations and the tool reference; [`api_tools`] checks that every
+//! operation of the spec is decided (exposed as an opt-in tool, hidden, or
+//! covered by a curated tool) and tabulates the decisions. Both need the
+//! `mcp-tools` feature.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "mcp-tools")]
+pub mod api_tools;
 mod boxed_resources;
 mod catalogue;
 mod client;
 pub mod normalise;
 mod open_enums;
 mod report;
+#[cfg(feature = "mcp-tools")]
+pub mod tools;
 
 use std::collections::BTreeMap;
 

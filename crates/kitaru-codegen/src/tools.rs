@@ -1,10 +1,19 @@
 //! `openapi/tools.toml` → Rust: one argument type per tool, the table of
-//! tools and toolsets, and the rmcp registrations that call the adapters.
+//! tools and toolsets, a constant per tool name, the rmcp registrations that
+//! call the adapters, and the tool reference (Markdown).
+//!
+//! The declaration is the one place a curated tool is described: what the
+//! assistant sees (name, title, description, arguments, output, annotations),
+//! where it belongs (toolset), what runs it (adapter), and the facts the
+//! rest of the server decides from — whether a call can run as an MCP task,
+//! whether its result links the execution view, and which API operations it
+//! covers (those get no `api_*` tool; see [`crate::api_tools`]).
 //!
 //! Deterministic (tools in file order, parameters in file order) and
-//! formatted with prettyplease, so `generated/tools.rs` diffs cleanly.
+//! formatted with prettyplease, so the reviewed copies in `generated/` diff
+//! cleanly.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use proc_macro2::TokenStream;
@@ -48,6 +57,17 @@ struct Tool {
     idempotent: bool,
     #[serde(default)]
     open_world: bool,
+    /// A call can run as an MCP task: the tool starts an execution and
+    /// answers with it.
+    #[serde(default)]
+    task: bool,
+    /// The result is an execution the execution view (MCP App) shows.
+    #[serde(default)]
+    view: bool,
+    /// The API operations (`operationId`s) this tool does, with Kitaru's
+    /// rules: they get no `api_*` tool.
+    #[serde(default)]
+    covers: Vec<String>,
     #[serde(default)]
     param: Vec<ParamDecl>,
 }
@@ -101,12 +121,16 @@ enum ParamKind {
     StringList,
 }
 
-/// The generated Rust sources.
+/// What the declarations generate.
 pub struct Generated {
-    /// `pub mod args`, the tool and toolset tables.
+    /// Rust: `pub mod args`, `pub mod names`, the tool and toolset tables.
     pub args: String,
-    /// The `#[tool_router]` impl on `KitaruServer`.
+    /// Rust: the `#[tool_router]` impl on `KitaruServer`.
     pub router: String,
+    /// Markdown: the tool reference (`docs/tools.md`).
+    pub reference: String,
+    /// The API operations the tools cover: operation → tool.
+    pub coverage: BTreeMap<String, String>,
 }
 
 /// A tool with its parameters resolved (shared ones looked up).
@@ -126,7 +150,17 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
         let tool = resolved.tool;
         let (name, title, toolset, read_only) =
             (&tool.name, &tool.title, &tool.toolset, tool.read_only);
-        quote!(crate::tools::ToolInfo { name: #name, title: #title, toolset: #toolset, read_only: #read_only })
+        let (task, view, covers) = (tool.task, tool.view, &tool.covers);
+        quote!(crate::tools::ToolInfo {
+            name: #name, title: #title, toolset: #toolset, read_only: #read_only,
+            task: #task, view: #view, covers: &[#(#covers),*],
+        })
+    });
+    let names = tools.iter().map(|resolved| {
+        let name = &resolved.tool.name;
+        let constant = name_constant(name);
+        let doc = format!("`{name}`: {}", resolved.tool.title);
+        quote!(#[doc = #doc] pub const #constant: &str = #name;)
     });
     let allowed = tools.iter().flat_map(|resolved| {
         let tool = &resolved.tool.name;
@@ -149,6 +183,12 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
             #(#args)*
         }
 
+        /// The name of every tool, one constant each: code that names a tool
+        /// uses these, so a tool it names exists.
+        pub mod names {
+            #(#names)*
+        }
+
         /// Every tool, in declaration order.
         pub const TOOLS: &[crate::tools::ToolInfo] = &[#(#entries),*];
 
@@ -167,10 +207,29 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
             #(#routes)*
         }
     };
+    let coverage = tools
+        .iter()
+        .flat_map(|resolved| {
+            let tool = &resolved.tool.name;
+            resolved
+                .tool
+                .covers
+                .iter()
+                .map(move |operation| (operation.clone(), tool.clone()))
+        })
+        .collect();
     Ok(Generated {
         args: format_file(args, file_name)?,
         router: format_file(router, file_name)?,
+        reference: reference(&file, &tools, file_name),
+        coverage,
     })
+}
+
+/// `kitaru_executions_get` → `EXECUTIONS_GET`; `manage_stack` → `MANAGE_STACK`.
+fn name_constant(name: &str) -> proc_macro2::Ident {
+    let base = name.strip_prefix("kitaru_").unwrap_or(name);
+    format_ident!("{}", base.to_ascii_uppercase())
 }
 
 fn format_file(tokens: TokenStream, file_name: &str) -> Result<String, String> {
@@ -211,6 +270,7 @@ fn resolve(file: &ToolFile) -> Result<Vec<Resolved<'_>>, String> {
 
 fn check(file: &ToolFile, tools: &[Resolved<'_>]) -> Result<(), String> {
     let mut seen = BTreeSet::new();
+    let mut covered = BTreeMap::new();
     for (name, param) in &file.param {
         if !param.name.is_empty() {
             return Err(format!("shared parameter {name}: its name is its key"));
@@ -231,6 +291,20 @@ fn check(file: &ToolFile, tools: &[Resolved<'_>]) -> Result<(), String> {
                 "tool {} cannot be both read_only and destructive",
                 tool.name
             ));
+        }
+        if tool.task && !tool.connect {
+            return Err(format!(
+                "tool {}: a task follows an execution on the server; it needs `connect`",
+                tool.name
+            ));
+        }
+        for operation in &tool.covers {
+            if let Some(other) = covered.insert(operation, &tool.name) {
+                return Err(format!(
+                    "operation {operation} is covered by both {other} and {}",
+                    tool.name
+                ));
+            }
         }
         let mut names = BTreeSet::new();
         for param in params {
@@ -477,4 +551,133 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
             crate::tools::respond::<#output_ty, _>(&context, outcome)
         }
     })
+}
+
+/// The tool reference: every toolset and tool, as the assistant sees it and
+/// with the facts the server decides from.
+fn reference(file: &ToolFile, tools: &[Resolved<'_>], file_name: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Tool reference\n\n\
+         Generated from `{file_name}` by the build; do not edit. After changing the \
+         declarations: `KITARU_UPDATE_GENERATED=1 cargo test --test tool_surface`.\n\n\
+         {} tools in {} toolsets. Read-only tools are offered in `--read-only` mode; \
+         the others are not. A tool marked *task* runs as an MCP task when the client \
+         supports tasks; *view* links the execution view (an MCP App) to its result. \
+         The API operations a tool *covers* get no `api_*` tool of their own \
+         ([API tools](api-tools.md)).\n",
+        tools.len(),
+        file.toolset.len()
+    );
+    let _ = writeln!(out, "| toolset | tools | what it holds |\n|---|---|---|");
+    for (name, toolset) in &file.toolset {
+        let count = tools.iter().filter(|t| &t.tool.toolset == name).count();
+        let _ = writeln!(
+            out,
+            "| `{name}` | {count} | {} |",
+            cell(&toolset.description)
+        );
+    }
+    for (name, toolset) in &file.toolset {
+        let _ = writeln!(out, "\n## Toolset `{name}`\n\n{}\n", toolset.description);
+        let _ = writeln!(out, "| tool | title | read-only |\n|---|---|---|");
+        let members: Vec<&Resolved<'_>> =
+            tools.iter().filter(|t| &t.tool.toolset == name).collect();
+        for Resolved { tool, .. } in &members {
+            let read_only = if tool.read_only { "yes" } else { "no" };
+            let _ = writeln!(
+                out,
+                "| [`{0}`](#{0}) | {1} | {read_only} |",
+                tool.name,
+                cell(&tool.title)
+            );
+        }
+        for resolved in members {
+            tool_section(&mut out, resolved);
+        }
+    }
+    out
+}
+
+fn tool_section(out: &mut String, Resolved { tool, params }: &Resolved<'_>) {
+    let _ = writeln!(
+        out,
+        "\n### `{}`\n\n**{}.** {}\n",
+        tool.name, tool.title, tool.description
+    );
+    let hints: Vec<&str> = [
+        (tool.read_only, "read-only"),
+        (tool.destructive, "destructive"),
+        (tool.idempotent, "idempotent"),
+        (tool.open_world, "open world"),
+        (tool.task, "task"),
+        (tool.view, "view"),
+        (!tool.connect, "works without a server"),
+    ]
+    .into_iter()
+    .filter_map(|(on, word)| on.then_some(word))
+    .collect();
+    if !hints.is_empty() {
+        let _ = writeln!(out, "- {}", hints.join(", "));
+    }
+    let output = tool.output.rsplit("::").next().unwrap_or(&tool.output);
+    let result = match tool.result {
+        Some(ResultShape::List) => format!("`{{\"result\": [{output}, …]}}`"),
+        Some(ResultShape::Text) => "`{\"result\": text}`".to_owned(),
+        Some(ResultShape::Optional) => format!("`{{\"result\": {output} | null}}`"),
+        None => format!("`{output}`"),
+    };
+    let _ = writeln!(out, "- Result: {result}");
+    if !tool.covers.is_empty() {
+        let covers: Vec<String> = tool.covers.iter().map(|op| format!("`{op}`")).collect();
+        let _ = writeln!(out, "- Covers: {}", covers.join(", "));
+    }
+    if params.is_empty() {
+        let _ = writeln!(out, "- No arguments.");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n| argument | type | | description |\n|---|---|---|---|"
+    );
+    for param in params {
+        let kind = match param.kind {
+            ParamKind::String => "string",
+            ParamKind::Integer => "integer",
+            ParamKind::Boolean => "boolean",
+            ParamKind::Object => "object",
+            ParamKind::Any => "any JSON",
+            ParamKind::StringList => "list of strings",
+        };
+        let mut facts = Vec::new();
+        if param.required {
+            facts.push("required".to_owned());
+        }
+        if let Some(default) = &param.default {
+            facts.push(format!("default `{default}`"));
+        }
+        match (param.minimum, param.maximum) {
+            (Some(min), Some(max)) => facts.push(format!("{min}–{max}")),
+            (Some(min), None) => facts.push(format!("≥ {min}")),
+            (None, Some(max)) => facts.push(format!("≤ {max}")),
+            (None, None) => {}
+        }
+        if let Some(values) = &param.values {
+            let values: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+            facts.push(format!("one of {}", values.join(", ")));
+        }
+        let _ = writeln!(
+            out,
+            "| `{}` | {kind} | {} | {} |",
+            param.name,
+            facts.join("; "),
+            cell(&param.description)
+        );
+    }
+}
+
+/// Text fit for one Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }

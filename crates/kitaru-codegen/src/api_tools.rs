@@ -2,7 +2,8 @@
 //!
 //! Every operation of the spec that is not deprecated must have a decision:
 //! exposed (a tool `api_<name>` in the toolset `api:<tag>`), hidden (with the
-//! reason) or covered by a curated Kitaru tool (which one). A new operation
+//! reason) or covered by a curated Kitaru tool (the tool's declaration in
+//! `openapi/tools.toml` says so with `covers`, see [`crate::tools`]). A new operation
 //! without one fails the build; a decided one the spec no longer has is a
 //! build warning. The output is a table of data for `src/api/` and a
 //! Markdown report; spec text reaches the Rust source only as escaped string
@@ -31,7 +32,8 @@ pub struct Generated {
     pub decisions: String,
     /// Markdown: every operation with its decision.
     pub report: String,
-    /// Decided operations the spec does not have (build warnings).
+    /// Decided or covered operations the spec does not have (build
+    /// warnings).
     pub removed: Vec<String>,
 }
 
@@ -136,8 +138,9 @@ fn operations(normalised: &Value) -> Vec<Operation> {
 }
 
 /// How an `[operations]` entry may be written.
-const FORMS: &str = "write \"expose\", { expose = true, strip = [\"field\", …] }, \
-                     { hide = \"reason\" } or { curated = \"kitaru_tool\" }";
+const FORMS: &str = "write \"expose\", { expose = true, strip = [\"field\", …] } or \
+                     { hide = \"reason\" } (or list it in `covers` of the Kitaru tool that \
+                     does it, in tools.toml)";
 
 /// What `name = …` in `[operations]` says.
 fn decision(name: &str, value: toml::Value, file: &str) -> Result<Decision, String> {
@@ -162,10 +165,11 @@ fn decision(name: &str, value: toml::Value, file: &str) -> Result<Decision, Stri
         };
     }
     if keys == BTreeSet::from(["curated"]) {
-        return match text(table.remove("curated")) {
-            Some(tool) if !tool.trim().is_empty() => Ok(Decision::Curated(tool)),
-            _ => Err(format!("{file}: `{name}`: `curated` names the Kitaru tool")),
-        };
+        return Err(format!(
+            "{file}: `{name}`: a curated tool says which operations it covers in its own \
+             declaration: remove this line and add \"{name}\" to `covers` of that tool in \
+             tools.toml"
+        ));
     }
     if keys.contains("expose") && keys.iter().all(|key| ["expose", "strip"].contains(key)) {
         if table.get("expose") != Some(&toml::Value::Boolean(true)) {
@@ -556,30 +560,47 @@ fn answer_schemas<'a>(spec: &'a Value, operation: &Operation) -> Vec<&'a Value> 
 }
 
 /// The decisions for `spec` (the document as served) from the text of
-/// `api_tools.toml`.
-pub fn generate(spec: &Value, decisions_toml: &str, file: &str) -> Result<Generated, String> {
-    let normalised = kitaru_codegen::normalise::normalise(spec.clone())
+/// `api_tools.toml` and the operations the curated tools cover
+/// (operation → tool, from their declarations).
+pub fn generate(
+    spec: &Value,
+    decisions_toml: &str,
+    file: &str,
+    covered: &BTreeMap<String, String>,
+) -> Result<Generated, String> {
+    let normalised = crate::normalise::normalise(spec.clone())
         .map_err(|e| format!("normalising the spec: {e}"))?;
     let operations = operations(&normalised);
     let parsed = toml::from_str::<File>(decisions_toml).map_err(|e| format!("{file}: {e}"))?;
     let rules = parsed.credentials;
     check_credentials_table(&rules, file)?;
     let mut decided = parsed.operations;
+    if let Some((operation, tool)) = covered
+        .iter()
+        .find(|(operation, _)| decided.contains_key(*operation))
+    {
+        return Err(format!(
+            "{file}: `{operation}` is decided here and covered by {tool} (tools.toml): keep one"
+        ));
+    }
+    let mut covering = covered.clone();
 
     let mut rows = Vec::new();
     let mut undecided = Vec::new();
     for operation in &operations {
         let entry = decided.remove(&operation.name);
-        let decision = match entry {
+        let tool = covering.remove(&operation.name);
+        let decision = match (entry, tool) {
             _ if operation.deprecated => Decision::Deprecated,
-            None => {
+            (_, Some(tool)) => Decision::Curated(tool),
+            (None, None) => {
                 undecided.push(format!(
                     "{} ({} {})",
                     operation.name, operation.method, operation.path
                 ));
                 continue;
             }
-            Some(value) => decision(&operation.name, value, file)?,
+            (Some(value), None) => decision(&operation.name, value, file)?,
         };
         let tool = format!("api_{}", operation.name);
         if matches!(decision, Decision::Expose(_)) && tool.len() > MAX_TOOL_NAME {
@@ -594,13 +615,13 @@ pub fn generate(spec: &Value, decisions_toml: &str, file: &str) -> Result<Genera
     if !undecided.is_empty() {
         return Err(format!(
             "{} operation(s) of the spec have no decision in {file}: {}. Add each as \
-             `name = \"expose\"`, `name = {{ hide = \"reason\" }}` or \
-             `name = {{ curated = \"kitaru_tool\" }}`.",
+             `name = \"expose\"` or `name = {{ hide = \"reason\" }}`, or list it in \
+             `covers` of the Kitaru tool that does it (tools.toml).",
             undecided.len(),
             undecided.join(", ")
         ));
     }
-    let removed = decided.into_keys().collect();
+    let removed = decided.into_keys().chain(covering.into_keys()).collect();
     check_credentials(spec, &rows, &rules, file)?;
 
     let entries = rows.iter().map(|(operation, decision)| {

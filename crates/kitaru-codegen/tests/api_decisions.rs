@@ -1,32 +1,42 @@
-//! `openapi/api_tools.toml` must decide every operation of the spec: the
-//! build's check, run here on altered copies of the spec and the file.
+//! `openapi/api_tools.toml` and the curated tools' `covers` must decide
+//! every operation of the spec: the build's check, run here on the
+//! repository's files and on altered copies of them.
 
-#[path = "../build/api_tools.rs"]
-#[allow(dead_code)]
-mod api_tools;
+use std::collections::BTreeMap;
 
+use kitaru_codegen::{api_tools, tools};
 use serde_json::{Value, json};
 
+/// A file of the repository (the workspace root, two levels up).
+fn repository_file(path: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::read_to_string(root.join(path)).unwrap()
+}
+
 fn spec() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/openapi/kitaru-server.openapi.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
+    serde_json::from_str(&repository_file("openapi/kitaru-server.openapi.json")).unwrap()
 }
 
 fn decisions() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/openapi/api_tools.toml"
-    ))
-    .unwrap()
+    repository_file("openapi/api_tools.toml")
+}
+
+/// The operations the repository's curated tools cover.
+fn covered() -> BTreeMap<String, String> {
+    tools::generate(&repository_file("openapi/tools.toml"), "tools.toml")
+        .unwrap()
+        .coverage
+}
+
+/// The build's check of `decisions` against `spec`, with the repository's
+/// coverage.
+fn generate(spec: &Value, decisions: &str) -> Result<api_tools::Generated, String> {
+    api_tools::generate(spec, decisions, "api_tools.toml", &covered())
 }
 
 #[test]
 fn the_repository_decides_every_operation() {
-    let generated = api_tools::generate(&spec(), &decisions(), "api_tools.toml").unwrap();
+    let generated = generate(&spec(), &decisions()).unwrap();
     assert!(generated.removed.is_empty(), "{:?}", generated.removed);
 }
 
@@ -37,14 +47,14 @@ fn a_new_operation_fails_until_it_is_decided() {
         "get": {"operationId": "list_brand_new_things", "summary": "New", "tags": ["new"],
                 "responses": {"200": {"description": "ok"}}}
     });
-    let refused = api_tools::generate(&spec, &decisions(), "api_tools.toml")
+    let refused = generate(&spec, &decisions())
         .err()
         .expect("an undecided operation fails the build");
     assert!(refused.contains("list_brand_new_things"), "{refused}");
     assert!(refused.contains("expose"), "{refused}");
 
     let decided = format!("{}\nlist_brand_new_things = \"expose\"\n", decisions());
-    let generated = api_tools::generate(&spec, &decided, "api_tools.toml").unwrap();
+    let generated = generate(&spec, &decided).unwrap();
     assert!(generated.report.contains("| `list_brand_new_things` | GET | `/api/v1/brand_new` | `api:new` | tool `api_list_brand_new_things` |"));
 }
 
@@ -55,21 +65,17 @@ fn a_removed_operation_is_reported() {
         .as_object_mut()
         .unwrap()
         .remove("/api/v1/tags");
-    let generated = api_tools::generate(&spec, &decisions(), "api_tools.toml").unwrap();
+    let generated = generate(&spec, &decisions()).unwrap();
     assert_eq!(generated.removed, ["create_tag", "list_tags"]);
 }
 
 #[test]
-fn decisions_must_be_one_of_three_with_a_reason() {
+fn decisions_must_be_expose_or_hide_with_a_reason() {
     let broken = decisions().replace("list_tags = \"expose\"", "list_tags = \"show\"");
-    let refused = api_tools::generate(&spec(), &broken, "api_tools.toml")
-        .err()
-        .unwrap();
+    let refused = generate(&spec(), &broken).err().unwrap();
     assert!(refused.contains("`list_tags` = \"show\""), "{refused}");
     let blank = decisions().replace("list_tags = \"expose\"", "list_tags = { hide = \" \" }");
-    let refused = api_tools::generate(&spec(), &blank, "api_tools.toml")
-        .err()
-        .unwrap();
+    let refused = generate(&spec(), &blank).err().unwrap();
     assert!(refused.contains("say why"), "{refused}");
 }
 
@@ -80,7 +86,7 @@ fn spec_text_reaches_the_table_only_as_string_literals() {
         "list_tags = \"expose\"",
         &format!("list_tags = {{ hide = {} }}", toml_string(hostile)),
     );
-    let generated = api_tools::generate(&spec(), &decided, "api_tools.toml").unwrap();
+    let generated = generate(&spec(), &decided).unwrap();
     let file: syn::File = syn::parse_str(&generated.decisions).expect("the table parses");
     // An identifier `panic` would print as a token of its own; inside a
     // string literal it stays part of the literal.
@@ -136,7 +142,7 @@ fn a_new_answer_with_a_password_fails_until_it_is_stripped_or_hidden() {
         "name": {"type": "string"},
         "password": {"anyOf": [{"type": "string"}, {"type": "null"}]}
     }));
-    let refused = api_tools::generate(&spec, &deciding("\"expose\""), "api_tools.toml")
+    let refused = generate(&spec, &deciding("\"expose\""))
         .err()
         .expect("a password in an exposed answer fails the build");
     for expected in [
@@ -156,8 +162,8 @@ fn a_new_answer_with_a_password_fails_until_it_is_stripped_or_hidden() {
         r#"{ expose = true, strip = ["nested.password"] }"#,
         r#"{ hide = "answers with passwords" }"#,
     ] {
-        let generated = api_tools::generate(&spec, &deciding(decided), "api_tools.toml")
-            .unwrap_or_else(|e| panic!("{decided}: {e}"));
+        let generated =
+            generate(&spec, &deciding(decided)).unwrap_or_else(|e| panic!("{decided}: {e}"));
         if decided.contains("strip") {
             assert!(
                 generated
@@ -170,10 +176,9 @@ fn a_new_answer_with_a_password_fails_until_it_is_stripped_or_hidden() {
         }
     }
     // An entry whose parent keys are not the field's leaves it in.
-    let refused = api_tools::generate(
+    let refused = generate(
         &spec,
         &deciding(r#"{ expose = true, strip = ["other.password"] }"#),
-        "api_tools.toml",
     )
     .err()
     .expect("`other.password` does not strip `nested.password`");
@@ -185,12 +190,12 @@ fn an_activation_token_is_stripped_everywhere_or_fails() {
     // The repository strips `activation_token` from every answer, so a new
     // operation answering one is decided by that.
     let spec = spec_answering(json!({"activation_token": {"type": "string"}}));
-    api_tools::generate(&spec, &deciding("\"expose\""), "api_tools.toml").unwrap();
+    generate(&spec, &deciding("\"expose\"")).unwrap();
 
     // Without that, deactivate_user (and the new operation) fail, named
     // with the field's path.
     let unstripped = deciding("\"expose\"").replacen("\"activation_token\",", "", 1);
-    let refused = api_tools::generate(&spec, &unstripped, "api_tools.toml")
+    let refused = generate(&spec, &unstripped)
         .err()
         .expect("an activation token left in answers fails the build");
     for expected in [
@@ -209,17 +214,10 @@ fn format_password_maps_and_cycles_are_followed() {
         "blob": {"type": "object",
                  "additionalProperties": {"type": "string", "format": "password"}}
     }));
-    let refused = api_tools::generate(&spec, &deciding("\"expose\""), "api_tools.toml")
-        .err()
-        .unwrap();
+    let refused = generate(&spec, &deciding("\"expose\"")).err().unwrap();
     assert!(refused.contains("`[].nested.blob.*`"), "{refused}");
     assert!(refused.contains("format: password"), "{refused}");
-    api_tools::generate(
-        &spec,
-        &deciding(r#"{ expose = true, strip = ["blob"] }"#),
-        "api_tools.toml",
-    )
-    .unwrap();
+    generate(&spec, &deciding(r#"{ expose = true, strip = ["blob"] }"#)).unwrap();
 
     // A credential behind a map's keys and a cycle of $refs: a dotted entry
     // naming a map's key cannot strip it (at run time the key could be
@@ -229,10 +227,9 @@ fn format_password_maps_and_cycles_are_followed() {
                     "additionalProperties": {"$ref": "#/components/schemas/BrandNewInner"}},
         "refresh_token": {"type": "string"}
     }));
-    let refused = api_tools::generate(
+    let refused = generate(
         &spec,
         &deciding(r#"{ expose = true, strip = ["nested.refresh_token", "name.refresh_token"] }"#),
-        "api_tools.toml",
     )
     .err()
     .unwrap();
@@ -240,10 +237,9 @@ fn format_password_maps_and_cycles_are_followed() {
         refused.contains("`[].nested.by_name.*.refresh_token`"),
         "{refused}"
     );
-    api_tools::generate(
+    generate(
         &spec,
         &deciding(r#"{ expose = true, strip = ["refresh_token"] }"#),
-        "api_tools.toml",
     )
     .unwrap();
 }
@@ -251,16 +247,14 @@ fn format_password_maps_and_cycles_are_followed() {
 #[test]
 fn not_credentials_lets_a_matched_field_through() {
     let spec = spec_answering(json!({"secret_count": {"type": "integer"}}));
-    let refused = api_tools::generate(&spec, &deciding("\"expose\""), "api_tools.toml")
-        .err()
-        .unwrap();
+    let refused = generate(&spec, &deciding("\"expose\"")).err().unwrap();
     assert!(refused.contains("its name contains `secret`"), "{refused}");
     let exempt = deciding("\"expose\"").replacen(
         "not_credentials = [",
         "not_credentials = [\n    \"BrandNewInner.secret_count\",",
         1,
     );
-    api_tools::generate(&spec, &exempt, "api_tools.toml").unwrap();
+    generate(&spec, &exempt).unwrap();
 }
 
 #[test]
@@ -280,7 +274,7 @@ fn strip_decisions_are_checked_for_their_form() {
     ] {
         let broken =
             decisions().replace("list_tags = \"expose\"", &format!("list_tags = {decision}"));
-        let refused = api_tools::generate(&spec(), &broken, "api_tools.toml")
+        let refused = generate(&spec(), &broken)
             .err()
             .unwrap_or_else(|| panic!("{decision} was accepted"));
         assert!(refused.contains("`list_tags`"), "{refused}");
@@ -290,7 +284,7 @@ fn strip_decisions_are_checked_for_their_form() {
 
 #[test]
 fn the_repository_strips_the_credentials_it_found() {
-    let generated = api_tools::generate(&spec(), &decisions(), "api_tools.toml").unwrap();
+    let generated = generate(&spec(), &decisions()).unwrap();
     let everywhere = generated
         .decisions
         .split("STRIPPED_EVERYWHERE")
@@ -316,4 +310,38 @@ fn the_repository_strips_the_credentials_it_found() {
         "{}",
         generated.report
     );
+}
+
+#[test]
+fn an_operation_is_decided_once_here_or_covered_by_a_tool() {
+    let covered = covered();
+    assert_eq!(covered["stop_run"], "kitaru_executions_cancel");
+    // Decided here as well as covered: refused, naming both.
+    let twice = format!("{}\nstop_run = \"expose\"\n", decisions());
+    let refused = generate(&spec(), &twice).err().expect("decided twice");
+    assert!(
+        refused.contains("`stop_run`") && refused.contains("kitaru_executions_cancel"),
+        "{refused}"
+    );
+    // The old form names the new place.
+    let old = format!(
+        "{}\nstop_run = {{ curated = \"kitaru_executions_cancel\" }}\n",
+        decisions()
+    );
+    let refused = api_tools::generate(&spec(), &old, "api_tools.toml", &BTreeMap::new())
+        .err()
+        .expect("the curated form is gone");
+    assert!(refused.contains("`covers`"), "{refused}");
+    // Covered by no tool and decided nowhere: the build names it.
+    let mut fewer = covered.clone();
+    fewer.remove("stop_run");
+    let refused = api_tools::generate(&spec(), &decisions(), "api_tools.toml", &fewer)
+        .err()
+        .expect("undecided");
+    assert!(refused.contains("stop_run (POST "), "{refused}");
+    // Covering an operation the spec lacks: a warning (`removed`).
+    let mut more = covered;
+    more.insert("no_such_operation".into(), "kitaru_status".into());
+    let generated = api_tools::generate(&spec(), &decisions(), "api_tools.toml", &more).unwrap();
+    assert_eq!(generated.removed, ["no_such_operation"]);
 }
