@@ -46,6 +46,7 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     for (name, code) in [
         ("tool_args.rs", &tools.args),
+        ("tool_catalog.rs", &tools.catalog),
         ("tool_router.rs", &tools.router),
         ("tools.md", &tools.reference),
         ("api_decisions.rs", &api.decisions),

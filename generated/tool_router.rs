@@ -2,7 +2,7 @@
 
 use super::args;
 #[rmcp::tool_router(router = generated_tool_router, vis = "pub(crate)")]
-impl crate::server::KitaruServer {
+impl crate::tools::Toolbox {
     #[rmcp::tool(
         name = "kitaru_executions_list",
         description = "List executions, newest first, optionally filtered.",

@@ -14,7 +14,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,19 +26,10 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tower_service::Service;
 
 use kitaru_client::ConnectionOptions;
-use kitaru_client::connection::ConnectError;
-use kitaru_sdk::Connector;
 
+use crate::connections::{Connections, credential};
 use crate::selection::ToolSelection;
 use crate::server::KitaruServer;
-
-/// How many callers' connections are kept; past that the oldest is dropped
-/// (and made again on its next request).
-const CALLERS_KEPT: usize = 1_000;
-/// How many connections of credentials not (yet) accepted are kept.
-const PENDING_KEPT: usize = 64;
-/// The prefix of Kitaru (ZenML) service-account API keys.
-const API_KEY_PREFIX: &str = "ZENKEY_";
 
 /// Where and how to serve.
 #[derive(Clone, Debug)]
@@ -50,155 +41,6 @@ pub struct HttpSettings {
     pub allowed_hosts: Vec<String>,
     /// Browser origins allowed (`https://app.example.com`); none when empty.
     pub allowed_origins: Vec<String>,
-}
-
-/// The connections of the callers seen so far, one per credential.
-#[derive(Debug)]
-pub struct Callers {
-    base: ConnectionOptions,
-    connectors: Mutex<Connectors>,
-}
-
-/// Connections by credential, least recently used first.
-#[derive(Debug, Default)]
-struct Connectors {
-    /// Those whose credential the Kitaru server accepted.
-    accepted: Vec<(String, Arc<Connector>)>,
-    /// Those not (yet) accepted.
-    pending: Vec<(String, Arc<Connector>)>,
-}
-
-impl Callers {
-    /// Connections made with `base` (server URL, project, TLS settings)
-    /// and each caller's credentials.
-    pub fn new(base: ConnectionOptions) -> Self {
-        Self {
-            base,
-            connectors: Mutex::default(),
-        }
-    }
-
-    /// The connection for the caller whose `Authorization` header is
-    /// `authorization`: the one kept for that credential, or a new one that
-    /// is kept only once the Kitaru server accepted it (see
-    /// [`kitaru`](Self::kitaru)).
-    pub fn connector(&self, authorization: Option<&str>) -> Result<Arc<Connector>, ConnectError> {
-        Ok(self.lookup(authorization)?.1)
-    }
-
-    /// The connected server for the caller: a credential is kept (with its
-    /// connection) only after the Kitaru server accepted it, so requests
-    /// with made-up credentials cannot push out the callers kept.
-    pub async fn kitaru(
-        &self,
-        authorization: Option<&str>,
-    ) -> Result<Arc<kitaru_sdk::Kitaru>, kitaru_sdk::Error> {
-        let (key, connector, kept) = self.lookup(authorization)?;
-        let kitaru = connector.get().await?;
-        if !kept {
-            self.keep(key, connector);
-        }
-        Ok(kitaru)
-    }
-
-    /// The key, the connection, and whether it is kept already.
-    fn lookup(
-        &self,
-        authorization: Option<&str>,
-    ) -> Result<(String, Arc<Connector>, bool), ConnectError> {
-        let credential =
-            authorization
-                .and_then(credential)
-                .ok_or_else(|| ConnectError::Rejected {
-                    connection: "this HTTP request".to_owned(),
-                    status: 401,
-                    detail:
-                        "it carries no Kitaru credentials: send `Authorization: Bearer <API key \
-                         or token>`"
-                            .to_owned(),
-                })?;
-        let key = format!("{}:{}", credential.0 as u8, credential.1);
-        let mut connectors = self
-            .connectors
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(at) = connectors
-            .accepted
-            .iter()
-            .position(|(known, _)| *known == key)
-        {
-            // Most recently used last.
-            let entry = connectors.accepted.remove(at);
-            let connector = Arc::clone(&entry.1);
-            connectors.accepted.push(entry);
-            return Ok((key, connector, true));
-        }
-        // Not accepted yet: the same credential again (tools that connect
-        // only when they need to, say) reuses its connection, but pending
-        // ones only ever push out each other.
-        if let Some((_, connector)) = connectors.pending.iter().find(|(known, _)| *known == key) {
-            return Ok((key, Arc::clone(connector), false));
-        }
-        let options = match credential.0 {
-            Kind::ApiKey => self.base.clone().api_key(credential.1),
-            Kind::Token => self.base.clone().bearer_token(credential.1),
-        };
-        let connector = Arc::new(Connector::new(options));
-        if connectors.pending.len() >= PENDING_KEPT {
-            connectors.pending.remove(0);
-        }
-        connectors
-            .pending
-            .push((key.clone(), Arc::clone(&connector)));
-        Ok((key, connector, false))
-    }
-
-    /// Keeps an accepted credential's connection, dropping the least
-    /// recently used past [`CALLERS_KEPT`].
-    fn keep(&self, key: String, connector: Arc<Connector>) {
-        let mut connectors = self
-            .connectors
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        connectors.pending.retain(|(known, _)| *known != key);
-        if connectors.accepted.iter().any(|(known, _)| *known == key) {
-            return;
-        }
-        if connectors.accepted.len() >= CALLERS_KEPT {
-            connectors.accepted.remove(0);
-        }
-        connectors.accepted.push((key, connector));
-    }
-
-    /// How many callers' connections are kept.
-    pub fn kept(&self) -> usize {
-        self.connectors
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .accepted
-            .len()
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
-    ApiKey,
-    Token,
-}
-
-/// The credential an `Authorization` header carries.
-fn credential(header: &str) -> Option<(Kind, String)> {
-    let (scheme, value) = header.trim().split_once(' ')?;
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    match scheme.to_ascii_lowercase().as_str() {
-        "apikey" => Some((Kind::ApiKey, value.to_owned())),
-        "bearer" if value.starts_with(API_KEY_PREFIX) => Some((Kind::ApiKey, value.to_owned())),
-        "bearer" => Some((Kind::Token, value.to_owned())),
-        _ => None,
-    }
 }
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -222,8 +64,7 @@ pub async fn serve(
     base: ConnectionOptions,
     selection: ToolSelection,
 ) -> anyhow::Result<()> {
-    let callers = Arc::new(Callers::new(base));
-    let prototype = KitaruServer::for_callers(Arc::clone(&callers), selection);
+    let prototype = KitaruServer::new(Connections::per_caller(base), selection);
     // The Origin is checked here (with CORS); the Host by rmcp.
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
@@ -584,70 +425,6 @@ fn unauthorized() -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn authorization_headers_name_an_api_key_or_a_token() {
-        assert_eq!(
-            credential("Bearer ZENKEY_abc"),
-            Some((Kind::ApiKey, "ZENKEY_abc".into()))
-        );
-        assert_eq!(credential("ApiKey k1"), Some((Kind::ApiKey, "k1".into())));
-        assert_eq!(
-            credential("bearer  eyJtok "),
-            Some((Kind::Token, "eyJtok".into()))
-        );
-        assert_eq!(credential("Bearer"), None);
-        assert_eq!(credential("Basic dXNlcjpwdw=="), None);
-    }
-
-    #[test]
-    fn a_credential_is_kept_only_once_accepted_and_none_without() {
-        let callers = Callers::new(ConnectionOptions::new().server_url("http://127.0.0.1:1"));
-        callers.keep("1:t1".into(), Arc::new(Connector::default()));
-        let a = callers.connector(Some("Bearer t1")).unwrap();
-        let again = callers.connector(Some("Bearer t1")).unwrap();
-        let b = callers.connector(Some("Bearer t2")).unwrap();
-        let b_again = callers.connector(Some("Bearer t2")).unwrap();
-        assert!(Arc::ptr_eq(&a, &again), "kept");
-        assert!(!Arc::ptr_eq(&a, &b));
-        assert!(Arc::ptr_eq(&b, &b_again), "pending: reused, not yet kept");
-        assert_eq!(callers.kept(), 1, "not accepted yet: not kept");
-        // A flood of other credentials pushes out pending ones only.
-        for n in 0..2 * PENDING_KEPT {
-            callers.connector(Some(&format!("Bearer junk{n}"))).unwrap();
-        }
-        assert!(Arc::ptr_eq(
-            &a,
-            &callers.connector(Some("Bearer t1")).unwrap()
-        ));
-        assert!(!Arc::ptr_eq(
-            &b,
-            &callers.connector(Some("Bearer t2")).unwrap()
-        ));
-        assert_eq!(callers.kept(), 1);
-        assert!(callers.connector(None).is_err());
-        let error = callers.connector(Some("Bearer")).unwrap_err().to_string();
-        assert!(error.contains("no Kitaru credentials"), "{error}");
-    }
-
-    #[tokio::test]
-    async fn refused_credentials_are_not_kept() {
-        // Nothing listens on port 1: no credential is ever accepted.
-        let callers = Callers::new(
-            ConnectionOptions::new()
-                .server_url("http://127.0.0.1:1")
-                .project("default"),
-        );
-        for n in 0..5 {
-            assert!(
-                callers
-                    .kitaru(Some(&format!("Bearer junk{n}")))
-                    .await
-                    .is_err()
-            );
-        }
-        assert_eq!(callers.kept(), 0);
-    }
 
     fn origins(address: &str, allowed: &[&str]) -> Origins {
         Origins::new(&HttpSettings {

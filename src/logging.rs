@@ -185,7 +185,7 @@ impl Visit for HidingVisitor<'_> {
         } else if SHOWN.contains(&name) {
             // Ids: short, and never a value a caller sent.
             let text = format!("{value:?}");
-            if text.len() <= 80 {
+            if text.len() <= crate::budget::QUOTED_CHARS {
                 write!(self.writer, "{separator}{name}={text}")
             } else {
                 write!(self.writer, "{separator}{name}=<hidden>")

@@ -8,103 +8,12 @@ use clap::Parser;
 use rmcp::ServiceExt;
 
 use kitaru_client::ConnectionOptions;
-use kitaru_mcp::selection::ToolSelection;
 use kitaru_mcp::server::KitaruServer;
-use kitaru_mcp::tools::TOOLSETS;
-
-/// Kitaru MCP server: lets AI assistants drive Kitaru executions (run,
-/// replay, retry, watch), their checkpoints, waits and logs, artifacts,
-/// durable memory, deployments, secrets and stacks.
-///
-/// It speaks the Model Context Protocol over stdin/stdout and connects to the
-/// Kitaru server the way the `kitaru` CLI does: `kitaru login`, or
-/// KITARU_SERVER_URL, KITARU_AUTH_TOKEN (a service-account API key) and
-/// KITARU_PROJECT.
-#[derive(Debug, Parser)]
-#[command(
-    name = "kitaru-mcp",
-    version = concat!(
-        env!("CARGO_PKG_VERSION"),
-        " (Kitaru server API ",
-        env!("KITARU_SERVER_API_VERSION"),
-        ")"
-    ),
-    about,
-    long_about,
-    after_long_help = tool_list()
-)]
-struct Args {
-    /// The toolsets to offer, comma-separated: names from the list below,
-    /// `all`, and `-name` to leave one out (`-stacks`). Exclusions win. The
-    /// server's API is opt-in and adds to these: `api:<tag>` (`api:runs`),
-    /// `api:all`, `api:discovery` (search, describe, call).
-    #[arg(
-        long,
-        env = "KITARU_MCP_TOOLSETS",
-        default_value = "all",
-        allow_hyphen_values = true,
-        value_parser = ToolSelection::parse
-    )]
-    toolsets: ToolSelection,
-
-    /// Offer only the tools that change nothing.
-    #[arg(long, env = "KITARU_MCP_READ_ONLY")]
-    read_only: bool,
-
-    /// Serve MCP over streamable HTTP at this address instead of stdio: a
-    /// port (on 127.0.0.1) or `IP:PORT` (`0.0.0.0:8765` to serve other
-    /// machines). Stateless; each request authenticates with the caller's
-    /// Kitaru credentials (`Authorization: Bearer <API key or token>`).
-    #[arg(long, env = "KITARU_MCP_HTTP", value_name = "ADDR", value_parser = http_address)]
-    http: Option<std::net::SocketAddr>,
-
-    /// With --http: the `Host` header values served (host or host:port),
-    /// comma-separated; loopback names by default. Needed behind a proxy or
-    /// on a public address.
-    #[arg(long, env = "KITARU_MCP_ALLOWED_HOSTS", value_delimiter = ',')]
-    allowed_hosts: Vec<String>,
-
-    /// With --http: browser origins allowed to call (`https://app.example.com:443`),
-    /// comma-separated; requests from any other origin are refused.
-    #[arg(long, env = "KITARU_MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
-    allowed_origins: Vec<String>,
-
-    /// Log filter for stderr, e.g. `info` or `kitaru_mcp=debug`.
-    #[arg(long, env = "KITARU_MCP_LOG", default_value = "warn")]
-    log: String,
-}
-
-/// `--http`: a port alone listens on 127.0.0.1.
-fn http_address(text: &str) -> Result<std::net::SocketAddr, String> {
-    if let Ok(port) = text.trim().parse::<u16>() {
-        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    text.trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a port or an IP:PORT address"))
-}
-
-/// The tools, by toolset, for `--help`.
-fn tool_list() -> String {
-    let mut text = String::from("Tools:");
-    for toolset in TOOLSETS {
-        text.push_str(&format!("\n  {}:", toolset.name));
-        for tool in toolset.tools() {
-            text.push_str(&format!("\n    {:<28} {}", tool.name, tool.title));
-        }
-    }
-    text.push_str(&format!(
-        "\n\nOpt-in API toolsets (one tool per operation of the server's API):\n  {}, {}, {}",
-        kitaru_mcp::api_tools::ALL_TOOLSET,
-        kitaru_mcp::api_tools::DISCOVERY_TOOLSET,
-        kitaru_mcp::api_tools::toolsets().join(", ")
-    ));
-    text
-}
+use kitaru_mcp::settings::Settings;
 
 fn main() -> anyhow::Result<()> {
     keep_stderr_away_from_other_files();
-    let args = Args::parse();
+    let settings = Settings::parse();
     // Default thread stacks: the generated client boxes the resources that
     // answers embed, so decoding fits them in debug builds too
     // (tests/real_server/small_stack.rs).
@@ -112,7 +21,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(serve(args));
+    let outcome = runtime.block_on(serve(settings));
     // A read of stdin may still be blocked in a worker thread (after a
     // signal, say): do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
@@ -136,7 +45,7 @@ fn keep_stderr_away_from_other_files() {
     }
 }
 
-async fn serve(args: Args) -> anyhow::Result<()> {
+async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Logs go through a bounded queue to a thread of their own: a client
     // that never reads stderr (or has closed it) costs log lines, never a
     // reply, and a failed write is dropped rather than panicking.
@@ -146,25 +55,28 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .lossy(true)
         .buffered_lines_limit(1_024)
         .finish(std::io::stderr());
-    kitaru_mcp::logging::init(&args.log, stderr).map_err(anyhow::Error::msg)?;
+    kitaru_mcp::logging::init(&settings.log, stderr).map_err(anyhow::Error::msg)?;
+    // Once, before anything runs: the tools read these while they work.
+    kitaru_mcp::limits::install(settings.limits());
 
-    let selection = args.toolsets.read_only(args.read_only);
+    let selection = settings.selection();
     tracing::info!(toolsets = ?selection.offered_toolsets(), "offering");
-    if let Some(address) = args.http {
+    if let Some(address) = settings.http {
         tracing::info!(version = env!("CARGO_PKG_VERSION"), %address, "kitaru-mcp starting on HTTP");
-        let settings = kitaru_mcp::http::HttpSettings {
+        let http = kitaru_mcp::http::HttpSettings {
             address,
-            allowed_hosts: args.allowed_hosts,
-            allowed_origins: args.allowed_origins,
+            allowed_hosts: settings.allowed_hosts,
+            allowed_origins: settings.allowed_origins,
         };
-        return kitaru_mcp::http::serve(settings, ConnectionOptions::new(), selection).await;
+        return kitaru_mcp::http::serve(http, ConnectionOptions::new(), selection).await;
     }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         "kitaru-mcp starting on stdio"
     );
     let (transport, written) = kitaru_mcp::transport::stdio();
-    let service = match KitaruServer::with_selection(ConnectionOptions::new(), selection)
+    let connections = kitaru_mcp::connections::Connections::one(ConnectionOptions::new());
+    let service = match KitaruServer::new(connections, selection)
         .serve(transport)
         .await
     {

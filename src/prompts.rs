@@ -12,8 +12,8 @@ use kitaru_sdk::memory::{self, MemoryScope, ScopeType};
 use kitaru_sdk::{Kitaru, stacks};
 use rmcp::model::{CompletionInfo, GetPromptResult, Prompt, PromptArgument, PromptMessage, Role};
 
+use crate::catalog::{TOOLS, names};
 use crate::selection::ToolSelection;
-use crate::tools::{TOOLS, names};
 
 /// What an argument's values can be completed from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

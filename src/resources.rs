@@ -29,8 +29,8 @@ use rmcp::model::{
 };
 use rmcp::{ErrorData, Peer, RoleServer};
 
+use crate::catalog::TOOLSETS;
 use crate::selection::ToolSelection;
-use crate::tools::TOOLSETS;
 
 const JSON: &str = "application/json";
 
@@ -362,15 +362,10 @@ struct Watched {
     status: Option<String>,
 }
 
-/// The most executions one server watches at once by default (each costs
-/// a request per poll); `KITARU_MCP_MAX_SUBSCRIPTIONS` sets it.
-pub const MAX_SUBSCRIPTIONS: usize = 64;
-
+/// The most executions one server watches at once (each costs a request
+/// per poll): `--max-subscriptions`.
 fn max_subscriptions() -> usize {
-    std::env::var("KITARU_MCP_MAX_SUBSCRIPTIONS")
-        .ok()
-        .and_then(|text| text.trim().parse::<usize>().ok())
-        .unwrap_or(MAX_SUBSCRIPTIONS)
+    crate::limits::limits().max_subscriptions
 }
 
 /// What a subscriber hears about: the status and the server's reason for
@@ -384,14 +379,9 @@ fn state_of(execution: &kitaru_sdk::executions::Execution) -> String {
     )
 }
 
-/// How often subscribed executions are polled: `KITARU_MCP_POLL_SECONDS`
-/// (fractions allowed), 5 s by default.
+/// How often subscribed executions are polled: `--poll-seconds`.
 fn poll_interval() -> Duration {
-    std::env::var("KITARU_MCP_POLL_SECONDS")
-        .ok()
-        .and_then(|text| text.trim().parse::<f64>().ok())
-        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
-        .map_or(Duration::from_secs(5), Duration::from_secs_f64)
+    crate::limits::limits().poll_interval
 }
 
 impl Subscriptions {

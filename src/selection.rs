@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::api_tools::{self as api, ALL_TOOLSET, ApiDecision, ApiOperation, DISCOVERY_TOOLSET};
-use crate::tools::{TOOLS, TOOLSETS, ToolInfo};
+use crate::catalog::api::{self, ALL_TOOLSET, ApiDecision, ApiOperation, DISCOVERY_TOOLSET};
+use crate::catalog::{self, Entry, TOOLS, TOOLSETS, ToolInfo};
 
 /// The toolsets and mode the server runs with; the default offers every
 /// tool.
@@ -120,60 +120,53 @@ impl ToolSelection {
         !(self.hides_as_mutating(tool) || self.leaves_out_toolset_of(tool))
     }
 
-    /// Why the tool named `name` is not offered, with what to do about it;
-    /// `None` when it is offered or no such tool exists.
-    pub fn refusal(&self, name: &str) -> Option<String> {
-        if let Some(api) = api::exposed_tool(name) {
-            return self.api_refusal(api);
-        }
-        if api::discovery::TOOLS.contains(&name) && !self.api.discovery {
-            return Some(format!(
-                "tool `{name}` is not available: its toolset `{DISCOVERY_TOOLSET}` is not \
-                 selected (--toolsets or KITARU_MCP_TOOLSETS). Add `{DISCOVERY_TOOLSET}` to the \
-                 toolsets to use it."
-            ));
-        }
-        let tool = TOOLS.iter().find(|tool| tool.name == name)?;
-        if self.hides_as_mutating(tool) {
-            Some(format!(
-                "tool `{}` is not available: kitaru-mcp runs read-only (--read-only or \
-                 KITARU_MCP_READ_ONLY) and this tool changes things. Restart kitaru-mcp \
-                 without read-only mode to use it.",
-                tool.name
-            ))
-        } else if self.leaves_out_toolset_of(tool) {
-            Some(format!(
-                "tool `{}` is not available: its toolset `{}` is not selected (--toolsets or \
-                 KITARU_MCP_TOOLSETS; offered now: {}). Add `{}` to the toolsets to use it.",
-                tool.name,
-                tool.toolset,
-                self.offered_toolsets().join(", "),
-                tool.toolset
-            ))
-        } else {
-            None
+    /// Whether the catalog's `entry` is offered.
+    pub fn offers_entry(&self, entry: &Entry) -> bool {
+        match entry {
+            Entry::Curated(tool) => self.offers(tool),
+            Entry::Api(api) => self.offers_api(api),
+            Entry::Discovery(_) => self.api.discovery,
         }
     }
 
-    fn api_refusal(&self, api: &ApiOperation) -> Option<String> {
-        if self.offers_api(api) {
-            None
-        } else if let Some(reason) = api.unavailable() {
-            Some(reason)
-        } else if self.read_only && !api.read_only() {
-            Some(format!(
-                "tool `{}` is not available: kitaru-mcp runs read-only (--read-only or \
-                 KITARU_MCP_READ_ONLY) and this tool changes things. Restart kitaru-mcp \
-                 without read-only mode to use it.",
-                api.tool
-            ))
-        } else {
-            Some(format!(
-                "tool `{}` is not available: its toolset `{}` is not selected (--toolsets or \
-                 KITARU_MCP_TOOLSETS). Add `{}` (or `{ALL_TOOLSET}`) to the toolsets to use it.",
-                api.tool, api.toolset, api.toolset
-            ))
+    /// Why the tool named `name` is not offered, with what to do about it;
+    /// `None` when it is offered or no such tool exists. The one place a
+    /// refusal is worded.
+    pub fn refusal(&self, name: &str) -> Option<String> {
+        let entry = catalog::entry(name)?;
+        if self.offers_entry(&entry) {
+            return None;
         }
+        if let Entry::Api(api) = entry
+            && let Some(reason) = api.unavailable()
+        {
+            return Some(reason);
+        }
+        if self.read_only && !entry.read_only() {
+            return Some(format!(
+                "tool `{name}` is not available: kitaru-mcp runs read-only (--read-only or \
+                 KITARU_MCP_READ_ONLY) and this tool changes things. Restart kitaru-mcp \
+                 without read-only mode to use it."
+            ));
+        }
+        let toolset = entry.toolset();
+        Some(match entry {
+            Entry::Curated(_) => format!(
+                "tool `{name}` is not available: its toolset `{toolset}` is not selected \
+                 (--toolsets or KITARU_MCP_TOOLSETS; offered now: {}). Add `{toolset}` to the \
+                 toolsets to use it.",
+                self.offered_toolsets().join(", "),
+            ),
+            Entry::Api(_) => format!(
+                "tool `{name}` is not available: its toolset `{toolset}` is not selected \
+                 (--toolsets or KITARU_MCP_TOOLSETS). Add `{toolset}` (or `{ALL_TOOLSET}`) to \
+                 the toolsets to use it."
+            ),
+            Entry::Discovery(_) => format!(
+                "tool `{name}` is not available: its toolset `{toolset}` is not selected \
+                 (--toolsets or KITARU_MCP_TOOLSETS). Add `{toolset}` to the toolsets to use it."
+            ),
+        })
     }
 
     fn hides_as_mutating(&self, tool: &ToolInfo) -> bool {

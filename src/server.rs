@@ -13,17 +13,19 @@ use rmcp::model::{
     UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use kitaru_client::ConnectionOptions;
-use kitaru_sdk::{Connector, Kitaru};
+use kitaru_sdk::Kitaru;
 
 use crate::api_tools;
-use crate::http::Callers;
+use crate::catalog::api::{API_OPERATIONS, DISCOVERY_TOOLSET};
+use crate::catalog::{TOOLS, TOOLSETS, names};
+use crate::connections::Connections;
 use crate::prompts::{PROMPTS, PromptSpec};
 use crate::resources::Subscriptions;
 use crate::selection::ToolSelection;
-use crate::tools::{TOOLS, TOOLSETS};
+use crate::tools::{AsTask, Toolbox, WaitAnswers};
 
 /// The name the server gives itself in `initialize`, as the reference does.
 pub const SERVER_NAME: &str = "kitaru";
@@ -48,7 +50,7 @@ pub fn instructions(selection: &ToolSelection) -> String {
         ));
     }
     for toolset in selection.offered_api_toolsets() {
-        if toolset == api_tools::DISCOVERY_TOOLSET {
+        if toolset == DISCOVERY_TOOLSET {
             text.push_str(
                 "- The whole server API on demand: api_search finds operations, api_describe \
                  gives one's input schema, api_call calls it\n",
@@ -72,33 +74,17 @@ fn unavailable(error: kitaru_sdk::Error) -> ErrorData {
     ErrorData::internal_error(error.to_string(), None)
 }
 
-/// The `Authorization` header of an HTTP request.
-fn authorization(request: &RequestContext<RoleServer>) -> Option<&str> {
-    request
-        .extensions
-        .get::<http::request::Parts>()
-        .and_then(|parts| parts.headers.get(http::header::AUTHORIZATION))
-        .and_then(|value| value.to_str().ok())
-}
-
-/// Whose connection a request uses.
-#[derive(Clone, Debug)]
-enum Connection {
-    /// One connection for every request (stdio: one user).
-    One(Arc<Connector>),
-    /// The caller's, from the request's credentials (HTTP).
-    PerCaller(Arc<Callers>),
-}
-
-/// The Kitaru MCP server: the tools of `openapi/tools.toml` over one lazily
-/// made connection, or over HTTP each caller's own.
+/// The Kitaru MCP server: the tools of `openapi/tools.toml` (and the API
+/// tools selected) over one lazily made connection, or over HTTP each
+/// caller's own.
 #[derive(Clone)]
 pub struct KitaruServer {
-    connection: Connection,
+    /// What tool handlers work with.
+    toolbox: Toolbox,
     selection: Arc<ToolSelection>,
     /// Built on first use: the tools' schemas cost milliseconds that
     /// `initialize` does not need to wait for.
-    tool_router: Arc<std::sync::OnceLock<ToolRouter<Self>>>,
+    tool_router: Arc<std::sync::OnceLock<ToolRouter<Toolbox>>>,
     subscriptions: Subscriptions,
     /// What task ids are signed with, read on first use.
     task_key: Arc<std::sync::OnceLock<crate::tasks::TaskKey>>,
@@ -107,31 +93,13 @@ pub struct KitaruServer {
 }
 
 impl KitaruServer {
-    /// A server with every tool that connects, on the first tool call that
-    /// needs it, with `options` resolved against the environment and the
-    /// CLI's config.
-    pub fn new(options: ConnectionOptions) -> Self {
-        Self::with_selection(options, ToolSelection::default())
-    }
-
-    /// A server that offers only the tools `selection` lets through.
-    pub fn with_selection(options: ConnectionOptions, selection: ToolSelection) -> Self {
-        Self::with_connection(
-            Connection::One(Arc::new(Connector::new(options))),
-            selection,
-        )
-    }
-
-    /// A server whose every request acts as its caller, with the
-    /// credentials the request carries (the HTTP transport).
-    pub fn for_callers(callers: Arc<Callers>, selection: ToolSelection) -> Self {
-        Self::with_connection(Connection::PerCaller(callers), selection)
-    }
-
-    fn with_connection(connection: Connection, selection: ToolSelection) -> Self {
+    /// A server over `connections` that offers what `selection` lets
+    /// through.
+    pub fn new(connections: Connections, selection: ToolSelection) -> Self {
+        let selection = Arc::new(selection);
         Self {
-            connection,
-            selection: Arc::new(selection),
+            toolbox: Toolbox::new(connections, Arc::clone(&selection)),
+            selection,
             tool_router: Arc::default(),
             subscriptions: Subscriptions::default(),
             task_key: Arc::default(),
@@ -139,15 +107,22 @@ impl KitaruServer {
         }
     }
 
+    /// A server with every tool over one connection, made on the first
+    /// tool call that needs it from `options` resolved against the
+    /// environment and the CLI's config.
+    pub fn connecting(options: ConnectionOptions) -> Self {
+        Self::new(Connections::one(options), ToolSelection::default())
+    }
+
     /// The routes of the offered tools.
-    fn tool_router(&self) -> &ToolRouter<Self> {
+    fn tool_router(&self) -> &ToolRouter<Toolbox> {
         self.tool_router.get_or_init(|| {
             let selection = &self.selection;
-            let mut tool_router = Self::generated_tool_router();
+            let mut tool_router = Toolbox::generated_tool_router();
             for tool in TOOLS.iter().filter(|tool| !selection.offers(tool)) {
                 tool_router.disable_route(tool.name);
             }
-            for api in api_tools::API_OPERATIONS.iter() {
+            for api in API_OPERATIONS.iter() {
                 if selection.offers_api(api) {
                     tool_router.add_route(api_tools::route(api));
                 }
@@ -175,32 +150,17 @@ impl KitaruServer {
         }
     }
 
-    /// The toolsets and mode this server runs with.
-    pub(crate) fn selection(&self) -> &ToolSelection {
-        &self.selection
-    }
-
-    /// The connection `request` uses: the one of this server, or over HTTP
-    /// the caller's (from its `Authorization` header).
-    pub(crate) fn connector_of(
-        &self,
-        request: &RequestContext<RoleServer>,
-    ) -> Result<Arc<Connector>, kitaru_sdk::Error> {
-        match &self.connection {
-            Connection::One(connector) => Ok(Arc::clone(connector)),
-            Connection::PerCaller(callers) => Ok(callers.connector(authorization(request))?),
-        }
+    /// Whether each request acts as its caller (HTTP, stateless).
+    fn per_caller(&self) -> bool {
+        self.toolbox.connections().is_per_caller()
     }
 
     /// The connected server for `request`, connecting now if needed.
-    pub(crate) async fn kitaru_of(
+    async fn kitaru_of(
         &self,
         request: &RequestContext<RoleServer>,
     ) -> Result<Arc<Kitaru>, kitaru_sdk::Error> {
-        match &self.connection {
-            Connection::One(connector) => connector.get().await,
-            Connection::PerCaller(callers) => callers.kitaru(authorization(request)).await,
-        }
+        self.toolbox.kitaru_of(request).await
     }
 
     /// The prompt `name`, if it is offered; otherwise an error saying why.
@@ -226,7 +186,6 @@ impl KitaruServer {
     }
 }
 
-#[tool_handler(router = self.tool_router())]
 impl ServerHandler for KitaruServer {
     /// Routes the call; a tool the selection leaves out is refused with the
     /// reason and how to get it (rmcp's own answer is "tool not found").
@@ -241,15 +200,15 @@ impl ServerHandler for KitaruServer {
         let mut context = context;
         // Whether the tool may answer a wait it meets (by elicitation):
         // only where answering waits is offered as a tool.
-        context.extensions.insert(crate::tools::WaitAnswers(
-            self.selection
-                .offers_named(crate::tools::names::EXECUTIONS_INPUT),
+        context.extensions.insert(WaitAnswers(
+            self.selection.offers_named(names::EXECUTIONS_INPUT),
         ));
         let as_task = crate::tasks::wanted(&request.name, &context);
+        context.extensions.insert(AsTask(as_task));
         let tool = request.name.clone();
         let response = self
             .tool_router()
-            .call(ToolCallContext::new(self, request, context))
+            .call(ToolCallContext::new(&self.toolbox, request, context))
             .await?;
         if as_task
             && let CallToolResponse::Complete(result) = &response
@@ -415,7 +374,7 @@ impl ServerHandler for KitaruServer {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if matches!(self.connection, Connection::PerCaller(_)) {
+        if self.per_caller() {
             return Err(ErrorData::invalid_params(
                 "resources/subscribe is not available over HTTP: this server is stateless and \
                  cannot deliver notifications after a request's answer; poll \
@@ -423,7 +382,7 @@ impl ServerHandler for KitaruServer {
                 None,
             ));
         }
-        let connector = self.connector_of(&context).map_err(unavailable)?;
+        let connector = self.toolbox.connector_of(&context).map_err(unavailable)?;
         self.subscriptions
             .subscribe(connector, &self.selection, &request.uri, context.peer)
             .await
@@ -447,7 +406,7 @@ impl ServerHandler for KitaruServer {
         request: rmcp::model::SetLevelRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if matches!(self.connection, Connection::One(_)) {
+        if !self.per_caller() {
             self.client_log.listen(request.level, context.peer);
         }
         Ok(())
@@ -464,7 +423,7 @@ impl ServerHandler for KitaruServer {
             .build();
         capabilities.logging = Some(rmcp::model::JsonObject::new());
         // Over HTTP (stateless) no notification could reach a subscriber.
-        if matches!(self.connection, Connection::PerCaller(_))
+        if self.per_caller()
             && let Some(resources) = capabilities.resources.as_mut()
         {
             resources.subscribe = None;

@@ -31,8 +31,8 @@ use rmcp::service::RequestContext;
 use kitaru_sdk::Kitaru;
 use kitaru_sdk::executions::{self, Execution, ExecutionStatus};
 
+use crate::catalog::{ToolInfo, names};
 use crate::elicitation;
-use crate::tools::{ToolInfo, names};
 
 /// Whether calls of `tool` become tasks (its declaration says `task`).
 pub fn is_task_tool(tool: &str) -> bool {
@@ -98,7 +98,7 @@ impl Handle {
             ErrorData::invalid_params(
                 format!(
                     "unknown task id `{}`: not a task this kitaru-mcp installation started",
-                    short(id)
+                    crate::budget::quoted(id)
                 ),
                 None,
             )
@@ -163,15 +163,13 @@ impl std::fmt::Debug for TaskKey {
     }
 }
 
-/// The variable naming the task key's file.
-pub const TASK_KEY_VAR: &str = "KITARU_MCP_TASK_KEY_FILE";
-
 impl TaskKey {
     /// This installation's key (see the type's documentation).
     pub fn installation() -> Self {
-        let path = std::env::var_os(TASK_KEY_VAR)
-            .filter(|path| !path.is_empty())
-            .map(std::path::PathBuf::from)
+        let path = crate::limits::limits()
+            .task_key_file
+            .clone()
+            .filter(|path| !path.as_os_str().is_empty())
             .or_else(|| kitaru_sdk::bridge::state_dir().map(|state| state.join("task-key")));
         match path.as_deref().map(Self::kept_in) {
             Some(Ok(key)) => key,
@@ -325,7 +323,10 @@ pub async fn get(
     let execution = executions::get(kitaru, &handle.exec_id)
         .await
         .map_err(|error| {
-            ErrorData::invalid_params(format!("task `{}`: {error}", short(task_id)), None)
+            ErrorData::invalid_params(
+                format!("task `{}`: {error}", crate::budget::quoted(task_id)),
+                None,
+            )
         })?;
     let summary = &execution.summary;
     let started = summary.started_at.clone().unwrap_or_else(now);
@@ -407,7 +408,7 @@ pub async fn update(
             return Err(ErrorData::invalid_params(
                 format!(
                     "no outstanding input request `{}`; the outstanding one is `{key}`",
-                    short(answered)
+                    crate::budget::quoted(answered)
                 ),
                 None,
             ));
@@ -469,11 +470,6 @@ fn to_json(value: &impl serde::Serialize) -> Result<Value, ErrorData> {
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// At most 80 characters of a client-given id, for messages.
-fn short(text: &str) -> String {
-    text.chars().take(80).collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 
-use kitaru_mcp::tools::TOOLS;
+use kitaru_mcp::catalog::TOOLS;
 
 /// The binary with these extra arguments and environment, isolated from the
 /// user's Kitaru config.
@@ -39,7 +39,7 @@ async fn listed(client: &RunningService<RoleClient, ()>) -> Vec<String> {
     names
 }
 
-fn declared(keep: impl Fn(&kitaru_mcp::tools::ToolInfo) -> bool) -> Vec<String> {
+fn declared(keep: impl Fn(&kitaru_mcp::catalog::ToolInfo) -> bool) -> Vec<String> {
     let mut names: Vec<String> = TOOLS
         .iter()
         .filter(|tool| keep(tool))

@@ -54,6 +54,7 @@ fn assert_fresh(stale: Vec<String>) {
 fn generated_tool_code_matches_the_build() {
     let stale = [
         ("tool_args.rs", "generated/tool_args.rs"),
+        ("tool_catalog.rs", "generated/tool_catalog.rs"),
         ("tool_router.rs", "generated/tool_router.rs"),
         ("api_operations.md", "generated/api_operations.md"),
         ("tools.md", "docs/tools.md"),

@@ -9,20 +9,11 @@ use rmcp::handler::server::router::tool::ToolRoute;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
-use super::{API_OPERATIONS, ApiOperation, check_arguments, find, invoke};
-use crate::server::KitaruServer;
-use crate::tools::{ToolContext, ToolError};
-
-/// The toolset's name.
-pub const DISCOVERY_TOOLSET: &str = "api:discovery";
-
-/// The tools of the toolset, by name.
-pub const SEARCH: &str = "api_search";
-pub const DESCRIBE: &str = "api_describe";
-pub const CALL: &str = "api_call";
-
-/// The names of the discovery tools.
-pub const TOOLS: [&str; 3] = [SEARCH, DESCRIBE, CALL];
+use super::{check_arguments, invoke};
+use crate::catalog::api::{
+    API_OPERATIONS, ApiOperation, CALL, DESCRIBE, DISCOVERY_TOOLS, SEARCH, find,
+};
+use crate::tools::{ToolContext, ToolError, Toolbox};
 
 fn schema(value: Value) -> Arc<JsonObject> {
     match value {
@@ -103,11 +94,11 @@ fn read_only(title: &str) -> ToolAnnotations {
 }
 
 /// The routes of the three tools.
-pub fn routes() -> Vec<ToolRoute<KitaruServer>> {
+pub fn routes() -> Vec<ToolRoute<Toolbox>> {
     tools()
         .into_iter()
         .map(|tool| {
-            let name: &'static str = TOOLS
+            let name: &'static str = DISCOVERY_TOOLS
                 .into_iter()
                 .find(|name| *name == tool.name)
                 .unwrap_or(SEARCH);
@@ -116,13 +107,13 @@ pub fn routes() -> Vec<ToolRoute<KitaruServer>> {
                     let arguments = call.arguments.clone().unwrap_or_default();
                     let context = ToolContext::new(name, call.request_context.clone())
                         .with_arguments(&arguments);
-                    let server = call.service;
+                    let toolbox = call.service;
                     let outcome = context
                         .run(async {
                             match name {
-                                SEARCH => search(server, &arguments),
-                                DESCRIBE => describe(server, &arguments),
-                                _ => call_operation(server, arguments, &context).await,
+                                SEARCH => search(toolbox, &arguments),
+                                DESCRIBE => describe(toolbox, &arguments),
+                                _ => call_operation(toolbox, arguments, &context).await,
                             }
                         })
                         .await;
@@ -160,7 +151,7 @@ fn text_argument<'a>(arguments: &'a JsonObject, name: &str) -> Result<&'a str, T
 }
 
 /// What a model needs to decide whether to use an operation.
-fn summary(server: &KitaruServer, api: &ApiOperation) -> Value {
+fn summary(toolbox: &Toolbox, api: &ApiOperation) -> Value {
     let mut entry = json!({
         "operation": api.operation.name,
         "method": api.operation.method,
@@ -168,18 +159,18 @@ fn summary(server: &KitaruServer, api: &ApiOperation) -> Value {
         "toolset": api.toolset,
         "summary": api.operation.summary,
         "read_only": api.read_only(),
-        "callable": availability(server, api).is_none(),
+        "callable": availability(toolbox, api).is_none(),
     });
-    if let Some(reason) = availability(server, api) {
+    if let Some(reason) = availability(toolbox, api) {
         entry["note"] = reason.into();
     }
     entry
 }
 
 /// Why api_call would refuse the operation here, if it would.
-fn availability(server: &KitaruServer, api: &ApiOperation) -> Option<String> {
+fn availability(toolbox: &Toolbox, api: &ApiOperation) -> Option<String> {
     api.unavailable().or_else(|| {
-        (server.selection().is_read_only() && !api.read_only()).then(|| {
+        (toolbox.selection().is_read_only() && !api.read_only()).then(|| {
             format!(
                 "`{}` changes things and kitaru-mcp runs read-only (--read-only or \
                  KITARU_MCP_READ_ONLY); restart it without read-only mode to call it",
@@ -202,13 +193,13 @@ fn words(text: &str) -> Vec<String> {
 /// callable before not, then the weight of the fields matched, then shorter
 /// names first.
 fn rank(
-    server: &KitaruServer,
+    toolbox: &Toolbox,
     api: &ApiOperation,
     query: &[String],
 ) -> (usize, bool, bool, usize, std::cmp::Reverse<usize>) {
     let (found, weight) = score(api, query);
     let named = query.join("_") == api.operation.name;
-    let callable = availability(server, api).is_none();
+    let callable = availability(toolbox, api).is_none();
     let length = words(api.operation.name).len();
     (found, named, callable, weight, std::cmp::Reverse(length))
 }
@@ -243,7 +234,7 @@ fn score(api: &ApiOperation, query: &[String]) -> (usize, usize) {
     (found, weight)
 }
 
-fn search(server: &KitaruServer, arguments: &JsonObject) -> Result<Value, ToolError> {
+fn search(toolbox: &Toolbox, arguments: &JsonObject) -> Result<Value, ToolError> {
     only(arguments, &["query", "limit"])?;
     let query = words(text_argument(arguments, "query")?);
     let limit = match arguments.get("limit") {
@@ -260,7 +251,7 @@ fn search(server: &KitaruServer, arguments: &JsonObject) -> Result<Value, ToolEr
     };
     let mut ranked: Vec<_> = API_OPERATIONS
         .iter()
-        .map(|api| (rank(server, api, &query), api))
+        .map(|api| (rank(toolbox, api, &query), api))
         .filter(|((found, ..), _)| *found > 0)
         .collect();
     ranked.sort_by(|(a, x), (b, y)| {
@@ -271,7 +262,7 @@ fn search(server: &KitaruServer, arguments: &JsonObject) -> Result<Value, ToolEr
     let operations: Vec<Value> = ranked
         .into_iter()
         .take(limit)
-        .map(|(_, api)| summary(server, api))
+        .map(|(_, api)| summary(toolbox, api))
         .collect();
     Ok(json!({ "operations": operations, "matches": matches }))
 }
@@ -282,17 +273,17 @@ fn named(arguments: &JsonObject) -> Result<&'static ApiOperation, ToolError> {
     find(name.trim()).ok_or_else(|| {
         ToolError::from(kitaru_sdk::Error::NotFound(format!(
             "no API operation `{}`; find one with api_search",
-            super::short(name, 80)
+            crate::budget::chars(name, 80)
         )))
     })
 }
 
-fn describe(server: &KitaruServer, arguments: &JsonObject) -> Result<Value, ToolError> {
+fn describe(toolbox: &Toolbox, arguments: &JsonObject) -> Result<Value, ToolError> {
     only(arguments, &["operation"])?;
     let api = named(arguments)?;
-    let mut described = summary(server, api);
+    let mut described = summary(toolbox, api);
     let description = api.operation.description;
-    described["description"] = super::short(description, 4_000).into();
+    described["description"] = crate::budget::chars(description, 4_000).into();
     described["input_schema"] =
         Value::Object(crate::tools::formats::standardised(api.operation.schema()));
     // Credentials are stripped from answers (openapi/api_tools.toml).
@@ -301,7 +292,7 @@ fn describe(server: &KitaruServer, arguments: &JsonObject) -> Result<Value, Tool
 }
 
 async fn call_operation(
-    server: &KitaruServer,
+    toolbox: &Toolbox,
     mut arguments: JsonObject,
     context: &ToolContext,
 ) -> Result<Value, ToolError> {
@@ -312,9 +303,9 @@ async fn call_operation(
         Some(Value::Object(object)) => object,
         Some(_) => return Err(ToolError::argument("arguments", "must be an object")),
     };
-    if let Some(reason) = availability(server, api) {
+    if let Some(reason) = availability(toolbox, api) {
         return Err(kitaru_sdk::Error::State(reason).into());
     }
     check_arguments(api, &operation_arguments)?;
-    invoke(server, api, operation_arguments, context).await
+    invoke(toolbox, api, operation_arguments, context).await
 }

@@ -12,134 +12,20 @@
 //! connector's configuration, …) are stripped before the answer goes
 //! anywhere: the fields `openapi/api_tools.toml` strips for the operation
 //! and for every operation, which the build checks against the spec (see
-//! `build/api_tools.rs`).
+//! `kitaru_codegen::api_tools`). Which operations there are and what was
+//! decided for each is the [catalog](crate::catalog::api)'s.
 
 pub mod discovery;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-use kitaru_client::operations::{self, CallError, Operation};
+use kitaru_client::operations::{self, CallError};
 use rmcp::handler::server::router::tool::ToolRoute;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::server::KitaruServer;
-use crate::tools::{ToolContext, ToolError};
-
-pub use discovery::DISCOVERY_TOOLSET;
-
-/// What became of an operation (the generated `API_DECISIONS`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApiDecision {
-    /// A tool `api_<name>`.
-    Expose,
-    /// No tool, for this reason.
-    Hide(&'static str),
-    /// No tool: this curated Kitaru tool does it.
-    Curated(&'static str),
-    /// No tool: the spec marks it deprecated.
-    Deprecated,
-}
-
-include!(concat!(env!("OUT_DIR"), "/api_decisions.rs"));
-
-/// Selecting every operation tool.
-pub const ALL_TOOLSET: &str = "api:all";
-
-/// An operation with its decision and toolset.
-#[derive(Debug)]
-pub struct ApiOperation {
-    /// The catalogue's entry.
-    pub operation: &'static Operation,
-    /// The tool's name, `api_<operation>`.
-    pub tool: String,
-    /// `api:<tag>`.
-    pub toolset: &'static str,
-    /// Exposed, hidden or curated.
-    pub decision: ApiDecision,
-    /// The fields stripped from its answers besides
-    /// [`STRIPPED_EVERYWHERE`]: names (`key`) or dotted paths
-    /// (`service_connector.metadata.configuration`).
-    pub strip: &'static [&'static str],
-}
-
-impl ApiOperation {
-    /// Whether calling it changes nothing on the server.
-    pub fn read_only(&self) -> bool {
-        matches!(self.operation.method, "GET" | "HEAD")
-    }
-
-    /// Every strip entry that applies to its answers.
-    pub fn stripped(&self) -> impl Iterator<Item = &'static str> {
-        STRIPPED_EVERYWHERE.iter().chain(self.strip).copied()
-    }
-
-    /// Why it cannot be called as a tool (hidden, curated, not callable);
-    /// `None` when it can.
-    pub fn unavailable(&self) -> Option<String> {
-        match self.decision {
-            ApiDecision::Expose => self
-                .operation
-                .callable
-                .map(|reason| format!("`{}` cannot be called here: {reason}", self.operation.name)),
-            ApiDecision::Hide(reason) => Some(format!(
-                "`{}` is not offered as a tool: {reason}",
-                self.operation.name
-            )),
-            ApiDecision::Curated(tool) => Some(format!(
-                "`{}` is not offered as a tool: use the Kitaru tool `{tool}`, which applies \
-                 Kitaru's rules to it",
-                self.operation.name
-            )),
-            ApiDecision::Deprecated => Some(format!(
-                "`{}` is deprecated in the server's API and not offered",
-                self.operation.name
-            )),
-        }
-    }
-}
-
-/// Every operation of the catalogue that has a decision, sorted by name.
-pub static API_OPERATIONS: LazyLock<Vec<ApiOperation>> = LazyLock::new(|| {
-    API_DECISIONS
-        .iter()
-        .filter_map(|(name, toolset, decision, strip)| {
-            Some(ApiOperation {
-                operation: operations::find(name)?,
-                tool: format!("api_{name}"),
-                toolset,
-                decision: *decision,
-                strip,
-            })
-        })
-        .collect()
-});
-
-/// The operation behind a tool name (`api_list_runs`) or an operation name
-/// (`list_runs`).
-pub fn find(name: &str) -> Option<&'static ApiOperation> {
-    let name = name.strip_prefix("api_").unwrap_or(name);
-    API_OPERATIONS.iter().find(|api| api.operation.name == name)
-}
-
-/// The exposed operation behind a tool name.
-pub fn exposed_tool(name: &str) -> Option<&'static ApiOperation> {
-    API_OPERATIONS
-        .iter()
-        .find(|api| api.tool == name && api.decision == ApiDecision::Expose)
-}
-
-/// The toolsets of the exposed operations, sorted.
-pub fn toolsets() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = API_OPERATIONS
-        .iter()
-        .filter(|api| api.decision == ApiDecision::Expose)
-        .map(|api| api.toolset)
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-}
+use crate::catalog::api::ApiOperation;
+use crate::tools::{ToolContext, ToolError, Toolbox};
 
 /// The first paragraph of a spec description, at most 300 characters: the
 /// rest (argument lists, return values) repeats the input schema.
@@ -181,7 +67,7 @@ pub fn tool(api: &ApiOperation) -> Tool {
 }
 
 /// The route of an exposed operation's tool.
-pub fn route(api: &'static ApiOperation) -> ToolRoute<KitaruServer> {
+pub fn route(api: &'static ApiOperation) -> ToolRoute<Toolbox> {
     ToolRoute::new_dyn(tool(api), move |call| {
         Box::pin(async move {
             let arguments = call.arguments.clone().unwrap_or_default();
@@ -198,7 +84,7 @@ pub fn route(api: &'static ApiOperation) -> ToolRoute<KitaruServer> {
 /// Calls the operation through the typed client; the answer within the
 /// result budget.
 async fn invoke(
-    server: &KitaruServer,
+    toolbox: &Toolbox,
     api: &ApiOperation,
     arguments: JsonObject,
     context: &ToolContext,
@@ -207,7 +93,7 @@ async fn invoke(
         return Err(kitaru_sdk::Error::State(reason).into());
     }
     check_arguments(api, &arguments)?;
-    let kitaru = server.kitaru_of(context.request()).await?;
+    let kitaru = toolbox.kitaru_of(context.request()).await?;
     let operation = api.operation;
     let mut answer = operations::call(&kitaru.client, operation.name, arguments)
         .await
@@ -221,7 +107,7 @@ async fn invoke(
             other => kitaru_sdk::Error::State(other.to_string()).into(),
         })?;
     strip_fields(&mut answer, api.stripped());
-    Ok(within_budget(answer))
+    Ok(crate::budget::api_answer(answer))
 }
 
 /// An answer the typed client cannot decode comes back with its raw bytes
@@ -295,7 +181,7 @@ fn check_arguments(api: &ApiOperation, arguments: &JsonObject) -> Result<(), Too
                 format!(
                     "`{}` takes no argument `{}`; its arguments are: {}",
                     api.tool,
-                    short(name, 80),
+                    crate::budget::chars(name, 80),
                     if known.is_empty() {
                         "none".to_owned()
                     } else {
@@ -370,14 +256,6 @@ fn misfit(schema: &Value, value: &Value) -> Option<String> {
     None
 }
 
-/// At most `chars` characters of `text` (an argument echoed back).
-fn short(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
 fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -403,72 +281,11 @@ fn type_fits(expected: &Value, value: &Value) -> bool {
     }
 }
 
-/// The most bytes of JSON an operation's answer carries:
-/// `KITARU_MCP_API_RESULT_BYTES`, else 20,000.
-fn result_budget() -> usize {
-    std::env::var("KITARU_MCP_API_RESULT_BYTES")
-        .ok()
-        .and_then(|text| text.trim().parse::<usize>().ok())
-        .filter(|bytes| *bytes > 0)
-        .unwrap_or(20_000)
-}
-
-/// The answer as structured content (an object), within the budget: a page
-/// keeps as many of its items as fit, anything else becomes the beginning
-/// of its JSON text; `truncated` says what was left out and what to do.
-fn within_budget(answer: Value) -> Value {
-    let mut answer = match answer {
-        Value::Object(object) => Value::Object(object),
-        other => json!({ "result": other }),
-    };
-    let budget = result_budget();
-    let total = answer.to_string().len();
-    if total <= budget {
-        return answer;
-    }
-    if let Some(items) = answer.get_mut("items").and_then(Value::as_array_mut) {
-        let listed = items.len();
-        // The items that fit, each serialised once: `[a,b]` is 2 bytes of
-        // brackets, the items and a comma between each two; at least one.
-        let mut used = 2;
-        let mut fitting = 0;
-        for (index, item) in items.iter().enumerate() {
-            used += serde_json::to_string(item).map_or(0, |t| t.len()) + usize::from(index > 0);
-            if used > budget {
-                break;
-            }
-            fitting += 1;
-        }
-        items.truncate(fitting.max(1));
-        let shown = items.len();
-        if answer.to_string().len() <= budget + 1_000 {
-            answer["truncated"] = json!({
-                "total_bytes": total,
-                "shown_items": shown,
-                "page_items": listed,
-                "hint": "ask for smaller pages (`size`) or leave `hydrate` off",
-            });
-            return answer;
-        }
-    }
-    let text = answer.to_string();
-    let mut cut = budget;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    json!({
-        "result_json_start": format!("{}…", &text[..cut]),
-        "truncated": {
-            "total_bytes": text.len(),
-            "shown_bytes": cut,
-            "hint": "narrow the request (filters, smaller pages, no `hydrate`)",
-        },
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::api::*;
+    use serde_json::json;
 
     #[test]
     fn every_decision_names_an_operation_of_the_catalogue_and_back() {
@@ -622,25 +439,5 @@ mod tests {
             find("get_stack_deployment_config").unwrap().decision,
             ApiDecision::Hide(_)
         ));
-    }
-
-    #[test]
-    fn large_pages_keep_the_items_that_fit() {
-        let items: Vec<Value> = (0..100)
-            .map(|i| json!({"id": i, "pad": "x".repeat(500)}))
-            .collect();
-        let bounded = within_budget(json!({"items": items, "total": 100}));
-        let shown = bounded["items"].as_array().unwrap().len();
-        assert!(shown > 0 && shown < 100, "{shown}");
-        assert_eq!(bounded["truncated"]["shown_items"], shown);
-        let scalar = within_budget(json!("y".repeat(50_000)));
-        assert!(scalar["result_json_start"].as_str().unwrap().len() < 21_000);
-        assert_eq!(within_budget(json!(3)), json!({"result": 3}));
-        // Exactly the items whose JSON array fits the budget are kept.
-        let kept: Vec<Value> = bounded["items"].as_array().unwrap().clone();
-        let mut one_more = kept.clone();
-        one_more.push(json!({"id": shown, "pad": "x".repeat(500)}));
-        assert!(serde_json::to_string(&kept).unwrap().len() <= result_budget());
-        assert!(serde_json::to_string(&one_more).unwrap().len() > result_budget());
     }
 }

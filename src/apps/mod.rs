@@ -15,7 +15,7 @@
 use rmcp::RoleServer;
 use rmcp::model::{MetaObject, ReadResourceResult, Resource, ResourceContents, Tool};
 
-use crate::tools::ToolInfo;
+use crate::catalog::ToolInfo;
 use rmcp::service::RequestContext;
 use serde_json::{Value, json};
 

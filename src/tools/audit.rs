@@ -1,16 +1,12 @@
 //! The audit log: one JSON line per tool call — when, which tool, the
 //! names of the arguments given (never their values), the outcome and the
 //! error's kind, how long it took, the request id — to stderr or a file,
-//! when `KITARU_MCP_AUDIT_LOG` asks for it.
+//! when `--audit-log` (`KITARU_MCP_AUDIT_LOG`) asks for it.
 
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 
 use super::ToolContext;
-
-/// The variable that turns the audit log on: `stderr`, or a file path
-/// (appended to).
-pub const AUDIT_LOG_VAR: &str = "KITARU_MCP_AUDIT_LOG";
 
 type Sink = Mutex<Box<dyn Write + Send>>;
 
@@ -18,11 +14,7 @@ type Sink = Mutex<Box<dyn Write + Send>>;
 fn sink() -> Option<&'static Sink> {
     static SINK: OnceLock<Option<Sink>> = OnceLock::new();
     SINK.get_or_init(|| {
-        let target = std::env::var(AUDIT_LOG_VAR).ok()?;
-        let target = target.trim();
-        if target.is_empty() {
-            return None;
-        }
+        let target = crate::limits::limits().audit_log.as_deref()?.trim();
         if target == "stderr" {
             return Some(Mutex::new(Box::new(std::io::stderr())));
         }
@@ -33,7 +25,7 @@ fn sink() -> Option<&'static Sink> {
         {
             Ok(file) => Some(Mutex::new(Box::new(file))),
             Err(error) => {
-                tracing::warn!("{AUDIT_LOG_VAR}: cannot open {target}: {error}; no audit log");
+                tracing::warn!("--audit-log: cannot open {target}: {error}; no audit log");
                 None
             }
         }

@@ -1,20 +1,10 @@
 //! Values sized for a model's context: a stored value larger than the
-//! budget is replaced by the beginning of its JSON text, and
+//! budget (`--value-bytes`) is replaced by the beginning of its JSON text, and
 //! `value_truncated` says so, with the total size and how to get it whole.
 
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
-
-/// The most bytes of a value's JSON text a result carries:
-/// `KITARU_MCP_VALUE_BYTES`, else 8,000.
-fn value_budget() -> usize {
-    std::env::var("KITARU_MCP_VALUE_BYTES")
-        .ok()
-        .and_then(|text| text.trim().parse::<usize>().ok())
-        .filter(|bytes| *bytes > 0)
-        .unwrap_or(8_000)
-}
 
 /// A payload whose `value` may have been cut to the budget.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -38,21 +28,12 @@ pub struct Truncation {
     pub hint: String,
 }
 
-/// Cuts `value` to the budget when it is larger; says what was cut.
+/// Cuts `value` to the value budget when it is larger
+/// ([`crate::budget::value`]); says what was cut and where to get it whole.
 pub fn bound(value: &mut Value, hint: &str) -> Option<Truncation> {
-    let budget = value_budget();
-    let text = serde_json::to_string(value).ok()?;
-    if text.len() <= budget {
-        return None;
-    }
-    let mut cut = budget;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    *value = Value::String(format!("{}…", &text[..cut]));
-    Some(Truncation {
-        total_bytes: text.len(),
-        shown_bytes: cut,
+    crate::budget::value(value).map(|cut| Truncation {
+        total_bytes: cut.total_bytes,
+        shown_bytes: cut.shown_bytes,
         hint: hint.to_owned(),
     })
 }

@@ -75,10 +75,13 @@ impl ToolContext {
         self.request.meta.get_progress_token()
     }
 
-    /// Whether this call answers with a task (see [`crate::tasks`]): the
-    /// tool then returns as soon as its execution exists.
+    /// Whether this call answers with a task (the server decided it, see
+    /// [`AsTask`]): the tool then returns as soon as its execution exists.
     pub fn as_task(&self) -> bool {
-        crate::tasks::wanted(self.tool, &self.request)
+        self.request
+            .extensions
+            .get::<AsTask>()
+            .is_some_and(|as_task| as_task.0)
     }
 
     /// The request itself.
@@ -109,13 +112,13 @@ impl ToolContext {
     }
 
     /// Runs the tool's work until it ends, the client cancels the call, or
-    /// the per-call timeout (`KITARU_MCP_CALL_TIMEOUT`) passes; a cancelled
+    /// the per-call timeout (`--call-timeout`) passes; a cancelled
     /// or timed-out call stops its requests where they are.
     pub async fn run<T>(
         &self,
         work: impl Future<Output = Result<T, ToolError>>,
     ) -> Result<T, ToolError> {
-        let limit = call_timeout();
+        let limit = crate::limits::limits().call_timeout;
         tokio::select! {
             outcome = work => outcome,
             () = self.request.ct.cancelled() => Err(ToolError::cancelled()),
@@ -124,26 +127,16 @@ impl ToolContext {
     }
 }
 
+/// Set by the server on each tool call: whether the call answers with an
+/// MCP task (the client supports tasks and the tool is declared `task`);
+/// absent means no.
+#[derive(Clone, Copy, Debug)]
+pub struct AsTask(pub bool);
+
 /// Set by the server on each tool call: whether the call may answer waits
 /// (see [`ToolContext::may_answer_waits`]); absent means no.
 #[derive(Clone, Copy, Debug)]
 pub struct WaitAnswers(pub bool);
-
-/// The variable that sets how long one tool call may take, in seconds.
-pub const CALL_TIMEOUT_VAR: &str = "KITARU_MCP_CALL_TIMEOUT";
-
-/// How long one tool call may take: `KITARU_MCP_CALL_TIMEOUT` seconds
-/// (fractions allowed), 10 minutes by default.
-fn call_timeout() -> std::time::Duration {
-    std::env::var(CALL_TIMEOUT_VAR)
-        .ok()
-        .and_then(|text| text.trim().parse::<f64>().ok())
-        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
-        .map_or(
-            std::time::Duration::from_secs(600),
-            std::time::Duration::from_secs_f64,
-        )
-}
 
 /// Tool calls under way (from the call's start until its answer is made).
 static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -24,7 +24,7 @@ impl ToolError {
     pub fn arguments(reason: impl std::fmt::Display) -> Self {
         Self {
             kind: ErrorKind::InvalidArgument.as_str(),
-            message: shortened(format!("invalid arguments: {reason}")),
+            message: crate::budget::message(format!("invalid arguments: {reason}")),
             argument: None,
         }
     }
@@ -33,7 +33,7 @@ impl ToolError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {
             kind: ErrorKind::NotFound.as_str(),
-            message: shortened(message.into()),
+            message: crate::budget::message(message.into()),
             argument: None,
         }
     }
@@ -77,7 +77,7 @@ impl ToolError {
         let mut error = serde_json::json!({"kind": self.kind, "message": self.message});
         if let Some(argument) = &self.argument {
             error["argument"] = argument.as_str().into();
-            let allowed = super::ALLOWED_VALUES
+            let allowed = crate::catalog::ALLOWED_VALUES
                 .iter()
                 .find(|(name, param, _)| *name == tool && param == argument);
             if let Some((_, _, values)) = allowed {
@@ -117,23 +117,8 @@ impl From<kitaru_sdk::Error> for ToolError {
         };
         Self {
             kind: error.kind().as_str(),
-            message: shortened(error.to_string()),
+            message: crate::budget::message(error.to_string()),
             argument,
         }
     }
-}
-
-/// The longest error text a result carries.
-const MESSAGE_LIMIT: usize = 2_000;
-
-/// An error text cut to [`MESSAGE_LIMIT`] characters, saying how much was
-/// left out: an error may quote what it was given, and what was given may
-/// be megabytes.
-fn shortened(message: String) -> String {
-    let length = message.chars().count();
-    if length <= MESSAGE_LIMIT {
-        return message;
-    }
-    let kept: String = message.chars().take(MESSAGE_LIMIT).collect();
-    format!("{kept}… ({} more characters)", length - MESSAGE_LIMIT)
 }

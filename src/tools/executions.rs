@@ -178,17 +178,10 @@ pub async fn retry(
     Ok(relaunched)
 }
 
-/// The variable setting how long replay and retry follow the new execution
-/// before they return it (still running), in seconds.
-pub const WAIT_VAR: &str = "KITARU_MCP_WAIT_SECONDS";
-/// That bound by default, as `kitaru_executions_run`'s `max_wait_seconds`.
-const DEFAULT_WAIT_SECONDS: u64 = 60;
-
+/// How long replay and retry follow the new execution before they return
+/// it (still running): `--wait-seconds`.
 fn wait_seconds() -> u64 {
-    std::env::var(WAIT_VAR)
-        .ok()
-        .and_then(|seconds| seconds.trim().parse::<u64>().ok())
-        .unwrap_or(DEFAULT_WAIT_SECONDS)
+    crate::limits::limits().wait_seconds
 }
 
 /// `kitaru_executions_watch`: progress notifications while it follows the

@@ -1,8 +1,8 @@
 //! The MCP tool layer: thin adapters from tool arguments to the Kitaru SDK.
 //!
 //! Every tool is declared in `openapi/tools.toml`; the build script generates
-//! its argument type (`args`), its entry in [`TOOLS`] and its registration on
-//! [`KitaruServer`](crate::server::KitaruServer). A registration parses the
+//! its argument type (`args`), its entry in the [catalog](crate::catalog)
+//! and its registration on the [`Toolbox`]. A registration parses the
 //! arguments, connects if the tool needs the server, and calls the tool's
 //! adapter in one of the modules here, which turns the arguments into the
 //! SDK's inputs, calls the SDK, and hands back its result; [`respond`] turns
@@ -20,11 +20,12 @@ pub mod formats;
 mod memory;
 mod secrets;
 mod stacks;
+mod toolbox;
 
-pub use audit::AUDIT_LOG_VAR;
 pub use bounded::{Bounded, Truncation};
-pub use context::{CALL_TIMEOUT_VAR, ToolContext, WaitAnswers, calls_in_flight};
+pub use context::{AsTask, ToolContext, WaitAnswers, calls_in_flight};
 pub use error::ToolError;
+pub use toolbox::Toolbox;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
 use schemars::JsonSchema;
@@ -32,49 +33,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 include!(concat!(env!("OUT_DIR"), "/tool_args.rs"));
-
-/// A tool as `tools.toml` declares it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ToolInfo {
-    /// The tool's name.
-    pub name: &'static str,
-    /// Its human-readable title.
-    pub title: &'static str,
-    /// The toolset it belongs to.
-    pub toolset: &'static str,
-    /// Whether it only reads.
-    pub read_only: bool,
-    /// Whether a call can run as an MCP task (it starts an execution).
-    pub task: bool,
-    /// Whether its result is an execution the execution view shows.
-    pub view: bool,
-    /// The API operations it covers (they get no `api_*` tool).
-    pub covers: &'static [&'static str],
-}
-
-impl ToolInfo {
-    /// The declared tool called `name`.
-    pub fn named(name: &str) -> Option<&'static ToolInfo> {
-        TOOLS.iter().find(|tool| tool.name == name)
-    }
-}
-
-/// A group of tools, as `tools.toml` declares it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ToolsetInfo {
-    /// The toolset's name.
-    pub name: &'static str,
-    /// What its tools are for.
-    pub description: &'static str,
-}
-
-impl ToolsetInfo {
-    /// The tools of this toolset, in declaration order.
-    pub fn tools(&self) -> impl Iterator<Item = &'static ToolInfo> {
-        let name = self.name;
-        TOOLS.iter().filter(move |tool| tool.toolset == name)
-    }
-}
 
 /// The input schema a model reads for an argument type: the JSON schema
 /// without what costs a model's context and tells it nothing (`$schema`,
@@ -156,43 +114,14 @@ impl<T> From<Vec<T>> for Listed<T> {
     }
 }
 
-/// The variable that sets how many items a list without `limit` returns.
-pub const LIST_SIZE_VAR: &str = "KITARU_MCP_LIST_SIZE";
-
-/// How many items a list without `limit` returns: `KITARU_MCP_LIST_SIZE`
-/// when it holds a positive number, else `default`.
-pub fn list_size(default: usize) -> usize {
-    std::env::var(LIST_SIZE_VAR)
-        .ok()
-        .and_then(|size| size.trim().parse::<usize>().ok())
-        .filter(|size| *size > 0)
-        .unwrap_or(default)
-}
-
-/// How many bytes (as JSON) the items of a list without `limit` may take
-/// together, unless `KITARU_MCP_LIST_SIZE` sets the size: executions with
-/// long failures or metadata are cut before the default count is reached.
-pub const LIST_BYTES: usize = 10_000;
+pub use crate::budget::list_size;
 
 impl<T: Serialize> Listed<T> {
     /// A list that asked for `default + 1` items when the caller gave no
-    /// limit: cut to `default` items and [`LIST_BYTES`] (always at least
-    /// one item), saying that more exist and how to get them.
+    /// limit: cut as [`crate::budget::list_keep`] says, saying that more
+    /// exist and how to get them.
     pub fn bounded(mut items: Vec<T>, default: usize, hint: impl Into<String>) -> Self {
-        let budget = std::env::var_os(LIST_SIZE_VAR)
-            .is_none()
-            .then_some(LIST_BYTES);
-        let mut keep = items.len().min(default);
-        if let Some(budget) = budget {
-            let mut used = 0;
-            for (index, item) in items.iter().take(keep).enumerate() {
-                used += serde_json::to_vec(item).map_or(0, |bytes| bytes.len());
-                if used > budget && index > 0 {
-                    keep = index;
-                    break;
-                }
-            }
-        }
+        let keep = crate::budget::list_keep(&items, default);
         if items.len() <= keep {
             return items.into();
         }
@@ -325,22 +254,4 @@ fn optional_limit(limit: Option<i64>) -> Option<usize> {
 /// The registrations of the tools on the server.
 mod router {
     include!(concat!(env!("OUT_DIR"), "/tool_router.rs"));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_tool_belongs_to_a_declared_toolset() {
-        for tool in TOOLS {
-            assert!(
-                TOOLSETS.iter().any(|toolset| toolset.name == tool.toolset),
-                "{}",
-                tool.name
-            );
-        }
-        let listed: usize = TOOLSETS.iter().map(|toolset| toolset.tools().count()).sum();
-        assert_eq!(listed, TOOLS.len());
-    }
 }

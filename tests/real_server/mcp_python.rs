@@ -134,7 +134,7 @@ fn native_tools_never_start_python_and_python_tools_say_what_to_install() {
 
     let scope = crate::sdk_memory::fresh("no-python");
     let calls = native_calls(&scope);
-    for tool in kitaru_mcp::tools::TOOLS {
+    for tool in kitaru_mcp::catalog::TOOLS {
         let covered = calls.iter().any(|(name, _)| *name == tool.name)
             || tool.name == "kitaru_stop_local_server";
         assert!(covered, "{} is not called here", tool.name);

@@ -23,7 +23,7 @@ async fn initialize_and_list_tools_over_stdio() {
     assert_eq!(implementation.version, env!("CARGO_PKG_VERSION"));
     assert!(info.capabilities.tools.is_some());
     let instructions = info.instructions.as_deref().expect("instructions");
-    for tool in kitaru_mcp::tools::TOOLS {
+    for tool in kitaru_mcp::catalog::TOOLS {
         assert!(instructions.contains(tool.name), "{instructions}");
     }
     assert_eq!(
@@ -33,7 +33,7 @@ async fn initialize_and_list_tools_over_stdio() {
     let tools = client.list_all_tools().await.unwrap();
     let mut names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
     names.sort();
-    let mut declared: Vec<&str> = kitaru_mcp::tools::TOOLS
+    let mut declared: Vec<&str> = kitaru_mcp::catalog::TOOLS
         .iter()
         .map(|tool| tool.name)
         .collect();
@@ -118,7 +118,7 @@ fn help_and_version() {
         "{text}"
     );
     // It names every tool there is.
-    for tool in kitaru_mcp::tools::TOOLS {
+    for tool in kitaru_mcp::catalog::TOOLS {
         assert!(text.contains(tool.name), "{} missing in {text}", tool.name);
     }
 }
@@ -397,7 +397,7 @@ async fn every_tool_answers_what_its_output_schema_says() {
         .iter()
         .map(|call| call[0].as_str().unwrap())
         .collect();
-    for tool in kitaru_mcp::tools::TOOLS {
+    for tool in kitaru_mcp::catalog::TOOLS {
         // Changing executions, and the local server (on this machine, the
         // test server itself): checked in sdk_executions and mcp_python.
         let elsewhere = [
@@ -592,7 +592,7 @@ fn calls_are_audited_without_values_and_time_out() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
     let mut command = kitaru_mcp();
-    command.env(kitaru_mcp::tools::AUDIT_LOG_VAR, &log);
+    command.env("KITARU_MCP_AUDIT_LOG", &log);
     let mut peer = crate::stdio_peer::StdioPeer::start(command);
     let scope = crate::sdk_memory::fresh("audit");
     let secret_value = "do-not-log-this-value";
@@ -626,7 +626,7 @@ fn calls_are_audited_without_values_and_time_out() {
     assert_ne!(lines[0]["request_id"], lines[1]["request_id"]);
 
     let mut command = kitaru_mcp();
-    command.env(kitaru_mcp::tools::CALL_TIMEOUT_VAR, "0.001");
+    command.env("KITARU_MCP_CALL_TIMEOUT", "0.001");
     let mut peer = crate::stdio_peer::StdioPeer::start(command);
     let slow = peer.call("kitaru_executions_list", json!({"limit": 50}));
     assert!(slow.is_error);

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 /// The variable setting the binary's default list size.
-pub const LIST_SIZE_VAR: &str = kitaru_mcp::tools::LIST_SIZE_VAR;
+pub const LIST_SIZE_VAR: &str = "KITARU_MCP_LIST_SIZE";
 
 /// What the harness wrote about the server and the data it seeded.
 pub struct TestServer {

@@ -131,7 +131,7 @@ fn every_tool_and_every_refusal_reaches_the_typescript_sdk_as_a_result() {
     request["env"]["KITARU_PYTHON"] = json!("/nonexistent/python");
     let report = ts_client(&request);
     assert_clean(&report);
-    assert_eq!(report["tools"], kitaru_mcp::tools::TOOLS.len());
+    assert_eq!(report["tools"], kitaru_mcp::catalog::TOOLS.len());
     assert!(report["prompts"].as_u64().unwrap() > 0, "{report}");
     assert!(report["templates"].as_u64().unwrap() > 0, "{report}");
     let results = report["results"].as_array().unwrap();

@@ -123,8 +123,11 @@ enum ParamKind {
 
 /// What the declarations generate.
 pub struct Generated {
-    /// Rust: `pub mod args`, `pub mod names`, the tool and toolset tables.
+    /// Rust: `pub mod args`, the argument types (for `src/tools/`).
     pub args: String,
+    /// Rust: `pub mod names`, the tool and toolset tables and the closed
+    /// sets of values (for `src/catalog/`).
+    pub catalog: String,
     /// Rust: the `#[tool_router]` impl on `KitaruServer`.
     pub router: String,
     /// Markdown: the tool reference (`docs/tools.md`).
@@ -151,7 +154,7 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
         let (name, title, toolset, read_only) =
             (&tool.name, &tool.title, &tool.toolset, tool.read_only);
         let (task, view, covers) = (tool.task, tool.view, &tool.covers);
-        quote!(crate::tools::ToolInfo {
+        quote!(crate::catalog::ToolInfo {
             name: #name, title: #title, toolset: #toolset, read_only: #read_only,
             task: #task, view: #view, covers: &[#(#covers),*],
         })
@@ -172,7 +175,7 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
     });
     let toolsets = file.toolset.iter().map(|(name, toolset)| {
         let description = &toolset.description;
-        quote!(crate::tools::ToolsetInfo { name: #name, description: #description })
+        quote!(crate::catalog::ToolsetInfo { name: #name, description: #description })
     });
     let args = quote! {
         /// The argument types of the tools, one per tool; their JSON schemas
@@ -182,7 +185,8 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
             use serde::Deserialize;
             #(#args)*
         }
-
+    };
+    let catalog = quote! {
         /// The name of every tool, one constant each: code that names a tool
         /// uses these, so a tool it names exists.
         pub mod names {
@@ -190,10 +194,10 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
         }
 
         /// Every tool, in declaration order.
-        pub const TOOLS: &[crate::tools::ToolInfo] = &[#(#entries),*];
+        pub const TOOLS: &[crate::catalog::ToolInfo] = &[#(#entries),*];
 
         /// Every toolset, by name.
-        pub const TOOLSETS: &[crate::tools::ToolsetInfo] = &[#(#toolsets),*];
+        pub const TOOLSETS: &[crate::catalog::ToolsetInfo] = &[#(#toolsets),*];
 
         /// The closed sets of values of string parameters: tool, parameter,
         /// values. An error about such a parameter lists them.
@@ -203,7 +207,7 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
         use super::args;
 
         #[rmcp::tool_router(router = generated_tool_router, vis = "pub(crate)")]
-        impl crate::server::KitaruServer {
+        impl crate::tools::Toolbox {
             #(#routes)*
         }
     };
@@ -220,6 +224,7 @@ pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
         .collect();
     Ok(Generated {
         args: format_file(args, file_name)?,
+        catalog: format_file(catalog, file_name)?,
         router: format_file(router, file_name)?,
         reference: reference(&file, &tools, file_name),
         coverage,

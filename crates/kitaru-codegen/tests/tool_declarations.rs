@@ -66,7 +66,7 @@ fn one_declaration_gives_name_constant_facts_coverage_and_reference() {
             .contains("pub const THINGS_START: &str = \"kitaru_things_start\";")
     );
     // The facts the server decides from.
-    let compact: String = generated.args.split_whitespace().collect();
+    let compact: String = generated.catalog.split_whitespace().collect();
     assert!(compact.contains("name:\"kitaru_things_get\",title:\"Getathing\",toolset:\"things\",read_only:true,task:false,view:true,covers:&[\"get_thing\"]"), "{compact}");
     assert!(
         compact.contains("task:true,view:false,covers:&[]"),

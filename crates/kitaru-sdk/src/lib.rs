@@ -61,6 +61,7 @@ mod kitaru;
 mod llm;
 pub mod local_server;
 pub mod memory;
+mod pool;
 mod python_repr;
 pub mod secrets;
 pub mod stacks;
@@ -68,3 +69,4 @@ pub mod status;
 
 pub use error::{Error, ErrorKind, Result};
 pub use kitaru::{Connector, Kitaru};
+pub use pool::{ConnectorPool, Credential};
