@@ -50,6 +50,7 @@
 
 mod api_error;
 mod artifacts;
+pub mod cli_config;
 pub mod connection;
 pub mod operations;
 pub mod paging;
@@ -72,6 +73,7 @@ mod generated {
 }
 
 pub use api_error::{ApiError, error_detail};
+pub use cli_config::{CliConfigError, CliConfigFile};
 pub use connection::{ConnectError, ConnectionOptions, ResolvedConnection};
 pub use generated::{
     ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types,

@@ -6,7 +6,7 @@
 //! local fact (files, variables, the local server) is reported whatever the
 //! server's state.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -22,7 +22,7 @@ use kitaru_client::connection::{
     ResolvedConnection, Source,
 };
 use kitaru_client::types::{ProjectResponse, ServerModel, StackResponse, UserResponse};
-use kitaru_client::{Client, ClientInfo};
+use kitaru_client::{CliConfigFile, Client, ClientInfo};
 
 /// What `sdk_version` reports: this program, since there is no Kitaru
 /// Python SDK in the process.
@@ -267,10 +267,6 @@ impl StatusReport {
         local_server: &LocalServer,
         all: bool,
     ) -> Self {
-        let existing = |path: Option<PathBuf>| {
-            path.filter(|path| path.exists())
-                .map(|path| path.display().to_string())
-        };
         let repository_config_path = existing(files.repository_config());
         let working_dir = options
             .explicit_working_dir()
@@ -342,7 +338,7 @@ impl StatusReport {
         self.server_url = Some(url.clone());
         self.connection_sources = Some(SettingSources::of(
             connection,
-            files.repository_config().as_deref(),
+            files.repository_config().as_ref().map(CliConfigFile::path),
         ));
     }
 
@@ -357,6 +353,12 @@ impl StatusReport {
     }
 }
 
+/// The path of a file or folder that exists.
+fn existing(path: Option<impl AsRef<Path>>) -> Option<String> {
+    path.filter(|path| path.as_ref().exists())
+        .map(|path| path.as_ref().display().to_string())
+}
+
 /// `log_store_status` and `log_store_warning`: a preference the active
 /// stack does not follow, or why the preference cannot be read.
 fn log_store_report(
@@ -366,7 +368,7 @@ fn log_store_report(
 ) -> (Option<String>, Option<String>) {
     let kitaru_config = files
         .kitaru_config()
-        .map_or(Ok(None), |path| KitaruConfig::read(&path));
+        .map_or(Ok(None), |file| KitaruConfig::read(&file).map(Some));
     let file_setting = kitaru_config
         .as_ref()
         .map(|config| config.as_ref().and_then(|config| config.log_store.as_ref()))
@@ -395,7 +397,9 @@ fn unresolved(error: &ConnectionError, files: &ConfigLocations) -> (ConnectionKi
         return (ConnectionKind::Unavailable, "unavailable".to_owned());
     };
     let written = match reason {
-        NotConnectedReason::LocalStore { path, .. } => RawConfig::read(path).0.store_url(),
+        NotConnectedReason::LocalStore { path, .. } => {
+            RawConfig::read(&CliConfigFile::at(path)).0.store_url()
+        }
         _ => None,
     };
     let target = written
@@ -515,7 +519,10 @@ mod tests {
 
     fn sources(options: ConnectionOptions, pairs: &[(&str, &str)]) -> SettingSources {
         let (resolved, files) = resolve(options, pairs);
-        SettingSources::of(&resolved, files.repository_config().as_deref())
+        SettingSources::of(
+            &resolved,
+            files.repository_config().as_ref().map(CliConfigFile::path),
+        )
     }
 
     #[test]
