@@ -182,37 +182,27 @@ fn is_version_race(error: &Error) -> bool {
     }
 }
 
-/// The id of the project memory is written to: the configured one, else
-/// the server's only project.
+/// The id of the project memory is written to: the active one.
 async fn project_id(kitaru: &Kitaru, context: &str) -> Result<uuid::Uuid, Error> {
-    if let Some(project) = kitaru.project() {
-        return Ok(kitaru
-            .client
-            .get_project()
-            .project_name_or_id(project)
-            .send()
-            .await
-            .context(format!(
-                "{context}: cannot load the active project '{project}'"
-            ))?
-            .into_inner()
-            .id);
-    }
-    let projects = kitaru
-        .client
-        .list_projects()
-        .size(2)
-        .send()
+    kitaru
+        .active_project()
         .await
-        .context(context)?
-        .into_inner();
-    match projects.items.as_slice() {
-        [only] => Ok(only.id),
-        _ => Err(Error::State(format!(
-            "{context}: no project is active and the server has several; pick one with \
-             `kitaru project set <name>` or KITARU_PROJECT."
-        ))),
-    }
+        .map(|project| project.id)
+        .map_err(|error| match error {
+            Error::State(message) => Error::State(format!("{context}: {message}")),
+            Error::Api {
+                context: inner,
+                kind,
+                status,
+                detail,
+            } => Error::Api {
+                context: format!("{context}: {inner}"),
+                kind,
+                status,
+                detail,
+            },
+            other => other,
+        })
 }
 
 /// The flow an execution-scoped write belongs to.

@@ -16,7 +16,7 @@ use super::local_server::LocalServer;
 use super::log_store;
 use super::provenance::{self, SelectionProvenance};
 use crate::error::ApiContext;
-use crate::{Connector, Error, Kitaru, stacks};
+use crate::{Connector, Error, stacks};
 use kitaru_client::connection::{
     ConnectionError, ConnectionOptions, Environment, NotConnectedReason, ProcessEnv,
     ResolvedConnection, Source,
@@ -432,57 +432,17 @@ async fn server_facts(connector: &Connector) -> Result<ServerFacts, Error> {
     )?;
     let stack = stacks::active(&all_stacks, kitaru.connection.stack.as_deref()).cloned();
     let user = user.into_inner();
-    let project = active_project(kitaru, &user)
+    let project = kitaru
+        .active_project()
         .await
         .inspect_err(|error| tracing::debug!("cannot tell the active project: {error}"))
-        .ok()
-        .flatten();
+        .ok();
     Ok(ServerFacts {
         info: info.into_inner(),
         user,
         stack,
         project,
     })
-}
-
-/// The project the connection names, else (when it names none, or one that
-/// is gone) the user's default project, else the only project.
-async fn active_project(
-    kitaru: &Kitaru,
-    user: &UserResponse,
-) -> Result<Option<ProjectResponse>, Error> {
-    let get = |name_or_id: String| async move {
-        kitaru
-            .client
-            .get_project()
-            .project_name_or_id(name_or_id.clone())
-            .send()
-            .await
-            .map(|answer| answer.into_inner())
-            .context(format!("Failed to load project '{name_or_id}'"))
-    };
-    if let Some(configured) = kitaru.project() {
-        match get(configured.to_owned()).await {
-            Ok(project) => return Ok(Some(project)),
-            Err(error) if error.is_not_found() => {}
-            Err(error) => return Err(error),
-        }
-    }
-    if let Some(id) = user.body.as_ref().and_then(|body| body.default_project_id) {
-        return get(id.to_string()).await.map(Some);
-    }
-    let projects = kitaru
-        .client
-        .list_projects()
-        .size(2)
-        .send()
-        .await
-        .context("Failed to list projects")?
-        .into_inner()
-        .items;
-    Ok(<[ProjectResponse; 1]>::try_from(projects)
-        .ok()
-        .map(|[only]| only))
 }
 
 #[cfg(test)]
