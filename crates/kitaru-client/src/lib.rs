@@ -34,8 +34,10 @@
 //! # }
 //! ```
 //!
-//! [`paging::all_pages`] collects every page of a list query, and
-//! [`ApiError`] is what the server said when a request failed.
+//! Every list request is [`paging::Paged`]: `.stream()` streams its items
+//! over the server's pages and `.all()` collects them. [`ApiError`] is what
+//! the server said when a request failed, and [`CliConfigFile`] reads and
+//! writes the CLI's config files.
 //!
 //! Timestamps decode into [`Timestamp`], which reads the server's
 //! offset-less values as UTC. Error answers decode into

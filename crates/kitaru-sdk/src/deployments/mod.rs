@@ -17,7 +17,7 @@ pub mod tags;
 use std::collections::BTreeMap;
 
 use kitaru_client::ApiError;
-use kitaru_client::paging;
+use kitaru_client::paging::Paged as _;
 use kitaru_client::types::{
     PipelineSnapshotResponse, PipelineSnapshotRunRequest, PipelineSnapshotUpdate,
 };
@@ -115,21 +115,18 @@ impl Deployment {
 /// version (`kitaru_deployments_list`).
 pub async fn list(kitaru: &Kitaru, flow: Option<&str>) -> Result<Vec<Deployment>, Error> {
     let flow = flow.map(tags::flow).transpose()?;
-    let snapshots = paging::all_pages(|page| {
-        let request = kitaru
-            .client
-            .list_pipeline_snapshots()
-            .hydrate(true)
-            .named_only(true)
-            .sort_by("asc:created")
-            .page(page)
-            .size(PAGE_SIZE);
-        match kitaru.project() {
-            Some(project) => request.project(project),
-            None => request,
-        }
-        .send()
-    })
+    let request = kitaru
+        .client
+        .list_pipeline_snapshots()
+        .hydrate(true)
+        .named_only(true)
+        .sort_by("asc:created")
+        .size(PAGE_SIZE);
+    let snapshots = match kitaru.project() {
+        Some(project) => request.project(project),
+        None => request,
+    }
+    .all()
     .await
     .context("Failed to list deployment snapshots")?;
     let mut deployments: Vec<Deployment> = snapshots
