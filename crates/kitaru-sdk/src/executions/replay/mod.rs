@@ -17,6 +17,7 @@ pub mod plan;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use indexmap::IndexMap;
 use kitaru_client::ApiError;
 use kitaru_client::types::{
     ExecutionStatus as ZenmlStatus, PipelineRunResponse, ReplayRunConfiguration,
@@ -230,12 +231,20 @@ async fn carry_out(
     plan: &ReplayPlan,
     options: &LaunchOptions,
 ) -> Result<Execution, Error> {
-    let configuration: ReplayRunConfiguration = serde_json::from_value(json!({
-        "steps_to_skip": plan.steps_to_skip,
-        "skip_successful_steps": false,
-        "step_input_overrides": plan.step_input_overrides,
-        "parameters": parameters(source, plan),
-    }))
+    let overrides: IndexMap<String, Map<String, Value>> = plan
+        .step_input_overrides
+        .iter()
+        .map(|(step, inputs)| (step.clone(), inputs.clone()))
+        .collect();
+    // The body is optional for this operation, so the client has no
+    // `body_map`: the configuration is built with its type's builder.
+    let configuration = ReplayRunConfiguration::try_from(
+        ReplayRunConfiguration::builder()
+            .steps_to_skip(Some(plan.steps_to_skip.clone()))
+            .skip_successful_steps(Some(false))
+            .step_input_overrides(Some(overrides))
+            .parameters(Some(parameters(source, plan))),
+    )
     .map_err(|e| Error::Unexpected(format!("Cannot build the replay request: {e}")))?;
     let answer = kitaru
         .client
