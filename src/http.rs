@@ -143,7 +143,7 @@ impl Callers {
             Kind::ApiKey => self.base.clone().api_key(credential.1),
             Kind::Token => self.base.clone().bearer_token(credential.1),
         };
-        let connector = Arc::new(Connector::new(options));
+        let connector = Arc::new(Connector::new(options).with_program(crate::program()));
         if connectors.pending.len() >= PENDING_KEPT {
             connectors.pending.remove(0);
         }

@@ -25,3 +25,9 @@ pub mod server;
 pub mod tasks;
 pub mod tools;
 pub mod transport;
+
+/// This program as the SDK names it: `sdk_version` in status reports, and
+/// the folder it keeps its state in (`$XDG_STATE_HOME/kitaru-mcp`).
+pub fn program() -> sdk::Program {
+    sdk::Program::new("kitaru-mcp", env!("CARGO_PKG_VERSION"))
+}

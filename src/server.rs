@@ -117,7 +117,9 @@ impl KitaruServer {
     /// A server that offers only the tools `selection` lets through.
     pub fn with_selection(options: ConnectionOptions, selection: ToolSelection) -> Self {
         Self::with_connection(
-            Connection::One(Arc::new(Connector::new(options))),
+            Connection::One(Arc::new(
+                Connector::new(options).with_program(crate::program()),
+            )),
             selection,
         )
     }

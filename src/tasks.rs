@@ -176,7 +176,11 @@ impl TaskKey {
         let path = std::env::var_os(TASK_KEY_VAR)
             .filter(|path| !path.is_empty())
             .map(std::path::PathBuf::from)
-            .or_else(|| kitaru_sdk::bridge::state_dir().map(|state| state.join("task-key")));
+            .or_else(|| {
+                crate::program()
+                    .state_dir()
+                    .map(|state| state.join("task-key"))
+            });
         match path.as_deref().map(Self::kept_in) {
             Some(Ok(key)) => key,
             failed => {

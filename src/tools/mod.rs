@@ -26,12 +26,27 @@ pub use bounded::{Bounded, Truncation};
 pub use context::{CALL_TIMEOUT_VAR, ToolContext, WaitAnswers, calls_in_flight};
 pub use error::ToolError;
 
+use kitaru_sdk::executions::LaunchOptions;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 include!(concat!(env!("OUT_DIR"), "/tool_args.rs"));
+
+/// How the tools that need the user's Kitaru Python run it: as the SDK's
+/// defaults say, with the job logs in `KITARU_MCP_JOBS_DIR`, else in `jobs`
+/// in this program's state folder.
+pub(crate) fn launch_options() -> LaunchOptions {
+    let jobs_dir = std::env::var_os("KITARU_MCP_JOBS_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::program().jobs_dir());
+    LaunchOptions {
+        jobs_dir,
+        ..LaunchOptions::default()
+    }
+}
 
 /// A tool as `tools.toml` declares it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

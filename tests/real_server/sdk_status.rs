@@ -9,7 +9,7 @@ use kitaru_client::connection::Source;
 use kitaru_client::{CliConfigFile, ConnectionOptions};
 use kitaru_sdk::clean::{self, CleanPreview, CleanScope, EntryType};
 use kitaru_sdk::status::{self, ConnectionKind, SelectionSource, SettingSources, StatusReport};
-use kitaru_sdk::{Connector, ErrorKind, Kitaru, stacks};
+use kitaru_sdk::{Connector, ErrorKind, Kitaru, Program, stacks};
 
 use crate::support::server;
 
@@ -252,6 +252,13 @@ async fn a_cli_without_a_server_reports_a_local_database() {
     );
     let report = status::status(&connector).await;
     assert_eq!(report.connection, ConnectionKind::LocalDatabase);
+    // The program using the SDK names itself; by default, the SDK.
+    assert_eq!(
+        report.sdk_version,
+        format!("kitaru-sdk {}", env!("CARGO_PKG_VERSION"))
+    );
+    let named = connector.with_program(Program::new("my-tool", "1.2.0"));
+    assert_eq!(status::status(&named).await.sdk_version, "my-tool 1.2.0");
     assert_eq!(
         report.connection_target,
         format!(

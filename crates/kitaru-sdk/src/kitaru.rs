@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::Error;
 use crate::error::ApiContext as _;
+use crate::{Error, Program};
 
 /// A connected Kitaru server: the typed client and where it points.
 ///
@@ -131,7 +131,7 @@ impl Kitaru {
 
 /// Connects on first use and keeps the connection.
 ///
-/// A long-lived program (the MCP server) holds one, so starting up never
+/// A long-lived program (a server, say) holds one, so starting up never
 /// waits for the Kitaru server. Callers asking while an attempt is under
 /// way share it, and all get its outcome when it ends (a server that never
 /// answers costs each of them one timeout, not one per caller before it).
@@ -143,6 +143,7 @@ impl Kitaru {
 #[derive(Debug, Default)]
 pub struct Connector {
     options: ConnectionOptions,
+    program: Program,
     state: Arc<std::sync::Mutex<State>>,
 }
 
@@ -164,13 +165,25 @@ impl Connector {
     pub fn new(options: ConnectionOptions) -> Self {
         Self {
             options,
+            program: Program::default(),
             state: Arc::default(),
         }
+    }
+
+    /// The same connector, used by `program` (which status reports name).
+    pub fn with_program(mut self, program: Program) -> Self {
+        self.program = program;
+        self
     }
 
     /// The options connections are resolved from.
     pub fn options(&self) -> &ConnectionOptions {
         &self.options
+    }
+
+    /// The program using the connector.
+    pub fn program(&self) -> &Program {
+        &self.program
     }
 
     /// The connected server, connecting now if needed. Callers asking at

@@ -132,7 +132,7 @@ pub enum NotConnectedReason {
     NoStore(PathBuf),
     /// `config.yaml` points at a local database, which only the Python
     /// client can open.
-    #[error("{} uses a local `{store_type}` store, which kitaru-mcp cannot open", path.display())]
+    #[error("{} uses a local `{store_type}` store, which this client cannot open", path.display())]
     LocalStore {
         /// The config file.
         path: PathBuf,

@@ -376,7 +376,8 @@ fn detail(error: &Error) -> String {
 fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Error> {
     serde_json::from_value(value).map_err(|error| {
         Error::Unexpected(format!(
-            "cannot build the server request ({:?} error); this is a bug in kitaru-mcp",
+            "cannot build the server request ({:?} error); this is a bug in the Kitaru SDK \
+             for Rust",
             error.classify()
         ))
     })

@@ -1,4 +1,4 @@
-//! The status report: what kitaru-mcp is connected to, as whom, with which
+//! The status report: what the SDK is connected to, as whom, with which
 //! project and stack, and where each of those settings came from.
 //!
 //! Building it never fails: a connection that cannot be resolved, a server
@@ -16,7 +16,7 @@ use super::local_server::LocalServer;
 use super::log_store;
 use super::provenance::{self, SelectionProvenance};
 use crate::error::ApiContext;
-use crate::{Connector, Error, stacks};
+use crate::{Connector, Error, Program, stacks};
 use kitaru_client::connection::{
     ConnectionError, ConnectionOptions, Environment, NotConnectedReason, ProcessEnv,
     ResolvedConnection, Source,
@@ -24,20 +24,17 @@ use kitaru_client::connection::{
 use kitaru_client::types::{ProjectResponse, ServerModel, StackResponse, UserResponse};
 use kitaru_client::{CliConfigFile, Client, ClientInfo};
 
-/// What `sdk_version` reports: this program, since there is no Kitaru
-/// Python SDK in the process.
-const SDK_VERSION: &str = concat!("kitaru-mcp ", env!("CARGO_PKG_VERSION"));
-
 const STALE_LOCAL_SERVER: &str = "The configured Kitaru server points to a stopped local server. \
                                   Start it again or run `kitaru logout` to clear the stale connection.";
 
 /// The Kitaru environment as `kitaru status` / `kitaru info --output json`
-/// report it, seen from kitaru-mcp.
+/// report it, seen from the program using the SDK.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct StatusReport {
-    /// This program and its version, e.g. `kitaru-mcp 0.1.0` (the reference
-    /// reports the Kitaru Python SDK's version here).
+    /// The name and version of the program making the report, as its
+    /// `Program` says (the reference reports the Kitaru Python SDK's
+    /// version here).
     pub sdk_version: String,
     /// What kind of connection is configured.
     pub connection: ConnectionKind,
@@ -108,7 +105,7 @@ pub struct StatusReport {
     pub system_info: SystemInfo,
     /// The kind of machine (`kitaru_info` with `all` only).
     pub environment_type: Option<EnvironmentType>,
-    /// The ZenML version whose API kitaru-mcp speaks.
+    /// The ZenML version whose API this SDK speaks.
     pub zenml_version: Option<String>,
     /// Always null: there are no Python packages to list.
     pub packages: Option<std::collections::BTreeMap<String, String>>,
@@ -119,7 +116,7 @@ pub struct StatusReport {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum ConnectionKind {
     /// The CLI uses a local database, which only the Python client can
-    /// open: kitaru-mcp has nothing to talk to.
+    /// open: the SDK has nothing to talk to.
     #[serde(rename = "local database")]
     LocalDatabase,
     /// The local server started by `kitaru login`, and it is running.
@@ -203,7 +200,14 @@ pub(crate) async fn build(connector: &Connector, all: bool) -> StatusReport {
         Ok(dir) => LocalServer::probe(dir).await,
         Err(_) => LocalServer::Unreadable,
     };
-    let mut report = StatusReport::local(options, &env, &files, &local_server, all);
+    let mut report = StatusReport::local(
+        connector.program(),
+        options,
+        &env,
+        &files,
+        &local_server,
+        all,
+    );
     let mut warnings = Vec::new();
     let mut active_stack = None;
 
@@ -259,8 +263,9 @@ pub(crate) async fn build(connector: &Connector, all: bool) -> StatusReport {
 
 impl StatusReport {
     /// What is known without resolving the connection: files, variables,
-    /// the local server, this program.
+    /// the local server, the program using the SDK.
     fn local(
+        program: &Program,
         options: &ConnectionOptions,
         env: &dyn Environment,
         files: &ConfigLocations,
@@ -275,7 +280,7 @@ impl StatusReport {
             .unwrap_or_default();
         let kitaru_python = crate::bridge::locate_without_running(&working_dir);
         Self {
-            sdk_version: SDK_VERSION.to_owned(),
+            sdk_version: program.to_string(),
             connection: ConnectionKind::Unavailable,
             connection_target: "unavailable".to_owned(),
             config_directory: files
@@ -390,7 +395,7 @@ fn log_store_report(
 }
 
 /// The connection kind and target when the connection cannot be resolved:
-/// a CLI without a server uses a local database (which kitaru-mcp cannot
+/// a CLI without a server uses a local database (which the SDK cannot
 /// open); anything else is unusable.
 fn unresolved(error: &ConnectionError, files: &ConfigLocations) -> (ConnectionKind, String) {
     let ConnectionError::NotConnected { reason } = error else {

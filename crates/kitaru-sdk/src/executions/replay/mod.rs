@@ -32,7 +32,7 @@ use super::settle::{Observer, settle};
 use super::{flow_name, lookup};
 use crate::bridge::{Job, JobOptions, Python};
 use crate::error::ApiContext;
-use crate::{Error, Kitaru};
+use crate::{Error, Kitaru, Program};
 
 /// How long the Python side may take to create the new execution (it
 /// imports Kitaru and the user's code, and compiles the flow first).
@@ -57,6 +57,9 @@ pub struct LaunchOptions {
     pub env: Vec<(String, String)>,
     /// Hears where the new execution stands while it is followed.
     pub observer: Option<Observer>,
+    /// Where the Python jobs' logs and events go (readable by this user
+    /// only). Default: [`Program::jobs_dir`] of the default [`Program`].
+    pub jobs_dir: PathBuf,
 }
 
 impl Default for LaunchOptions {
@@ -67,6 +70,7 @@ impl Default for LaunchOptions {
             settle: Duration::from_secs(60),
             env: Vec::new(),
             observer: None,
+            jobs_dir: Program::default().jobs_dir(),
         }
     }
 }
@@ -82,6 +86,7 @@ impl LaunchOptions {
             python,
             working_dir: self.working_dir.clone(),
             env: self.env.clone(),
+            jobs_dir: self.jobs_dir.clone(),
         })
     }
 }
