@@ -3,8 +3,8 @@
 //! from the credential in the request's `Authorization` header (a
 //! [`ConnectorPool`], one connection per credential).
 //!
-//! The bottom layer of the server: it knows the SDK and the request, and
-//! nothing else of this crate.
+//! Near the bottom of the server: it knows the SDK, the request and the
+//! program's name, nothing else of this crate.
 
 use std::sync::Arc;
 
@@ -13,6 +13,8 @@ use kitaru_client::connection::ConnectError;
 use kitaru_sdk::{Connector, ConnectorPool, Credential, Kitaru};
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
+
+use crate::limits::program;
 
 /// The prefix of Kitaru (ZenML) service-account API keys.
 const API_KEY_PREFIX: &str = "ZENKEY_";
@@ -30,12 +32,12 @@ impl Connections {
     /// One connection, resolved from `options` against the environment and
     /// the CLI's config on first use.
     pub fn one(options: ConnectionOptions) -> Self {
-        Self::One(Arc::new(Connector::new(options)))
+        Self::One(Arc::new(Connector::new(options).with_program(program())))
     }
 
     /// Each caller's own, made from `base` and the caller's credential.
     pub fn per_caller(base: ConnectionOptions) -> Self {
-        Self::PerCaller(Arc::new(ConnectorPool::new(base)))
+        Self::PerCaller(Arc::new(ConnectorPool::new(base).with_program(program())))
     }
 
     /// Whether each request acts as its caller (HTTP).

@@ -30,3 +30,5 @@ pub mod settings;
 pub mod tasks;
 pub mod tools;
 pub mod transport;
+
+pub use limits::program;

@@ -1,5 +1,6 @@
 //! The limits the tools apply while they run — sizes, timeouts, polling,
-//! the audit log, the task key —, set once for the process from the
+//! the audit log, the task key, the jobs folder —, and the program's name
+//! as the SDK reports it, set once for the process from the
 //! [settings](crate::settings::Settings) before serving. Everything that
 //! cuts, waits or polls reads them here, never the environment.
 
@@ -29,6 +30,33 @@ pub struct Limits {
     pub max_subscriptions: usize,
     /// `--task-key-file`.
     pub task_key_file: Option<PathBuf>,
+    /// `--jobs-dir`.
+    pub jobs_dir: Option<PathBuf>,
+}
+
+impl Limits {
+    /// Where job logs of the user's Kitaru Python go: `--jobs-dir`, else
+    /// `jobs` in this program's state folder.
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.jobs_dir
+            .clone()
+            .unwrap_or_else(|| program().jobs_dir())
+    }
+
+    /// The file of the task key: `--task-key-file`, else `task-key` in this
+    /// program's state folder (`None` without one).
+    pub fn task_key_file(&self) -> Option<PathBuf> {
+        self.task_key_file
+            .clone()
+            .or_else(|| program().state_dir().map(|state| state.join("task-key")))
+    }
+}
+
+/// This program as the SDK names it: `sdk_version` in status reports
+/// (`kitaru-mcp <version>`), and the folder it keeps its state in
+/// (`$XDG_STATE_HOME/kitaru-mcp`).
+pub fn program() -> kitaru_sdk::Program {
+    kitaru_sdk::Program::new("kitaru-mcp", env!("CARGO_PKG_VERSION"))
 }
 
 /// `--value-bytes` by default.
@@ -56,6 +84,7 @@ impl Default for Limits {
             poll_interval: Duration::from_secs_f64(POLL_SECONDS),
             max_subscriptions: MAX_SUBSCRIPTIONS,
             task_key_file: None,
+            jobs_dir: None,
         }
     }
 }

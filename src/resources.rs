@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kitaru_sdk::deployments::{self, Selector};
-use kitaru_sdk::executions::{self, ExecutionFilter, LogQuery};
+use kitaru_sdk::executions::{self, ExecutionFilter, ListPosition, LogQuery};
 use kitaru_sdk::memory::{self, MemoryScope};
 use kitaru_sdk::{Kitaru, artifacts};
 use rmcp::model::{
@@ -293,8 +293,9 @@ pub async fn read(
     ]))
 }
 
-/// A page of the executions as resources, newest first; the cursor is the
-/// number of executions already listed.
+/// A page of the executions as resources, newest first; the cursor says
+/// where the server's listing goes on (see [`cursor_of`]), so a page reads no
+/// earlier page of runs.
 pub async fn list(
     kitaru: &Kitaru,
     selection: &ToolSelection,
@@ -303,20 +304,16 @@ pub async fn list(
     if !offered(selection, "executions") {
         return Ok(ListResourcesResult::with_all_items(Vec::new()));
     }
-    let skip: usize = match cursor {
-        None => 0,
-        Some(cursor) => cursor
-            .parse()
-            .map_err(|_| ErrorData::invalid_params(format!("invalid cursor `{cursor}`"), None))?,
+    let from = match cursor {
+        None => ListPosition::default(),
+        Some(cursor) => parse_cursor(cursor)
+            .ok_or_else(|| ErrorData::invalid_params(format!("invalid cursor `{cursor}`"), None))?,
     };
-    let found = executions::list(kitaru, &ExecutionFilter::default(), Some(skip + PAGE + 1))
+    let (found, next) = executions::list_from(kitaru, &ExecutionFilter::default(), from, PAGE)
         .await
         .map_err(failure)?;
-    let more = found.len() > skip + PAGE;
     let resources = found
         .into_iter()
-        .skip(skip)
-        .take(PAGE)
         .map(|execution| {
             let summary = execution.summary;
             let name = format!(
@@ -334,10 +331,24 @@ pub async fn list(
         })
         .collect();
     let mut page = ListResourcesResult::with_all_items(resources);
-    if more {
-        page.next_cursor = Some((skip + PAGE).to_string());
-    }
+    page.next_cursor = next.map(cursor_of);
     Ok(page)
+}
+
+/// The `resources/list` cursor for `position`: the server's page of runs and
+/// the position on it where the next page of resources starts, as
+/// `<page>-<position>`. Clients take it as it is.
+fn cursor_of(position: ListPosition) -> String {
+    format!("{}-{}", position.page, position.index)
+}
+
+/// The position a [`cursor_of`] stands for.
+fn parse_cursor(text: &str) -> Option<ListPosition> {
+    let (page, index) = text.split_once('-')?;
+    Some(ListPosition {
+        page: page.parse().ok().filter(|page| *page >= 1)?,
+        index: index.parse().ok()?,
+    })
 }
 
 /// Who is subscribed to which execution, and the status last seen.
@@ -541,5 +552,14 @@ mod tests {
         assert!(error.contains("kitaru://executions/{exec_id}"), "{error}");
         assert!(ResourceUri::parse("https://executions/x").is_err());
         assert!(ResourceUri::parse("kitaru://artifacts/%zz").is_err());
+    }
+
+    #[test]
+    fn a_cursor_reads_back_as_its_position_and_junk_is_refused() {
+        let position = ListPosition { page: 3, index: 7 };
+        assert_eq!(parse_cursor(&cursor_of(position)), Some(position));
+        for junk in ["x", "50", "0-0", "-1-0", "2-", "2-x", "1-2-3"] {
+            assert_eq!(parse_cursor(junk), None, "{junk}");
+        }
     }
 }

@@ -122,8 +122,13 @@ pub struct Settings {
     /// The file of the key task ids are signed with; by default
     /// `$XDG_STATE_HOME/kitaru-mcp/task-key`. Point several instances at
     /// one file to let them answer for each other's tasks.
-    #[arg(long, env = "KITARU_MCP_TASK_KEY_FILE", value_name = "PATH")]
+    #[arg(long, env = "KITARU_MCP_TASK_KEY_FILE", value_name = "PATH", value_parser = path)]
     pub task_key_file: Option<PathBuf>,
+
+    /// Where flows run through the user's Kitaru Python write their output
+    /// and reports; by default `$XDG_STATE_HOME/kitaru-mcp/jobs`.
+    #[arg(long, env = "KITARU_MCP_JOBS_DIR", value_name = "PATH", value_parser = path)]
+    pub jobs_dir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -153,6 +158,7 @@ impl Settings {
             poll_interval: Duration::from_secs_f64(self.poll_seconds),
             max_subscriptions: self.max_subscriptions,
             task_key_file: self.task_key_file.clone(),
+            jobs_dir: self.jobs_dir.clone(),
         }
     }
 }
@@ -165,6 +171,14 @@ fn http_address(text: &str) -> Result<std::net::SocketAddr, String> {
     text.trim()
         .parse()
         .map_err(|_| format!("`{text}` is not a port or an IP:PORT address"))
+}
+
+/// A path, not empty.
+fn path(text: &str) -> Result<PathBuf, String> {
+    if text.trim().is_empty() {
+        return Err("an empty path".to_owned());
+    }
+    Ok(PathBuf::from(text))
 }
 
 /// A whole number above zero.

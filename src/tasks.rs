@@ -166,11 +166,7 @@ impl std::fmt::Debug for TaskKey {
 impl TaskKey {
     /// This installation's key (see the type's documentation).
     pub fn installation() -> Self {
-        let path = crate::limits::limits()
-            .task_key_file
-            .clone()
-            .filter(|path| !path.as_os_str().is_empty())
-            .or_else(|| kitaru_sdk::bridge::state_dir().map(|state| state.join("task-key")));
+        let path = crate::limits::limits().task_key_file();
         match path.as_deref().map(Self::kept_in) {
             Some(Ok(key)) => key,
             failed => {

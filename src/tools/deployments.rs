@@ -2,7 +2,6 @@
 
 use kitaru_sdk::Kitaru;
 use kitaru_sdk::deployments::{self, Deleted, DeployRequest, Deployment, Invocation, Selector};
-use kitaru_sdk::executions::LaunchOptions;
 
 use super::args::{
     DeploymentsDeleteArgs, DeploymentsDeployArgs, DeploymentsGetArgs, DeploymentsInvokeArgs,
@@ -27,7 +26,7 @@ pub async fn deploy(
         cache: args.cache,
         retries: args.retries,
     };
-    Ok(deployments::deploy(kitaru, &request, &LaunchOptions::default()).await?)
+    Ok(deployments::deploy(kitaru, &request, &super::launch_options()).await?)
 }
 
 /// `kitaru_deployments_list`.

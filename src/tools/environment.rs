@@ -2,7 +2,6 @@
 
 use kitaru_sdk::Connector;
 use kitaru_sdk::clean::{self, CleanPreview};
-use kitaru_sdk::executions::LaunchOptions;
 use kitaru_sdk::local_server::{self, LocalServerStarted, LocalServerStopped};
 use kitaru_sdk::status::{self, StatusReport};
 
@@ -47,7 +46,7 @@ pub async fn start_local_server(
     args: StartLocalServerArgs,
     _: &ToolContext,
 ) -> Result<LocalServerStarted, ToolError> {
-    let options = LaunchOptions::default();
+    let options = super::launch_options();
     Ok(local_server::start(connector, args.port, args.timeout, &options).await?)
 }
 
@@ -58,5 +57,5 @@ pub async fn stop_local_server(
     _: StopLocalServerArgs,
     _: &ToolContext,
 ) -> Result<LocalServerStopped, ToolError> {
-    Ok(local_server::stop(connector, &LaunchOptions::default()).await?)
+    Ok(local_server::stop(connector, &super::launch_options()).await?)
 }

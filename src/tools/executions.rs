@@ -262,7 +262,7 @@ fn launch_options(seconds: u64, context: &ToolContext) -> LaunchOptions {
     LaunchOptions {
         settle: std::time::Duration::from_secs(seconds),
         observer: progress(context),
-        ..LaunchOptions::default()
+        ..super::launch_options()
     }
 }
 

@@ -27,12 +27,22 @@ pub use context::{AsTask, ToolContext, WaitAnswers, calls_in_flight};
 pub use error::ToolError;
 pub use toolbox::Toolbox;
 
+use kitaru_sdk::executions::LaunchOptions;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, MetaObject};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 include!(concat!(env!("OUT_DIR"), "/tool_args.rs"));
+
+/// How the tools that need the user's Kitaru Python run it: as the SDK's
+/// defaults say, with the job logs in `--jobs-dir`.
+pub(crate) fn launch_options() -> LaunchOptions {
+    LaunchOptions {
+        jobs_dir: crate::limits::limits().jobs_dir(),
+        ..LaunchOptions::default()
+    }
+}
 
 /// The input schema a model reads for an argument type: the JSON schema
 /// without what costs a model's context and tells it nothing (`$schema`,

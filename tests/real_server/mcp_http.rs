@@ -192,6 +192,10 @@ async fn two_instances_serve_two_users_alternately_each_as_itself() {
         )
         .await;
         assert_eq!(status["active_user"], *expected, "turn {id}: {status}");
+        assert_eq!(
+            status["sdk_version"],
+            concat!("kitaru-mcp ", env!("CARGO_PKG_VERSION"))
+        );
         assert_eq!(status["server_url"], server().str("/auth/server_url"));
     }
 

@@ -139,6 +139,18 @@ fn failures_name_their_kind() {
     );
 }
 
+/// The server names itself to the SDK: status reports it as `sdk_version`.
+#[test]
+fn status_names_kitaru_mcp_as_the_program() {
+    let mut peer = crate::stdio_peer::StdioPeer::start(kitaru_mcp());
+    let status = peer.call("kitaru_status", json!({}));
+    assert!(!status.is_error, "{:?}", status.texts);
+    assert_eq!(
+        status.structured.unwrap()["sdk_version"],
+        concat!("kitaru-mcp ", env!("CARGO_PKG_VERSION"))
+    );
+}
+
 /// Arguments have sane maximums, and an error quotes at most a short
 /// prefix of what it was given.
 #[test]

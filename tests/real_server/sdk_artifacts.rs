@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use kitaru_client::paging::Paged as _;
 use kitaru_sdk::Error;
 use kitaru_sdk::artifacts::{self, Artifact, ValueFormat};
 use serde_json::{Value, json};
@@ -129,11 +130,12 @@ async fn a_unique_id_prefix_finds_the_version() {
 #[tokio::test]
 async fn an_ambiguous_prefix_names_the_matches() {
     let client = server().client();
-    let versions = kitaru_client::paging::all_pages(|page| {
-        client.list_artifact_versions().page(page).size(1000).send()
-    })
-    .await
-    .unwrap();
+    let versions = client
+        .list_artifact_versions()
+        .size(1000)
+        .all()
+        .await
+        .unwrap();
     // Two-digit prefixes: few matches each, so the error lists them all.
     let mut by_prefix = BTreeMap::<String, Vec<String>>::new();
     for version in &versions {

@@ -7,12 +7,13 @@ use std::sync::OnceLock;
 
 use kitaru_sdk::artifacts::{ArtifactFilter, ArtifactRef};
 use kitaru_sdk::executions::{
-    self, Execution, ExecutionDetail, ExecutionFilter, ExecutionStatus, FailureOrigin, LogQuery,
+    self, Execution, ExecutionDetail, ExecutionFilter, ExecutionStatus, FailureOrigin,
+    ListPosition, LogQuery,
 };
 use kitaru_sdk::{Error, Kitaru, artifacts};
 use serde_json::{Value, json};
 
-use crate::support::{changing_executions, server, start_waiting_executions};
+use crate::support::{changing_executions, executions_lock, server, start_waiting_executions};
 
 async fn kitaru() -> Kitaru {
     server().kitaru().await
@@ -335,6 +336,67 @@ async fn a_limit_caps_the_listing() {
         .await
         .unwrap();
     assert_eq!(listed.len(), 2);
+}
+
+fn ids(executions: Vec<Execution>) -> Vec<String> {
+    executions
+        .into_iter()
+        .map(|execution| execution.summary.exec_id)
+        .collect()
+}
+
+/// Listing a part at a time goes on where the last part stopped: the parts
+/// add up to the whole listing, in order; a listing from a later page of
+/// runs starts there; one from past the last page is empty.
+#[test]
+fn listing_part_by_part_adds_up_to_the_whole_listing() {
+    let _listing = executions_lock().read().unwrap_or_else(|e| e.into_inner());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let kitaru = kitaru().await;
+        let filter = ExecutionFilter::default();
+        let whole = ids(list(&kitaru, filter.clone()).await.unwrap());
+        assert!(whole.len() >= 3);
+
+        let mut parts = Vec::new();
+        let mut from = ListPosition::default();
+        loop {
+            let (part, next) = executions::list_from(&kitaru, &filter, from, 7)
+                .await
+                .unwrap();
+            assert!(
+                part.len() == 7 || next.is_none(),
+                "{from:?}: {}",
+                part.len()
+            );
+            parts.extend(ids(part));
+            match next {
+                Some(next) => from = next,
+                None => break,
+            }
+        }
+        assert_eq!(parts, whole);
+
+        // Runs come 50 a page.
+        let second_page = ListPosition { page: 2, index: 0 };
+        let (part, _) = executions::list_from(&kitaru, &filter, second_page, 3)
+            .await
+            .unwrap();
+        let expected: Vec<String> = whole.iter().skip(50).take(3).cloned().collect();
+        assert_eq!(ids(part), expected);
+
+        let past_the_end = ListPosition {
+            page: 10_000,
+            index: 0,
+        };
+        let (part, next) = executions::list_from(&kitaru, &filter, past_the_end, 3)
+            .await
+            .unwrap();
+        assert!(part.is_empty() && next.is_none());
+    });
 }
 
 #[tokio::test]

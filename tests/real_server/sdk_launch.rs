@@ -29,6 +29,7 @@ pub fn options() -> LaunchOptions {
         settle: Duration::from_secs(240),
         env: server.env(),
         observer: None,
+        ..LaunchOptions::default()
     }
 }
 

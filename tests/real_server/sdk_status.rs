@@ -5,10 +5,11 @@
 
 use std::path::Path;
 
-use kitaru_client::ConnectionOptions;
+use kitaru_client::connection::Source;
+use kitaru_client::{CliConfigFile, ConnectionOptions};
 use kitaru_sdk::clean::{self, CleanPreview, CleanScope, EntryType};
 use kitaru_sdk::status::{self, ConnectionKind, SelectionSource, SettingSources, StatusReport};
-use kitaru_sdk::{Connector, stacks};
+use kitaru_sdk::{Connector, ErrorKind, Kitaru, Program, stacks};
 
 use crate::support::server;
 
@@ -251,6 +252,13 @@ async fn a_cli_without_a_server_reports_a_local_database() {
     );
     let report = status::status(&connector).await;
     assert_eq!(report.connection, ConnectionKind::LocalDatabase);
+    // The program using the SDK names itself; by default, the SDK.
+    assert_eq!(
+        report.sdk_version,
+        format!("kitaru-sdk {}", env!("CARGO_PKG_VERSION"))
+    );
+    let named = connector.with_program(Program::new("my-tool", "1.2.0"));
+    assert_eq!(status::status(&named).await.sdk_version, "my-tool 1.2.0");
     assert_eq!(
         report.connection_target,
         format!(
@@ -307,4 +315,88 @@ async fn a_login_to_a_stopped_local_server_is_reported_as_stale() {
         preview.local_server_status.as_deref(),
         Some("registered but not running")
     );
+}
+
+/// The CLI config `kitaru login` wrote, copied to a folder of its own
+/// (outside any repository) with `active_project_id` set to `project`.
+fn cli_config_saving_project(project: &str) -> tempfile::TempDir {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["config.yaml", "credentials.yaml"] {
+        let from = Path::new(server.str("/config_path")).join(file);
+        if from.exists() {
+            std::fs::copy(&from, dir.path().join(file)).unwrap();
+        }
+    }
+    CliConfigFile::global(dir.path())
+        .update(|settings| {
+            settings.insert("active_project_id".into(), project.into());
+        })
+        .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_saved_active_project_that_is_gone_falls_back_as_the_cli_does() {
+    let server = server();
+    let gone = uuid::Uuid::new_v4().to_string();
+    let dir = cli_config_saving_project(&gone);
+    let options = ConnectionOptions::new()
+        .config_dir(dir.path())
+        .working_dir(dir.path());
+    let kitaru = Kitaru::connect_with(&options).await.unwrap();
+    assert_eq!(kitaru.project(), Some(gone.as_str()));
+    assert!(matches!(
+        kitaru.connection.sources.project,
+        Some(Source::File(_))
+    ));
+
+    let project = kitaru.active_project().await.unwrap();
+    assert_eq!(project.name, server.str("/seed/project/name"));
+    // Status reports the same project, by the same rule.
+    let report = status::status(&Connector::new(options)).await;
+    assert_eq!(
+        report.active_project.as_deref(),
+        Some(server.str("/seed/project/name"))
+    );
+}
+
+#[tokio::test]
+async fn a_project_named_explicitly_or_by_a_variable_must_exist() {
+    let server = server();
+    let dir = cli_config_saving_project(server.str("/seed/project/name"));
+    let options = ConnectionOptions::new()
+        .config_dir(dir.path())
+        .working_dir(dir.path());
+    let saved = Kitaru::connect_with(&options).await.unwrap();
+    assert_eq!(
+        saved.active_project().await.unwrap().name,
+        server.str("/seed/project/name")
+    );
+
+    let explicit = options.clone().project("no-such-project");
+    let kitaru = Kitaru::connect_with(&explicit).await.unwrap();
+    let error = kitaru.active_project().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+    assert!(error.to_string().contains("'no-such-project'"), "{error}");
+    let report = status::status(&Connector::new(explicit)).await;
+    assert_eq!(report.active_project, None);
+
+    let variable = options
+        .resolve(&std::collections::HashMap::from([(
+            "KITARU_PROJECT".to_owned(),
+            "no-such-project".to_owned(),
+        )]))
+        .unwrap();
+    assert_eq!(
+        variable.sources.project,
+        Some(Source::Env("KITARU_PROJECT"))
+    );
+    let client = variable.connect().await.unwrap();
+    let kitaru = Kitaru {
+        client,
+        connection: variable,
+    };
+    let error = kitaru.active_project().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
 }

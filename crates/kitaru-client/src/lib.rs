@@ -34,8 +34,10 @@
 //! # }
 //! ```
 //!
-//! [`paging::all_pages`] collects every page of a list query, and
-//! [`ApiError`] is what the server said when a request failed.
+//! Every list request is [`paging::Paged`]: `.stream()` streams its items
+//! over the server's pages and `.all()` collects them. [`ApiError`] is what
+//! the server said when a request failed, and [`CliConfigFile`] reads and
+//! writes the CLI's config files.
 //!
 //! Timestamps decode into [`Timestamp`], which reads the server's
 //! offset-less values as UTC. Error answers decode into
@@ -50,6 +52,7 @@
 
 mod api_error;
 mod artifacts;
+pub mod cli_config;
 pub mod connection;
 pub mod operations;
 pub mod paging;
@@ -72,6 +75,7 @@ mod generated {
 }
 
 pub use api_error::{ApiError, error_detail};
+pub use cli_config::{CliConfigError, CliConfigFile};
 pub use connection::{ConnectError, ConnectionOptions, ResolvedConnection};
 pub use generated::{
     ByteStream, Client, ClientInfo, Error, ResponseValue, builder, prelude, types,

@@ -1027,7 +1027,7 @@ fn a_local_sql_store_is_not_connected_and_its_url_is_not_shown() {
     assert_eq!(
         message,
         format!(
-            "Kitaru is not connected to a server: {} uses a local `sql` store, which kitaru-mcp cannot open. Run `kitaru login <server-url>`, or set KITARU_SERVER_URL, KITARU_AUTH_TOKEN and KITARU_PROJECT.",
+            "Kitaru is not connected to a server: {} uses a local `sql` store, which this client cannot open. Run `kitaru login <server-url>`, or set KITARU_SERVER_URL, KITARU_AUTH_TOKEN and KITARU_PROJECT.",
             setup.config_file().display()
         )
     );

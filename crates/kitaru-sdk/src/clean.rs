@@ -14,10 +14,11 @@ use serde::Serialize;
 
 use kitaru_client::connection::ProcessEnv;
 
-use crate::status::config_files::{ConfigLocations, KitaruConfig, REPOSITORY_DIR};
+use crate::status::config_files::{ConfigLocations, KitaruConfig};
 use crate::status::environment::{self, EnvironmentVariable};
 use crate::status::local_server::LocalServer;
 use crate::{Connector, Error};
+use kitaru_client::cli_config::{CONFIG_FILE, CliConfigFile, KITARU_FILE, REPOSITORY_DIR};
 use kitaru_client::connection::Environment;
 
 /// What a clean removes.
@@ -269,10 +270,10 @@ fn global_entries(config_dir: &Path, now: DateTime<Utc>) -> Vec<PreviewEntry> {
         return Vec::new();
     }
     let mut children = Vec::new();
-    let kitaru_yaml = config_dir.join("kitaru.yaml");
-    if let Some(mut entry) = PreviewEntry::of(&kitaru_yaml) {
+    let kitaru_yaml = CliConfigFile::kitaru(config_dir);
+    if let Some(mut entry) = PreviewEntry::of(kitaru_yaml.path()) {
         entry.note = match KitaruConfig::read(&kitaru_yaml) {
-            Ok(config) => match config.map_or(0, |config| config.model_alias_count()) {
+            Ok(config) => match config.model_alias_count() {
                 0 => None,
                 count => Some(format!(
                     "model_registry: {count} aliases (use --force to proceed)"
@@ -282,7 +283,7 @@ fn global_entries(config_dir: &Path, now: DateTime<Utc>) -> Vec<PreviewEntry> {
         };
         children.push(entry);
     }
-    children.extend(PreviewEntry::of(&config_dir.join("config.yaml")));
+    children.extend(PreviewEntry::of(CliConfigFile::global(config_dir).path()));
     let local_stores = config_dir.join("local_stores");
     if local_stores.exists() {
         children.push(local_stores_entry(&local_stores));
@@ -291,7 +292,7 @@ fn global_entries(config_dir: &Path, now: DateTime<Utc>) -> Vec<PreviewEntry> {
     if daemon.exists() {
         children.push(PreviewEntry::directory(&daemon, tree_size(&daemon)));
     }
-    const SHOWN: [&str; 4] = ["kitaru.yaml", "config.yaml", "local_stores", "zen_server"];
+    const SHOWN: [&str; 4] = [KITARU_FILE, CONFIG_FILE, "local_stores", "zen_server"];
     children.extend(
         sorted_children(config_dir)
             .iter()

@@ -1,12 +1,14 @@
 //! A connected Kitaru server, and a connector that connects on first use.
 
 use kitaru_client::Client;
-use kitaru_client::connection::{ConnectionOptions, ResolvedConnection};
+use kitaru_client::connection::{ConnectionOptions, ResolvedConnection, Source};
+use kitaru_client::types::ProjectResponse;
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::Error;
+use crate::error::ApiContext as _;
+use crate::{Error, Program};
 
 /// A connected Kitaru server: the typed client and where it points.
 ///
@@ -50,11 +52,86 @@ impl Kitaru {
     pub fn project(&self) -> Option<&str> {
         self.connection.project.as_deref()
     }
+
+    /// The active project, chosen as the Kitaru CLI (ZenML's client)
+    /// chooses it, by one rule:
+    ///
+    /// 1. the project the connection names ([`Kitaru::project`]). One named
+    ///    by explicit options or a variable (`KITARU_PROJECT`,
+    ///    `ZENML_ACTIVE_PROJECT_ID`) must exist: it is an error when it does
+    ///    not. One saved in the CLI's config files may have been deleted
+    ///    since; then the next steps apply, as the CLI falls back too;
+    /// 2. else the current user's default project, if it still exists;
+    /// 3. else the server's only project.
+    ///
+    /// With none of these, no project is active: an error saying how to
+    /// pick one.
+    pub async fn active_project(&self) -> Result<ProjectResponse, Error> {
+        if let Some(configured) = self.project() {
+            let saved = matches!(self.connection.sources.project, Some(Source::File(_)));
+            match self.load_project(configured).await {
+                Ok(project) => return Ok(project),
+                Err(error) if saved && error.is_not_found() => {
+                    tracing::debug!(
+                        "the saved active project '{configured}' is gone; falling back: {error}"
+                    );
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let user = self
+            .client
+            .get_current_user()
+            .send()
+            .await
+            .context("Failed to read the current user")?
+            .into_inner();
+        if let Some(id) = user.body.and_then(|body| body.default_project_id) {
+            match self.load_project(&id.to_string()).await {
+                Ok(project) => return Ok(project),
+                Err(error) if error.is_not_found() => {}
+                Err(error) => return Err(error),
+            }
+        }
+        let projects = self
+            .client
+            .list_projects()
+            .size(2)
+            .send()
+            .await
+            .context("Failed to list projects")?
+            .into_inner()
+            .items;
+        <[ProjectResponse; 1]>::try_from(projects)
+            .map(|[only]| only)
+            .map_err(|projects| {
+                Error::State(format!(
+                    "No project is active and the server has {}; pick one with `kitaru project \
+                     set <name>` or KITARU_PROJECT.",
+                    if projects.is_empty() {
+                        "none"
+                    } else {
+                        "several"
+                    }
+                ))
+            })
+    }
+
+    /// The project named `name_or_id`.
+    async fn load_project(&self, name_or_id: &str) -> Result<ProjectResponse, Error> {
+        self.client
+            .get_project()
+            .project_name_or_id(name_or_id)
+            .send()
+            .await
+            .map(|answer| answer.into_inner())
+            .context(format!("Failed to load project '{name_or_id}'"))
+    }
 }
 
 /// Connects on first use and keeps the connection.
 ///
-/// A long-lived program (the MCP server) holds one, so starting up never
+/// A long-lived program (a server, say) holds one, so starting up never
 /// waits for the Kitaru server. Callers asking while an attempt is under
 /// way share it, and all get its outcome when it ends (a server that never
 /// answers costs each of them one timeout, not one per caller before it).
@@ -66,6 +143,7 @@ impl Kitaru {
 #[derive(Debug, Default)]
 pub struct Connector {
     options: ConnectionOptions,
+    program: Program,
     state: Arc<std::sync::Mutex<State>>,
 }
 
@@ -87,13 +165,25 @@ impl Connector {
     pub fn new(options: ConnectionOptions) -> Self {
         Self {
             options,
+            program: Program::default(),
             state: Arc::default(),
         }
+    }
+
+    /// The same connector, used by `program` (which status reports name).
+    pub fn with_program(mut self, program: Program) -> Self {
+        self.program = program;
+        self
     }
 
     /// The options connections are resolved from.
     pub fn options(&self) -> &ConnectionOptions {
         &self.options
+    }
+
+    /// The program using the connector.
+    pub fn program(&self) -> &Program {
+        &self.program
     }
 
     /// The connected server, connecting now if needed. Callers asking at

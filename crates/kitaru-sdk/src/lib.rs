@@ -42,9 +42,10 @@
 //! ```
 //!
 //! Every failure is an [`Error`] with a stable [`ErrorKind`] and a message
-//! that names the next step. The crate knows nothing of MCP; the
-//! `kitaru-mcp` server is a thin layer over it. With the `schemars` feature
-//! the payload types also describe themselves as JSON schemas.
+//! that names the next step. The crate knows nothing of MCP, or of any
+//! program built on it: a program names itself with [`Program`]. With the
+//! `schemars` feature the payload types also describe themselves as JSON
+//! schemas.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -62,6 +63,7 @@ mod llm;
 pub mod local_server;
 pub mod memory;
 mod pool;
+mod program;
 mod python_repr;
 pub mod secrets;
 pub mod stacks;
@@ -70,3 +72,4 @@ pub mod status;
 pub use error::{Error, ErrorKind, Result};
 pub use kitaru::{Connector, Kitaru};
 pub use pool::{ConnectorPool, Credential};
+pub use program::Program;

@@ -19,8 +19,9 @@ use kitaru_client::connection::Environment;
 use serde_json::{Value, json};
 
 use crate::error::ApiContext as _;
-use crate::status::config_files::{KITARU_CONFIG_FILE, KitaruConfig, ModelAlias, ModelRegistry};
+use crate::status::config_files::{KitaruConfig, ModelAlias, ModelRegistry};
 use crate::{Error, Kitaru};
+use kitaru_client::CliConfigFile;
 
 /// The variable naming the model used when none is given.
 const DEFAULT_MODEL_VAR: &str = "KITARU_DEFAULT_MODEL";
@@ -67,10 +68,8 @@ fn registry(config_dir: &Path, env: &dyn Environment) -> Result<(ModelRegistry, 
             )
         })?),
     };
-    let local = match KitaruConfig::read(&config_dir.join(KITARU_CONFIG_FILE)) {
-        Ok(config) => config
-            .and_then(|config| config.model_registry().cloned())
-            .unwrap_or_default(),
+    let local = match KitaruConfig::read(&CliConfigFile::kitaru(config_dir)) {
+        Ok(config) => config.model_registry().cloned().unwrap_or_default(),
         Err(_) if transported.is_some() => ModelRegistry::default(),
         Err(reason) => return Err(Error::State(reason)),
     };

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use kitaru_client::ConnectionOptions;
 
-use crate::{Connector, Error, Kitaru};
+use crate::{Connector, Error, Kitaru, Program};
 
 /// How many accepted credentials' connections a pool keeps by default.
 pub const ACCEPTED_KEPT: usize = 1_000;
@@ -50,6 +50,7 @@ impl Credential {
 #[derive(Debug)]
 pub struct ConnectorPool {
     base: ConnectionOptions,
+    program: Program,
     accepted_kept: usize,
     connectors: Mutex<Connectors>,
 }
@@ -72,9 +73,16 @@ impl ConnectorPool {
     pub fn with_capacity(base: ConnectionOptions, accepted_kept: usize) -> Self {
         Self {
             base,
+            program: Program::default(),
             accepted_kept: accepted_kept.max(1),
             connectors: Mutex::default(),
         }
+    }
+
+    /// Connections that name `program` (see [`Connector::with_program`]).
+    pub fn with_program(mut self, program: Program) -> Self {
+        self.program = program;
+        self
     }
 
     /// The connection for `credential`: the one kept for it, or a new one
@@ -130,7 +138,7 @@ impl ConnectorPool {
             Credential::ApiKey(api_key) => self.base.clone().api_key(api_key.clone()),
             Credential::Token(token) => self.base.clone().bearer_token(token.clone()),
         };
-        let connector = Arc::new(Connector::new(options));
+        let connector = Arc::new(Connector::new(options).with_program(self.program.clone()));
         if connectors.pending.len() >= PENDING_KEPT {
             connectors.pending.remove(0);
         }

@@ -2,6 +2,7 @@
 //! credentials, flow settings). Creating one returns its metadata only;
 //! no function here ever returns, logs or reports a value.
 
+use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -27,12 +28,12 @@ pub struct SecretSummary {
 /// Checks the values and turns each into the text the Python SDK would
 /// store: Python's `str()` of the value (`true` becomes `"True"`, an object
 /// `"{'a': 1}"`). Keys are trimmed env-var style names.
-fn texts(values: &Map<String, Value>) -> Result<Map<String, Value>, Error> {
+fn texts(values: &Map<String, Value>) -> Result<IndexMap<String, Option<String>>, Error> {
     let refuse = |reason: String| Error::argument("values", reason);
     if values.is_empty() {
         return Err(refuse("Provide at least one secret value.".to_owned()));
     }
-    let mut texts = Map::new();
+    let mut texts = IndexMap::new();
     for (raw_key, value) in values {
         let key = raw_key.trim();
         let mut chars = key.chars();
@@ -62,7 +63,7 @@ fn texts(values: &Map<String, Value>) -> Result<Map<String, Value>, Error> {
         if texts.contains_key(key) {
             return Err(refuse(format!("Duplicate secret key `{key}`.")));
         }
-        texts.insert(key.to_owned(), Value::String(text));
+        texts.insert(key.to_owned(), Some(text));
     }
     Ok(texts)
 }
@@ -85,10 +86,13 @@ pub async fn create(
         ));
     }
     let values = texts(values)?;
-    let request = serde_json::json!({"name": name, "private": private, "values": values});
-    let request: kitaru_client::types::SecretRequest = serde_json::from_value(request)
-        .map_err(|e| Error::Unexpected(format!("cannot build the request: {e}")))?;
-    let created = match kitaru.client.create_secret().body(request).send().await {
+    let created = match kitaru
+        .client
+        .create_secret()
+        .body_map(|secret| secret.name(name).private(private).values(values))
+        .send()
+        .await
+    {
         Ok(created) => created.into_inner(),
         Err(error) => {
             let error = kitaru_client::ApiError::read(error).await;
@@ -147,7 +151,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            Value::Object(stored),
+            serde_json::to_value(stored).unwrap(),
             json!({"PORT": "8080", "RATIO": "1.0", "FLAG": "True", "OFF": "False",
                    "OBJ": "{'nested': 1}", "LIST": "[1, 'x']", "TEXT": "s3cr3t"})
         );

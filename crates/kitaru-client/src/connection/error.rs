@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::Source;
+use crate::cli_config::CliConfigError;
 
 /// A failure to work out where and how to connect.
 ///
@@ -114,28 +115,9 @@ pub enum ConnectionError {
     )]
     WorkingDir(#[source] std::io::Error),
 
-    /// A config file exists but cannot be read.
-    #[error("Cannot read {}: {source}", path.display())]
-    ReadFile {
-        /// The file.
-        path: PathBuf,
-        /// Why reading failed.
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// A config file is not the YAML the CLI writes.
-    #[error(
-        "{} is not a valid Kitaru config file ({source}); fix it, or remove it and run `kitaru login` again.",
-        path.display()
-    )]
-    ParseFile {
-        /// The file.
-        path: PathBuf,
-        /// What the parser objected to.
-        #[source]
-        source: serde_norway::Error,
-    },
+    /// A config file of the CLI cannot be read.
+    #[error(transparent)]
+    ConfigFile(#[from] CliConfigError),
 }
 
 /// Why the CLI's global config does not name a server.
@@ -150,7 +132,7 @@ pub enum NotConnectedReason {
     NoStore(PathBuf),
     /// `config.yaml` points at a local database, which only the Python
     /// client can open.
-    #[error("{} uses a local `{store_type}` store, which kitaru-mcp cannot open", path.display())]
+    #[error("{} uses a local `{store_type}` store, which this client cannot open", path.display())]
     LocalStore {
         /// The config file.
         path: PathBuf,

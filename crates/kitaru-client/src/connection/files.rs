@@ -6,23 +6,15 @@
 //! ignores them, so newer CLI versions keep working.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use super::env::{self, EnvView, Environment};
 use super::{ConnectionError, ConnectionOptions, Secret, Source};
+use crate::cli_config::REPOSITORY_DIR;
 use crate::session::{ApiToken, Credentials};
-
-/// The global config file in the config directory.
-pub(crate) const GLOBAL_CONFIG_FILE: &str = "config.yaml";
-/// The per-server credentials file in the config directory.
-pub(crate) const CREDENTIALS_FILE: &str = "credentials.yaml";
-/// The directory that marks a repository root; it holds `config.yaml`.
-pub(crate) const REPOSITORY_DIR: &str = ".kitaru";
 
 /// `config.yaml`, global or repository-local (the latter has no `store`).
 #[derive(Default, Deserialize)]
@@ -176,49 +168,6 @@ impl ServerCredentials {
     }
 }
 
-/// Reads a YAML file; `None` when it does not exist. An empty file reads as
-/// the default, as the CLI treats it.
-///
-/// The CLI rewrites its files in place (truncate, then write), so a reader
-/// running beside it can catch a file empty or cut short. An empty or
-/// unparsable file is therefore read again a few times, briefly, before it
-/// is taken as empty or reported as broken.
-pub(crate) fn read_yaml<T: DeserializeOwned + Default>(
-    path: &Path,
-) -> Result<Option<T>, ConnectionError> {
-    const ATTEMPTS: u32 = 8;
-    const PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
-    let mut attempt = 1;
-    loop {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(ConnectionError::ReadFile {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
-        };
-        let parsed = serde_norway::from_str::<Option<T>>(&text);
-        let settled = attempt >= ATTEMPTS;
-        match parsed {
-            Ok(Some(parsed)) => return Ok(Some(parsed)),
-            Ok(None) if settled || !text.trim().is_empty() => return Ok(Some(T::default())),
-            Err(source) if settled => {
-                return Err(ConnectionError::ParseFile {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
-            Ok(None) | Err(_) => {
-                std::thread::sleep(PAUSE);
-                attempt += 1;
-            }
-        }
-    }
-}
-
 /// The repository root: `ZENML_REPOSITORY_PATH` if set (only that folder is
 /// checked), else the nearest folder holding `.kitaru/`, walking up from
 /// `working_dir`.
@@ -345,32 +294,5 @@ mod tests {
         assert!(parse_utc("2026-01-02T03:04:05.123456").is_some());
         assert!(parse_utc("2026-01-02T03:04:05.123456+00:00").is_some());
         assert_eq!(parse_utc("next tuesday"), None);
-    }
-
-    /// A file the CLI is rewriting in place (empty for a moment) is read
-    /// once it is whole, not taken as an empty config.
-    #[test]
-    fn a_file_caught_mid_rewrite_is_read_once_whole() {
-        let dir = std::env::temp_dir().join(format!("kitaru-read-yaml-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(GLOBAL_CONFIG_FILE);
-        std::fs::write(&path, "").unwrap();
-        let writer = {
-            let path = path.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(std::time::Duration::from_millis(60));
-                std::fs::write(&path, "store:\n  url: http://127.0.0.1:8237\n").unwrap();
-            })
-        };
-        let read: ConfigFile = read_yaml(&path).unwrap().unwrap();
-        writer.join().unwrap();
-        let url = read.store.and_then(|store| store.url);
-        assert_eq!(url.as_deref(), Some("http://127.0.0.1:8237"));
-
-        // An empty file that stays empty is the default config, as for the CLI.
-        std::fs::write(&path, "").unwrap();
-        let read: ConfigFile = read_yaml(&path).unwrap().unwrap();
-        assert!(read.store.is_none());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

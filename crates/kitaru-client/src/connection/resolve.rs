@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use super::env::{self, EnvView, Environment};
 use super::files::{
-    self, CREDENTIALS_FILE, ConfigFile, CredentialsFile, GLOBAL_CONFIG_FILE, REPOSITORY_DIR,
-    ServerCredentials, StoreSection, VerifySslSetting, non_blank,
+    self, ConfigFile, CredentialsFile, ServerCredentials, StoreSection, VerifySslSetting, non_blank,
 };
 use super::url::normalize_server_url;
 use super::{
     ConnectionError, ConnectionOptions, ConnectionSources, NotConnectedReason, ResolvedConnection,
     Secret, Source, VerifySsl,
 };
+use crate::cli_config::CliConfigFile;
 use crate::session::{ApiToken, Credentials};
 
 /// The server's default when neither the environment nor the config sets one.
@@ -47,12 +47,10 @@ pub(crate) fn resolve(
 
     let (config_dir, config_dir_source) =
         files::config_dir_in(options, &env, &working_dir, &mut warnings)?;
-    let global = read_located::<ConfigFile>(config_dir.join(GLOBAL_CONFIG_FILE))?;
+    let global = read_located::<ConfigFile>(CliConfigFile::global(&config_dir))?;
     let repository_root = files::find_repository_in(&env, &working_dir);
     let repository = match &repository_root {
-        Some(root) => {
-            read_located::<ConfigFile>(root.join(REPOSITORY_DIR).join(GLOBAL_CONFIG_FILE))?
-        }
+        Some(root) => read_located::<ConfigFile>(CliConfigFile::repository(root))?,
         None => None,
     };
 
@@ -84,7 +82,7 @@ pub(crate) fn resolve(
     let stored_credentials = if env.flag(env::ZENML_DISABLE_CREDENTIALS_DISK_CACHING) {
         None
     } else {
-        read_located::<CredentialsFile>(config_dir.join(CREDENTIALS_FILE))?
+        read_located::<CredentialsFile>(CliConfigFile::credentials(&config_dir))?
     };
     let server_entry = stored_credentials.as_ref().and_then(|stored| {
         stored.file.server(&server_url).map(|entry| Located {
@@ -144,9 +142,12 @@ pub(crate) fn resolve(
 }
 
 fn read_located<T: serde::de::DeserializeOwned + Default>(
-    path: PathBuf,
+    file: CliConfigFile,
 ) -> Result<Option<Located<T>>, ConnectionError> {
-    Ok(files::read_yaml(&path)?.map(|file| Located { path, file }))
+    Ok(file.read()?.map(|read| Located {
+        path: file.path().to_owned(),
+        file: read,
+    }))
 }
 
 /// Credentials from the environment, in the order the server client tries
@@ -251,7 +252,7 @@ fn server_url(
     }
     let rest_url = match global {
         None => Err(NotConnectedReason::NoConfigFile(
-            config_dir.join(GLOBAL_CONFIG_FILE),
+            CliConfigFile::global(config_dir).path().to_owned(),
         )),
         Some(global) => rest_store_url(&global.path, global.file.store.as_ref()),
     };

@@ -27,7 +27,7 @@ pub enum SaveType {
     External,
     /// Registered from data that already existed.
     Preexisting,
-    /// A save type this version of kitaru-mcp does not know.
+    /// A save type this version of the SDK does not know.
     #[serde(untagged)]
     Other(String),
 }

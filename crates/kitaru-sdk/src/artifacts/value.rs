@@ -254,7 +254,7 @@ impl Layout {
                     format!(
                         "a {data_type} value stored by {other} can only be loaded by Python with \
                          that class importable, e.g. `KitaruClient().artifacts.get(<artifact \
-                         id>).load()` from the flow's project; kitaru-mcp reads the files of \
+                         id>).load()` from the flow's project; this client reads the files of \
                          ZenML's built-in, bytes, UUID, pydantic, dataclass and structured-string \
                          materializers"
                     ),

@@ -1,4 +1,4 @@
-# The kitaru-mcp bridge: the few things only the user's Kitaru Python can do
+# The Kitaru SDK's bridge: the few things only the user's Kitaru Python can do
 # (run the user's flow code, manage the local server daemon). It decides
 # nothing: every plan and check is made by the Rust caller, which starts it as
 #
@@ -57,7 +57,7 @@ def report_new_runs():
 def run_flow(request):
     from kitaru._flow_loading import _load_flow_target
 
-    flow = _load_flow_target(request["target"], module_name_prefix="_kitaru_mcp_flow_")
+    flow = _load_flow_target(request["target"], module_name_prefix="_kitaru_sdk_flow_")
     report_new_runs()
     handle = flow.run(stack=request.get("stack") or None, **request.get("args", {}))
     return {"exec_id": handle.exec_id}
@@ -77,7 +77,7 @@ def replay_flow(request):
     except Exception as exc:
         raise ImportError(
             f"Failed to import replay source module '{module_name}' for execution "
-            f"'{request['source']}': {exc}. Start kitaru-mcp from the project directory or "
+            f"'{request['source']}': {exc}. Run replay from the project directory or "
             "set PYTHONPATH when the source module is local."
         ) from exc
     attribute = request["attribute"]
@@ -121,7 +121,7 @@ def compile_deployment(request):
     from kitaru._interface_deployments import build_deployment_deploy_kwargs
     from kitaru.client import _DeploymentsAPI
 
-    flow = _load_deployable_flow_target(request["target"], module_name_prefix="_kitaru_mcp_flow_")
+    flow = _load_deployable_flow_target(request["target"], module_name_prefix="_kitaru_sdk_flow_")
     sys.modules["kitaru.flow"].ensure_stack_is_server_runnable = lambda **_: None
     compiled = {}
 

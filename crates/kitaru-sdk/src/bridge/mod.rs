@@ -5,7 +5,7 @@
 //! It finds the user's Kitaru interpreter ([`Python::find`]), starts a short
 //! helper script shipped inside this crate (`helper.py`) as a detached
 //! process (its own process group: it outlives the caller, and a flow it
-//! runs keeps running when the MCP server restarts), gives it the same
+//! runs keeps running when the caller restarts), gives it the same
 //! connection the caller resolved, and follows it through a report file of
 //! JSON events. The flow's own output goes to a log file next to the
 //! report, never to the caller's stdout. The helper decides nothing: plans
@@ -51,36 +51,27 @@ pub struct JobOptions {
     pub working_dir: PathBuf,
     /// Variables set on top of this process's environment.
     pub env: Vec<(String, String)>,
+    /// Where the job's log and events go (readable by this user only).
+    pub jobs_dir: PathBuf,
 }
 
 impl Job {
     /// Starts `operation` with `request` (JSON) in the helper, connected as
-    /// `connection` says.
+    /// `connection` says, with its log and events in `options.jobs_dir`.
     pub(crate) fn start(
         options: &JobOptions,
         connection: Vec<(&'static str, String)>,
         operation: &str,
         request: &Value,
     ) -> Result<Self, Error> {
-        Self::start_in(&runs_dir(), options, connection, operation, request)
-    }
-
-    /// [`start`](Self::start) with its log and events in `dir`.
-    fn start_in(
-        dir: &Path,
-        options: &JobOptions,
-        connection: Vec<(&'static str, String)>,
-        operation: &str,
-        request: &Value,
-    ) -> Result<Self, Error> {
-        let dir = dir.to_owned();
+        let dir = options.jobs_dir.clone();
         // Job logs hold what flows print, connection errors and the
         // requests: readable by this user only.
         private_dir(&dir).map_err(|e| Error::Python {
             kind: ErrorKind::Backend,
             message: format!(
                 "Cannot create the folder for Python job logs {} (readable by this user only): \
-                 {e}. Set KITARU_MCP_JOBS_DIR to a folder of your own.",
+                 {e}. Choose a folder of your own for them.",
                 dir.display()
             ),
         })?;
@@ -274,28 +265,6 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// Where job logs and reports go: `$KITARU_MCP_JOBS_DIR`, else `jobs` in
-/// [`state_dir`] (in the temporary folder without one).
-pub fn runs_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KITARU_MCP_JOBS_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    state_dir()
-        .unwrap_or_else(|| std::env::temp_dir().join("kitaru-mcp"))
-        .join("jobs")
-}
-
-/// kitaru-mcp's folder for what it keeps on this machine:
-/// `$XDG_STATE_HOME/kitaru-mcp`, else `~/.local/state/kitaru-mcp`; `None`
-/// when neither variable is set.
-pub fn state_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_STATE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
-        .map(|state| state.join("kitaru-mcp"))
-}
-
 /// The variables that point the helper's Kitaru at the CLI config
 /// directory `options` set explicitly (otherwise it finds the same one).
 pub(crate) fn config_env(options: &ConnectionOptions) -> Vec<(&'static str, String)> {
@@ -380,10 +349,11 @@ mod tests {
             },
             working_dir: top.path().to_owned(),
             env: Vec::new(),
+            jobs_dir: dir.clone(),
         };
         let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-        let first = Job::start_in(&dir, &options, Vec::new(), "run", &Value::Null).unwrap();
-        let second = Job::start_in(&dir, &options, Vec::new(), "run", &Value::Null).unwrap();
+        let first = Job::start(&options, Vec::new(), "run", &Value::Null).unwrap();
+        let second = Job::start(&options, Vec::new(), "run", &Value::Null).unwrap();
         assert_eq!(mode(&dir), 0o700, "an existing jobs folder is made private");
         assert_ne!(
             first.log, second.log,

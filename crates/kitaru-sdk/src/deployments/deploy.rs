@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use kitaru_client::ApiError;
-use kitaru_client::types::{PipelineSnapshotUpdate, StackResponse};
+use kitaru_client::types::{PipelineSnapshotUpdateName, StackResponse};
 use serde_json::{Map, Value, json};
 
 use super::{Deployment, Selector, get, list, tags, update_tags};
@@ -274,14 +274,16 @@ pub async fn publish(
                 .map(|(tag, exclusive)| tags::native(tag, *exclusive)),
         );
         let name = format!("kitaru::{flow}::v{version}");
-        let update: PipelineSnapshotUpdate =
-            serde_json::from_value(json!({"name": name, "replace": false, "add_tags": add}))
-                .map_err(|e| Error::Unexpected(format!("Cannot build the snapshot update: {e}")))?;
         let answer = kitaru
             .client
             .update_pipeline_snapshot()
             .snapshot_id(source_id)
-            .body(update)
+            .body_map(|update| {
+                update
+                    .name(Some(PipelineSnapshotUpdateName::String(name.clone())))
+                    .replace(Some(false))
+                    .add_tags(Some(add))
+            })
             .send()
             .await;
         if let Err(error) = answer {

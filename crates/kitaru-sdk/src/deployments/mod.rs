@@ -17,12 +17,10 @@ pub mod tags;
 use std::collections::BTreeMap;
 
 use kitaru_client::ApiError;
-use kitaru_client::paging;
-use kitaru_client::types::{
-    PipelineSnapshotResponse, PipelineSnapshotRunRequest, PipelineSnapshotUpdate,
-};
+use kitaru_client::paging::Paged as _;
+use kitaru_client::types::{PipelineRunConfiguration, PipelineSnapshotResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::error::ApiContext;
 use crate::executions::{self, Execution};
@@ -115,21 +113,18 @@ impl Deployment {
 /// version (`kitaru_deployments_list`).
 pub async fn list(kitaru: &Kitaru, flow: Option<&str>) -> Result<Vec<Deployment>, Error> {
     let flow = flow.map(tags::flow).transpose()?;
-    let snapshots = paging::all_pages(|page| {
-        let request = kitaru
-            .client
-            .list_pipeline_snapshots()
-            .hydrate(true)
-            .named_only(true)
-            .sort_by("asc:created")
-            .page(page)
-            .size(PAGE_SIZE);
-        match kitaru.project() {
-            Some(project) => request.project(project),
-            None => request,
-        }
-        .send()
-    })
+    let request = kitaru
+        .client
+        .list_pipeline_snapshots()
+        .hydrate(true)
+        .named_only(true)
+        .sort_by("asc:created")
+        .size(PAGE_SIZE);
+    let snapshots = match kitaru.project() {
+        Some(project) => request.project(project),
+        None => request,
+    }
+    .all()
     .await
     .context("Failed to list deployment snapshots")?;
     let mut deployments: Vec<Deployment> = snapshots
@@ -354,16 +349,15 @@ async fn update_tags(
     add: Vec<String>,
     remove: Vec<String>,
 ) -> Result<(), Error> {
-    let update: PipelineSnapshotUpdate = serde_json::from_value(json!({
-        "add_tags": (!add.is_empty()).then_some(add),
-        "remove_tags": (!remove.is_empty()).then_some(remove),
-    }))
-    .map_err(|e| Error::Unexpected(format!("Cannot build the snapshot update: {e}")))?;
     kitaru
         .client
         .update_pipeline_snapshot()
         .snapshot_id(snapshot_id(deployment)?)
-        .body(update)
+        .body_map(|update| {
+            update
+                .add_tags((!add.is_empty()).then_some(add))
+                .remove_tags((!remove.is_empty()).then_some(remove))
+        })
         .send()
         .await
         .context(format!(
@@ -416,17 +410,20 @@ pub async fn invoke(
 ) -> Result<Invocation, Error> {
     let deployments = list(kitaru, Some(flow)).await?;
     let deployment = pick(deployments, flow, selector, true)?;
-    let request: PipelineSnapshotRunRequest = serde_json::from_value(if inputs.is_empty() {
-        json!({"run_configuration": null, "step_run": null})
+    let run_configuration = if inputs.is_empty() {
+        None
     } else {
-        json!({"run_configuration": {"parameters": inputs}, "step_run": null})
-    })
-    .map_err(|e| Error::Unexpected(format!("Cannot build the run request: {e}")))?;
+        let configuration = PipelineRunConfiguration::builder().parameters(Some(inputs.clone()));
+        Some(
+            PipelineRunConfiguration::try_from(configuration)
+                .map_err(|e| Error::Unexpected(format!("Cannot build the run request: {e}")))?,
+        )
+    };
     let answer = kitaru
         .client
         .create_snapshot_run()
         .snapshot_id(snapshot_id(&deployment)?)
-        .body(request)
+        .body_map(|request| request.run_configuration(run_configuration))
         .send()
         .await;
     let run = match answer {

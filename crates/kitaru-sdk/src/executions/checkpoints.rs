@@ -12,7 +12,8 @@ use super::{ExecutionStatus, InProject, PAGE_SIZE, one_of};
 use crate::artifacts::ArtifactRef;
 use crate::error::ApiContext;
 use crate::{Error, Kitaru};
-use kitaru_client::{ApiError, paging};
+use kitaru_client::ApiError;
+use kitaru_client::paging::Paged as _;
 
 /// The prefix Kitaru may give the step names of checkpoints.
 const STEP_NAME_PREFIX: &str = "__kitaru_checkpoint_source_";
@@ -117,20 +118,17 @@ pub(crate) async fn hydrated_steps(
 ) -> Result<Vec<StepRunResponse>, Error> {
     let mut attempt = 0;
     loop {
-        let answer = paging::all_pages(|page| {
-            kitaru
-                .client
-                .list_run_steps()
-                .hydrate(true)
-                .sort_by("asc:created")
-                .pipeline_run_id(runs)
-                .exclude_retried(exclude_retried)
-                .page(page)
-                .size(PAGE_SIZE)
-                .in_project(kitaru)
-                .send()
-        })
-        .await;
+        let answer = kitaru
+            .client
+            .list_run_steps()
+            .hydrate(true)
+            .sort_by("asc:created")
+            .pipeline_run_id(runs)
+            .exclude_retried(exclude_retried)
+            .size(PAGE_SIZE)
+            .in_project(kitaru)
+            .all()
+            .await;
         let error = match answer {
             Ok(steps) => return Ok(steps),
             Err(error) => ApiError::read(error).await,
@@ -191,18 +189,15 @@ async fn hydrated_outputs(
         return Ok(found);
     }
     let context = || format!("Failed to load the artifacts of execution '{run_id}'");
-    let linked = paging::all_pages(|page| {
-        kitaru
-            .client
-            .list_artifact_versions()
-            .hydrate(true)
-            .pipeline_run(run_id)
-            .page(page)
-            .size(PAGE_SIZE)
-            .send()
-    })
-    .await
-    .context(context())?;
+    let linked = kitaru
+        .client
+        .list_artifact_versions()
+        .hydrate(true)
+        .pipeline_run(run_id)
+        .size(PAGE_SIZE)
+        .all()
+        .await
+        .context(context())?;
     for version in linked {
         let id = version.id.to_string();
         if wanted.contains(&id) {

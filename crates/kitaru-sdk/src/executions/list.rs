@@ -1,16 +1,37 @@
 //! Finding executions by status, flow and stack, newest first.
 
-use kitaru_client::ResponseValue;
-use kitaru_client::types::{PagePipelineRunResponse, PipelineRunResponse};
+use futures_util::TryStreamExt as _;
+use kitaru_client::ApiError;
+use kitaru_client::builder::ListRuns;
+use kitaru_client::paging::Paged as _;
+use kitaru_client::types::PipelineRunResponse;
 
 use super::execution::{Execution, PIPELINE_NAME_PREFIX, RunState, flow_name, stack_name};
 use super::lookup::newest_runs;
-use super::{ClientError, ExecutionStatus, one_of};
-use crate::error::ApiContext;
+use super::{ExecutionStatus, one_of};
 use crate::{Error, Kitaru};
 
 /// Runs per page of the runs query.
 const RUN_PAGE_SIZE: usize = 50;
+
+/// Where a listing of executions goes on: a page of the server's runs,
+/// newest first in pages of 50, and how many runs of that page were already
+/// looked at. [`list_from`] answers with the position after what it listed,
+/// so that listing on from there asks for no page before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ListPosition {
+    /// The page of runs (from 1).
+    pub page: u64,
+    /// How many runs of that page come before the position.
+    pub index: usize,
+}
+
+impl Default for ListPosition {
+    /// The start of the listing.
+    fn default() -> Self {
+        Self { page: 1, index: 0 }
+    }
+}
 
 /// Which executions to look for; the default matches every execution of
 /// the project.
@@ -61,66 +82,120 @@ pub async fn list(
             "`limit` must be >= 1 when provided.",
         ));
     }
-    let states = filter.find(kitaru, limit).await?;
+    let page_size = limit.map_or(RUN_PAGE_SIZE, |limit| limit.min(RUN_PAGE_SIZE));
+    let (states, _) = filter
+        .find(kitaru, ListPosition::default(), page_size, limit)
+        .await?;
     Execution::summaries(kitaru, states).await
+}
+
+/// Whether the server refused a page number past its last page.
+fn is_past_the_last_page(error: &ApiError) -> bool {
+    error.status == Some(400) && error.message.contains("Invalid page")
+}
+
+/// Up to `count` executions from `from` on, newest first, like
+/// [`list`], and the position after the last one listed (`None` when no
+/// run comes after it).
+///
+/// Reads the server's pages of runs from `from.page` on, never an earlier
+/// one, so a program can list a long history a part at a time.
+pub async fn list_from(
+    kitaru: &Kitaru,
+    filter: &ExecutionFilter,
+    from: ListPosition,
+    count: usize,
+) -> Result<(Vec<Execution>, Option<ListPosition>), Error> {
+    if count == 0 {
+        return Err(Error::argument("count", "`count` must be >= 1."));
+    }
+    let (states, next) = filter
+        .find(kitaru, from, RUN_PAGE_SIZE, Some(count))
+        .await?;
+    Ok((Execution::summaries(kitaru, states).await?, next))
 }
 
 /// The newest execution that matches, in detail
 /// (`kitaru_executions_latest`); `None` when none does.
 pub async fn latest(kitaru: &Kitaru, filter: &ExecutionFilter) -> Result<Option<Execution>, Error> {
-    match filter.find(kitaru, Some(1)).await?.pop() {
+    let (mut found, _) = filter
+        .find(kitaru, ListPosition::default(), 1, Some(1))
+        .await?;
+    match found.pop() {
         Some(newest) => Ok(Some(Execution::from_state(kitaru, newest).await?)),
         None => Ok(None),
     }
 }
 
 impl ExecutionFilter {
-    /// Up to `limit` matching runs (all without a limit), newest first,
-    /// with their waits. The server filters by flow, stack and the ZenML
-    /// statuses that can map to the wanted one; the exact checks (normalised
-    /// flow name, stack name, waiting or running) are repeated here.
-    async fn find(&self, kitaru: &Kitaru, limit: Option<usize>) -> Result<Vec<RunState>, Error> {
-        let page_size = limit.map_or(RUN_PAGE_SIZE, |limit| limit.min(RUN_PAGE_SIZE));
+    /// Up to `limit` matching runs (all without a limit) from `from` on,
+    /// newest first, with their waits, and the position after the last run
+    /// looked at. The server filters by flow, stack and the ZenML statuses
+    /// that can map to the wanted one, `page_size` runs a page; the exact
+    /// checks (normalised flow name, stack name, waiting or running) are
+    /// repeated here.
+    async fn find(
+        &self,
+        kitaru: &Kitaru,
+        from: ListPosition,
+        page_size: usize,
+        limit: Option<usize>,
+    ) -> Result<(Vec<RunState>, Option<ListPosition>), Error> {
         let mut found = Vec::new();
-        let mut page = 1;
+        let mut skip = from.index;
+        let mut pages = std::pin::pin!(self.query(kitaru, page_size).pages_from(from.page.max(1)));
+        let mut first = true;
         loop {
-            let runs = self
-                .query(kitaru, page, page_size)
-                .await
-                .context("Failed to list executions")?
-                .into_inner();
-            let candidates: Vec<Box<PipelineRunResponse>> = runs
+            let page = match pages.try_next().await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(error) => {
+                    let error = ApiError::read(error).await;
+                    // A position handed out before runs were deleted may lie
+                    // past the last page now: the listing has ended.
+                    if first && from.page > 1 && is_past_the_last_page(&error) {
+                        break;
+                    }
+                    return Err(Error::api("Failed to list executions", error));
+                }
+            };
+            first = false;
+            let on_page = page.items.len();
+            let (indices, candidates): (Vec<usize>, Vec<Box<PipelineRunResponse>>) = page
                 .items
                 .into_iter()
-                .filter(|run| self.admits(run))
-                .map(Box::new)
-                .collect();
-            for state in RunState::load_all(kitaru, candidates).await? {
-                if limit.is_some_and(|limit| found.len() >= limit) {
-                    break;
-                }
+                .enumerate()
+                .skip(std::mem::take(&mut skip))
+                .filter(|(_, run)| self.admits(run))
+                .map(|(index, run)| (index, Box::new(run)))
+                .unzip();
+            let states = RunState::load_all(kitaru, candidates).await?;
+            for (index, state) in indices.into_iter().zip(states) {
                 if self.status.is_none_or(|wanted| state.status() == wanted) {
                     found.push(state);
                 }
+                if limit.is_some_and(|limit| found.len() >= limit) {
+                    let next = if index + 1 < on_page {
+                        Some(ListPosition {
+                            page: page.number,
+                            index: index + 1,
+                        })
+                    } else {
+                        (page.number < page.total_pages).then(|| ListPosition {
+                            page: page.number + 1,
+                            index: 0,
+                        })
+                    };
+                    return Ok((found, next));
+                }
             }
-            let complete = limit.is_some_and(|limit| found.len() >= limit);
-            if complete || u64::try_from(page).unwrap_or(u64::MAX) >= runs.total_pages {
-                return Ok(found);
-            }
-            page += 1;
         }
+        Ok((found, None))
     }
 
-    /// One page of the runs that may match, newest first.
-    async fn query(
-        &self,
-        kitaru: &Kitaru,
-        page: i64,
-        size: usize,
-    ) -> Result<ResponseValue<PagePipelineRunResponse>, ClientError> {
-        let mut request = newest_runs(kitaru)
-            .page(page)
-            .size(i64::try_from(size).unwrap_or(i64::MAX));
+    /// The runs that may match, newest first, `size` a page.
+    fn query<'a>(&self, kitaru: &'a Kitaru, size: usize) -> ListRuns<'a> {
+        let mut request = newest_runs(kitaru).size(i64::try_from(size).unwrap_or(i64::MAX));
         if let Some(status) = self.status {
             request = request.status(one_of(&status.zenml_candidates()));
         }
@@ -131,7 +206,7 @@ impl ExecutionFilter {
         if let Some(stack) = &self.stack {
             request = request.stack(stack.as_str());
         }
-        request.send().await
+        request
     }
 
     /// The exact flow and stack checks, on one run.

@@ -10,7 +10,7 @@ use super::{ClientError, InProject, PAGE_SIZE, lookup};
 use crate::error::ApiContext;
 use crate::{Error, Kitaru};
 use kitaru_client::ApiError;
-use kitaru_client::paging;
+use kitaru_client::paging::Paged as _;
 
 /// What `logs` answers when nothing was logged.
 const NO_ENTRIES: &str = "No log entries found.";
@@ -120,22 +120,19 @@ async fn step_lines(
     checkpoint: Option<&str>,
     limit: usize,
 ) -> Result<Vec<Line>, Error> {
-    let mut steps = paging::all_pages(|page| {
-        kitaru
-            .client
-            .list_run_steps()
-            .sort_by("created")
-            .pipeline_run_id(run_id)
-            .exclude_retried(true)
-            .page(page)
-            .size(PAGE_SIZE)
-            .in_project(kitaru)
-            .send()
-    })
-    .await
-    .context(format!(
-        "Failed to list the checkpoints of execution '{run_id}'"
-    ))?;
+    let mut steps = kitaru
+        .client
+        .list_run_steps()
+        .sort_by("created")
+        .pipeline_run_id(run_id)
+        .exclude_retried(true)
+        .size(PAGE_SIZE)
+        .in_project(kitaru)
+        .all()
+        .await
+        .context(format!(
+            "Failed to list the checkpoints of execution '{run_id}'"
+        ))?;
     steps.sort_by(|a, b| {
         by_time(start_time(a).as_ref(), start_time(b).as_ref())
             .then_with(|| checkpoint_name(&a.name).cmp(checkpoint_name(&b.name)))

@@ -31,7 +31,7 @@ pub use checkpoints::{Attempt, Checkpoint};
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
 pub(crate) use execution::{PIPELINE_NAME_PREFIX, flow_name};
 pub use failure::{Failure, FailureOrigin};
-pub use list::{ExecutionFilter, latest, list};
+pub use list::{ExecutionFilter, ListPosition, latest, list, list_from};
 pub use logs::{LogQuery, logs};
 pub(crate) use lookup::find_run;
 pub use replay::{LaunchOptions, Relaunch, replay, retry};

@@ -13,7 +13,7 @@ use super::{Execution, InProject, PAGE_SIZE, lookup, one_of};
 use crate::error::ApiContext;
 use crate::{Error, Kitaru};
 use kitaru_client::ApiError;
-use kitaru_client::paging;
+use kitaru_client::paging::Paged as _;
 
 /// A wait the execution is blocked on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,21 +60,18 @@ pub(crate) async fn pending_waits_of(
         return Ok(by_run);
     }
     let runs = one_of(run_ids);
-    let conditions = paging::all_pages(|page| {
-        kitaru
-            .client
-            .list_wait_conditions()
-            .hydrate(true)
-            .sort_by("asc:created")
-            .status("pending")
-            .pipeline_run(runs.as_str())
-            .page(page)
-            .size(PAGE_SIZE)
-            .in_project(kitaru)
-            .send()
-    })
-    .await
-    .context("Failed to list pending waits")?;
+    let conditions = kitaru
+        .client
+        .list_wait_conditions()
+        .hydrate(true)
+        .sort_by("asc:created")
+        .status("pending")
+        .pipeline_run(runs.as_str())
+        .size(PAGE_SIZE)
+        .in_project(kitaru)
+        .all()
+        .await
+        .context("Failed to list pending waits")?;
     for condition in conditions {
         if let Some(run) = condition.resources.as_ref().map(|r| r.run.id.to_string()) {
             by_run.entry(run).or_default().push(condition);

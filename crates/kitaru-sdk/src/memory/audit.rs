@@ -56,7 +56,7 @@ pub struct CompactionRecord {
     pub scope: String,
     /// The scope type.
     pub scope_type: ScopeType,
-    /// When it was done (no offset; kitaru-mcp writes UTC).
+    /// When it was done (no offset; the SDK writes UTC).
     pub timestamp: String,
     /// The keys read (compact, one per source) or purged.
     pub source_keys: Vec<String>,

@@ -58,7 +58,7 @@ const DEFAULT_INSTRUCTION: &str = "Summarize the following memory entries into a
 /// [`SourceMode::History`] all its versions; multi-key mode (`keys`) reads
 /// each key's current value, skipping missing and deleted ones, and needs a
 /// `target_key`. `env` supplies the model settings and credentials (the
-/// process environment for the MCP server).
+/// process environment, usually).
 pub async fn compact(
     kitaru: &Kitaru,
     scope: &MemoryScope,

@@ -1,5 +1,6 @@
 //! Reading memory: a key's value, the keys of a scope, a key's history.
 
+use kitaru_client::paging::Paged as _;
 use std::collections::HashSet;
 
 use serde::Serialize;
@@ -159,19 +160,16 @@ pub async fn history(
 /// sorted; from the names of the memory artifacts on the server.
 pub async fn scopes(kitaru: &Kitaru, scope_type: ScopeType) -> Result<Vec<String>, Error> {
     let prefix = format!("{}{}:", scope::ARTIFACT_PREFIX, scope_type);
-    let artifacts = kitaru_client::paging::all_pages(|page| {
-        let query = kitaru
-            .client
-            .list_artifacts()
-            .name(format!("startswith:{prefix}"))
-            .page(page)
-            .size(1000);
-        match kitaru.project() {
-            Some(project) => query.project(project),
-            None => query,
-        }
-        .send()
-    })
+    let query = kitaru
+        .client
+        .list_artifacts()
+        .name(format!("startswith:{prefix}"))
+        .size(1000);
+    let artifacts = match kitaru.project() {
+        Some(project) => query.project(project),
+        None => query,
+    }
+    .all()
     .await
     .map_err(|e| {
         Error::api(

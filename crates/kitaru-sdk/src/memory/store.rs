@@ -2,7 +2,7 @@
 //!
 //! The server has no endpoint to upload a value: like the Python SDK, a
 //! writer puts the files in the active stack's artifact store itself, then
-//! registers the version. kitaru-mcp writes to local artifact stores (the
+//! registers the version. This SDK writes to local artifact stores (the
 //! default stack's); for any other store it says so before anything is
 //! written or registered. Reading prefers the files when they are on this
 //! machine and otherwise asks the server for them, which works for every
@@ -120,7 +120,7 @@ impl ArtifactStore {
         let Some(root) = &self.local_root else {
             return Err(Error::State(format!(
                 "Cannot write memory to the artifact store '{}' (flavor '{}'{}) of the active \
-                 stack '{}': kitaru-mcp writes memory only to local artifact stores, and the \
+                 stack '{}': this client writes memory only to local artifact stores, and the \
                  server has no upload endpoint. Write this value from Python (`kitaru memory \
                  set`), or use a stack with a local artifact store (`kitaru stack use <name>`). \
                  Nothing was written.",
@@ -137,7 +137,7 @@ impl ArtifactStore {
         let unwritable = |error: String| {
             Error::State(format!(
                 "Cannot write memory to the artifact store '{}' at {}: {error}. Check that this \
-                 folder is writable by kitaru-mcp (it is the active stack's local artifact \
+                 folder is writable by this user (it is the active stack's local artifact \
                  store). Nothing was registered.",
                 self.name,
                 root.display()

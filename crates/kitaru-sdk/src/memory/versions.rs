@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use kitaru_client::builder::ListArtifactVersions;
-use kitaru_client::paging::all_pages;
+use kitaru_client::paging::Paged as _;
 
 use super::entry::{Stored, sort_newest_first};
 use super::scope::{MemoryScope, TAG_MARKER};
@@ -110,14 +110,11 @@ async fn every(
     context: &str,
     narrow: impl Fn(ListArtifactVersions<'_>) -> ListArtifactVersions<'_>,
 ) -> Result<Vec<kitaru_client::types::ArtifactVersionResponse>, Error> {
-    all_pages(|page| {
-        narrow(query(kitaru, hydrate))
-            .page(page)
-            .size(PAGE_SIZE)
-            .send()
-    })
-    .await
-    .context(context)
+    narrow(query(kitaru, hydrate))
+        .size(PAGE_SIZE)
+        .all()
+        .await
+        .context(context)
 }
 
 fn memory_in(

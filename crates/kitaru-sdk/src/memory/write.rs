@@ -2,7 +2,8 @@
 //! audit record — each one artifact version, stored as the Python SDK
 //! stores it so that either side reads what the other wrote.
 
-use serde_json::{Value, json};
+use kitaru_client::types;
+use serde_json::Value;
 
 use super::encode::{Encoded, MATERIALIZER_MODULE};
 use super::entry::{
@@ -108,24 +109,36 @@ pub(crate) async fn write(
             metadata.insert(META_FLOW_NAME.into(), name.clone().into());
         }
     }
-    let request = json!({
-        "project": project,
-        "artifact_name": artifact_name,
-        "has_custom_name": true,
-        "type": "DataArtifact",
-        "artifact_store_id": store.id,
-        "uri": uri,
-        "materializer": {"module": MATERIALIZER_MODULE, "attribute": encoded.materializer, "type": "internal"},
-        "data_type": {"module": "builtins", "attribute": encoded.data_type, "type": "builtin"},
-        "content_hash": encoded.content_hash,
-        "tags": tags,
-        "visualizations": [{"type": "json", "uri": format!("{uri}/data.json")}],
-        "save_type": "manual",
-        "metadata": metadata,
-        "item_count": encoded.item_count,
-    });
-    let request: kitaru_client::types::ArtifactVersionRequest = serde_json::from_value(request)
-        .map_err(|e| Error::Unexpected(format!("{context}: cannot build the request: {e}")))?;
+    let source = |module: &str, attribute: &str, kind: &str| types::Source {
+        module: module.to_owned(),
+        attribute: Some(attribute.to_owned()),
+        type_: kind.into(),
+    };
+    let request = types::ArtifactVersionRequest::try_from(
+        types::ArtifactVersionRequest::builder()
+            .project(project)
+            .artifact_name(Some(artifact_name))
+            .has_custom_name(true)
+            .type_("DataArtifact")
+            .artifact_store_id(Some(store.id))
+            .uri(uri.clone())
+            .materializer(source(
+                MATERIALIZER_MODULE,
+                encoded.materializer,
+                "internal",
+            ))
+            .data_type(source("builtins", encoded.data_type, "builtin"))
+            .content_hash(Some(encoded.content_hash.clone()))
+            .tags(Some(tags))
+            .visualizations(Some(vec![types::ArtifactVisualizationRequest {
+                type_: "json".into(),
+                uri: format!("{uri}/data.json"),
+            }]))
+            .save_type("manual")
+            .metadata(Some(metadata))
+            .item_count(encoded.item_count),
+    )
+    .map_err(|e| Error::Unexpected(format!("{context}: cannot build the request: {e}")))?;
 
     let mut attempt = 1;
     let created = loop {
@@ -182,37 +195,27 @@ fn is_version_race(error: &Error) -> bool {
     }
 }
 
-/// The id of the project memory is written to: the configured one, else
-/// the server's only project.
+/// The id of the project memory is written to: the active one.
 async fn project_id(kitaru: &Kitaru, context: &str) -> Result<uuid::Uuid, Error> {
-    if let Some(project) = kitaru.project() {
-        return Ok(kitaru
-            .client
-            .get_project()
-            .project_name_or_id(project)
-            .send()
-            .await
-            .context(format!(
-                "{context}: cannot load the active project '{project}'"
-            ))?
-            .into_inner()
-            .id);
-    }
-    let projects = kitaru
-        .client
-        .list_projects()
-        .size(2)
-        .send()
+    kitaru
+        .active_project()
         .await
-        .context(context)?
-        .into_inner();
-    match projects.items.as_slice() {
-        [only] => Ok(only.id),
-        _ => Err(Error::State(format!(
-            "{context}: no project is active and the server has several; pick one with \
-             `kitaru project set <name>` or KITARU_PROJECT."
-        ))),
-    }
+        .map(|project| project.id)
+        .map_err(|error| match error {
+            Error::State(message) => Error::State(format!("{context}: {message}")),
+            Error::Api {
+                context: inner,
+                kind,
+                status,
+                detail,
+            } => Error::Api {
+                context: format!("{context}: {inner}"),
+                kind,
+                status,
+                detail,
+            },
+            other => other,
+        })
 }
 
 /// The flow an execution-scoped write belongs to.

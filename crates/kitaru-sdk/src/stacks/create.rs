@@ -1,7 +1,8 @@
 //! `kitaru stack create`: a stack of fresh components named after it,
 //! labelled as Kitaru's, optionally made the active one.
 
-use serde_json::{Map, Value, json};
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
 
 use super::activate;
 use super::flavor::FlavorSchema;
@@ -83,16 +84,16 @@ async fn create_local(
     }
     let mut made: Vec<uuid::Uuid> = Vec::new();
     for target in targets {
-        let request: types::ComponentRequest = from_json(json!({
-            "name": name,
-            "type": target,
-            "flavor": FLAVOR,
-            "configuration": checked.settings(target),
-        }))?;
         match kitaru
             .client
             .create_stack_component()
-            .body(request)
+            .body_map(|component| {
+                component
+                    .name(name)
+                    .type_(target)
+                    .flavor(FLAVOR)
+                    .configuration(checked.settings(target))
+            })
             .send()
             .await
         {
@@ -112,14 +113,26 @@ async fn create_local(
             }
         }
     }
-    let request: types::StackRequest = from_json(json!({
-        "name": name,
-        "description": "",
-        "components": {"orchestrator": [made[0]], "artifact_store": [made[1]]},
-        "labels": {MANAGED_LABEL: "true"},
-        "service_connectors": [],
-    }))?;
-    let stack = match kitaru.client.create_stack().body(request).send().await {
+    let components: IndexMap<String, Vec<types::StackRequestComponentsValueItem>> = targets
+        .iter()
+        .zip(&made)
+        .map(|(target, id)| ((*target).to_owned(), vec![(*id).into()]))
+        .collect();
+    let labels = Map::from_iter([(MANAGED_LABEL.to_owned(), Value::from("true"))]);
+    let stack = match kitaru
+        .client
+        .create_stack()
+        .body_map(|stack| {
+            stack
+                .name(name)
+                .description("")
+                .components(components)
+                .labels(Some(labels))
+                .service_connectors(Vec::new())
+        })
+        .send()
+        .await
+    {
         Ok(stack) => stack.into_inner(),
         Err(error) => {
             let error = Error::api(format!("Failed to create stack '{name}'"), error);
@@ -214,6 +227,9 @@ async fn create_remote(
                 _ => Error::Unexpected(message),
             }
         })?;
+    // The plan is the body the reference sends (its `StackRequest` dumped
+    // as JSON, nulls included), which `remote`'s tests compare field by
+    // field with the reference's; it is typed here, not built twice.
     let request: types::StackRequest = from_json(plan.body.clone())?;
     let stack = kitaru
         .client
@@ -310,21 +326,31 @@ async fn prepare_connector(
         Provider::Gcp => "gcp-generic",
         Provider::Azure => "azure-generic",
     };
-    let mut request = Map::new();
-    request.insert("name".into(), name.into());
-    request.insert("connector_type".into(), connector_type.into());
-    request.insert("resource_types".into(), json!([resource_type]));
-    for key in ["auth_method", "configuration"] {
-        if let Some(value) = plan.connector.get(key) {
-            request.insert(key.into(), value.clone());
-        }
-    }
-    let request: types::ServiceConnectorRequest = from_json(Value::Object(request))?;
+    let auth_method = plan
+        .connector
+        .get("auth_method")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let configuration = plan
+        .connector
+        .get("configuration")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let answer = kitaru
         .client
         .validate_and_verify_service_connector_config()
         .list_resources(false)
-        .body(request)
+        .body_map(|connector| {
+            connector
+                .name(name)
+                .connector_type(types::ServiceConnectorRequestConnectorType::String(
+                    connector_type.to_owned(),
+                ))
+                .resource_types(vec![resource_type.to_owned()])
+                .auth_method(auth_method)
+                .configuration(configuration)
+        })
         .send()
         .await
         .context("the credentials could not be verified")?
@@ -350,7 +376,8 @@ fn detail(error: &Error) -> String {
 fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Error> {
     serde_json::from_value(value).map_err(|error| {
         Error::Unexpected(format!(
-            "cannot build the server request ({:?} error); this is a bug in kitaru-mcp",
+            "cannot build the server request ({:?} error); this is a bug in the Kitaru SDK \
+             for Rust",
             error.classify()
         ))
     })

@@ -1,6 +1,7 @@
 //! `kitaru stack delete`: the stack, and with `recursive` the components
 //! (and service connectors) no other stack uses.
 
+use kitaru_client::CliConfigFile;
 use kitaru_client::types::StackResponse;
 
 use super::activate;
@@ -59,15 +60,15 @@ pub async fn delete(
         Vec::new()
     };
 
-    if let Some(path) = kitaru
+    if let Some(file) = kitaru
         .connection
         .repository_root
         .as_ref()
-        .map(|_| kitaru.connection.config_dir.join("config.yaml"))
+        .map(|_| CliConfigFile::global(&kitaru.connection.config_dir))
     {
         // With a repository, the global config may still name the stack:
         // deleting it would leave the CLI pointing at nothing.
-        let (global, _) = RawConfig::read(&path);
+        let (global, _) = RawConfig::read(&file);
         if global
             .id("active_stack_id")
             .is_some_and(|id| id.eq_ignore_ascii_case(&target.id.to_string()))
@@ -77,7 +78,7 @@ pub async fn delete(
                  configuration ({}); activate another stack there first (outside this \
                  repository: 'kitaru stack use <other>').",
                 target.name,
-                path.display()
+                file.path().display()
             )));
         }
     }

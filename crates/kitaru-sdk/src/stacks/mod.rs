@@ -16,6 +16,7 @@ mod flavor;
 mod options;
 mod remote;
 
+use kitaru_client::paging::Paged as _;
 use serde::Serialize;
 
 use crate::error::ApiContext;
@@ -110,25 +111,15 @@ pub async fn list(kitaru: &Kitaru) -> Result<Vec<StackSummary>, Error> {
 /// Every stack of the server, oldest first, with its components and labels
 /// (one request per hundred stacks).
 pub(crate) async fn all(kitaru: &Kitaru) -> Result<Vec<StackResponse>, Error> {
-    let mut stacks = Vec::new();
-    for page in 1_i64.. {
-        let answer = kitaru
-            .client
-            .list_stacks()
-            .hydrate(true)
-            .sort_by("created")
-            .page(page)
-            .size(PAGE_SIZE)
-            .send()
-            .await
-            .context("Failed to list stacks")?
-            .into_inner();
-        stacks.extend(answer.items);
-        if page.unsigned_abs() >= answer.total_pages {
-            break;
-        }
-    }
-    Ok(stacks)
+    kitaru
+        .client
+        .list_stacks()
+        .hydrate(true)
+        .sort_by("created")
+        .size(PAGE_SIZE)
+        .all()
+        .await
+        .context("Failed to list stacks")
 }
 
 /// The active stack among `stacks`: the one `configured` names (by id or

@@ -4,7 +4,8 @@
 //!
 //! The locations follow the same rules as connection resolution; what
 //! differs is that nothing here fails: a file that cannot be read becomes a
-//! note in the report.
+//! note in the report. The files are read through
+//! [`CliConfigFile`](kitaru_client::CliConfigFile).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,16 +14,11 @@ use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
 use super::log_store::LogStoreSetting;
+use kitaru_client::cli_config::{CliConfigError, CliConfigFile};
 use kitaru_client::connection::{
     ConnectionOptions, Environment, Source, config_dir, find_repository,
 };
 
-/// The repository marker directory, holding the repository's `config.yaml`.
-pub(crate) const REPOSITORY_DIR: &str = ".kitaru";
-/// The CLI's config file, global or in a repository.
-const CONFIG_FILE: &str = "config.yaml";
-/// Kitaru's own global settings (log store, model aliases).
-pub(crate) const KITARU_CONFIG_FILE: &str = "kitaru.yaml";
 /// Local artifact stores and the local database.
 const LOCAL_STORES_DIR: &str = "local_stores";
 
@@ -77,13 +73,13 @@ impl ConfigLocations {
     }
 
     /// The global `config.yaml` (which may not exist).
-    pub(crate) fn global_config(&self) -> Option<PathBuf> {
-        self.in_config_dir(CONFIG_FILE)
+    pub(crate) fn global_config(&self) -> Option<CliConfigFile> {
+        self.config_dir.as_deref().ok().map(CliConfigFile::global)
     }
 
     /// `kitaru.yaml` (which may not exist).
-    pub(crate) fn kitaru_config(&self) -> Option<PathBuf> {
-        self.in_config_dir(KITARU_CONFIG_FILE)
+    pub(crate) fn kitaru_config(&self) -> Option<CliConfigFile> {
+        self.config_dir.as_deref().ok().map(CliConfigFile::kitaru)
     }
 
     /// The `local_stores` folder (which may not exist).
@@ -92,10 +88,10 @@ impl ConfigLocations {
     }
 
     /// The repository's `.kitaru/config.yaml` (which may not exist).
-    pub(crate) fn repository_config(&self) -> Option<PathBuf> {
+    pub(crate) fn repository_config(&self) -> Option<CliConfigFile> {
         self.repository_root
-            .as_ref()
-            .map(|root| root.join(REPOSITORY_DIR).join(CONFIG_FILE))
+            .as_deref()
+            .map(CliConfigFile::repository)
     }
 
     /// The URL of the local database the CLI uses when it is not logged in
@@ -117,43 +113,25 @@ pub(crate) struct RawConfig {
 }
 
 impl RawConfig {
-    /// Reads `path`; a missing file is an empty config. A file that cannot
+    /// Reads `file`; a missing file is an empty config. A file that cannot
     /// be read or is not a YAML mapping is an empty config plus a note
-    /// saying why.
-    pub(crate) fn read(path: &Path) -> (Self, Option<String>) {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return (Self::default(), None);
-            }
-            Err(error) => {
-                return (
-                    Self::default(),
-                    Some(format!(
-                        "Could not read config file {}: {error}",
-                        path.display()
-                    )),
-                );
-            }
-        };
-        match serde_norway::from_str::<Value>(&text) {
-            Ok(Value::Mapping(mapping)) => (Self { mapping }, None),
-            Ok(Value::Null) => (Self::default(), None),
-            Ok(_) => (
-                Self::default(),
-                Some(format!(
-                    "Config file exists but is not a mapping: {}",
-                    path.display()
-                )),
+    /// saying why, in the Kitaru CLI's words.
+    pub(crate) fn read(file: &CliConfigFile) -> (Self, Option<String>) {
+        let (mapping, error) = file.read_lenient::<Mapping>();
+        let note = error.map(|error| match error {
+            CliConfigError::NotMapping { path } => format!(
+                "Config file exists but is not a mapping: {}",
+                path.display()
             ),
-            Err(error) => (
-                Self::default(),
-                Some(format!(
-                    "Could not read config file {}: {error}",
-                    path.display()
-                )),
-            ),
-        }
+            CliConfigError::Read { path, source } => {
+                format!("Could not read config file {}: {source}", path.display())
+            }
+            CliConfigError::Parse { path, source } => {
+                format!("Could not read config file {}: {source}", path.display())
+            }
+            other => other.to_string(),
+        });
+        (Self { mapping }, note)
     }
 
     /// An id such as `active_stack_id` as written, trimmed; `None` when
@@ -208,33 +186,30 @@ pub(crate) struct ModelAlias {
 }
 
 impl KitaruConfig {
-    /// Reads `path`; `None` when it does not exist or is empty.
-    pub(crate) fn read(path: &Path) -> Result<Option<Self>, String> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(format!("Cannot read {}: {error}", path.display())),
-        };
+    /// Reads `file`; the defaults when it does not exist or is empty. The
+    /// error is the Kitaru CLI's message for the file.
+    pub(crate) fn read(file: &CliConfigFile) -> Result<Self, String> {
         let invalid = || {
             format!(
                 "The Kitaru global config file is invalid. Fix or delete {} and try again.",
-                path.display()
+                file.path().display()
             )
         };
-        match serde_norway::from_str::<Value>(&text).map_err(|_| invalid())? {
-            Value::Null => Ok(None),
-            Value::Mapping(_) => {
-                let config: Self = serde_norway::from_str(&text).map_err(|_| invalid())?;
+        match file.read::<Self>() {
+            Ok(config) => {
+                let config = config.unwrap_or_default();
                 if config.is_valid() {
-                    Ok(Some(config))
+                    Ok(config)
                 } else {
                     Err(invalid())
                 }
             }
-            _ => Err(format!(
+            Err(CliConfigError::NotMapping { path }) => Err(format!(
                 "The Kitaru global config file is invalid. Expected a YAML mapping at {}.",
                 path.display()
             )),
+            Err(CliConfigError::Parse { .. }) => Err(invalid()),
+            Err(other) => Err(other.to_string()),
         }
     }
 
@@ -324,7 +299,7 @@ mod tests {
         let found = ConfigLocations::discover(&options, &env(&[]));
         assert_eq!(found.repository_root.as_deref(), Some(root.path()));
         assert_eq!(
-            found.repository_config().unwrap(),
+            found.repository_config().unwrap().path(),
             root.path().join(".kitaru").join("config.yaml")
         );
     }
@@ -332,13 +307,13 @@ mod tests {
     #[test]
     fn a_raw_config_gives_ids_and_the_store_url_as_written() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.yaml");
+        let file = CliConfigFile::global(dir.path());
         std::fs::write(
-            &path,
+            file.path(),
             "active_stack_id: ' 9df65633-97e3-4a98-95e8-0258c6c621ea '\nactive_project_id: ''\nstore:\n  type: sql\n  url: sqlite:////x/zenml.db\n",
         )
         .unwrap();
-        let (config, note) = RawConfig::read(&path);
+        let (config, note) = RawConfig::read(&file);
         assert_eq!(note, None);
         assert_eq!(
             config.id("active_stack_id").as_deref(),
@@ -351,49 +326,59 @@ mod tests {
     #[test]
     fn a_broken_raw_config_becomes_a_note() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.yaml");
-        std::fs::write(&path, "- just\n- a list\n").unwrap();
-        let (config, note) = RawConfig::read(&path);
+        let file = CliConfigFile::global(dir.path());
+        std::fs::write(file.path(), "- just\n- a list\n").unwrap();
+        let (config, note) = RawConfig::read(&file);
         assert_eq!(config.id("active_stack_id"), None);
         assert_eq!(
             note.unwrap(),
             format!(
                 "Config file exists but is not a mapping: {}",
-                path.display()
+                file.path().display()
             )
         );
-        let (_, missing) = RawConfig::read(&dir.path().join("absent.yaml"));
+        std::fs::write(file.path(), "active_stack_id: [unclosed\n").unwrap();
+        let (_, note) = RawConfig::read(&file);
+        let note = note.unwrap();
+        assert!(
+            note.starts_with(&format!(
+                "Could not read config file {}: ",
+                file.path().display()
+            )),
+            "{note}"
+        );
+        let (_, missing) = RawConfig::read(&CliConfigFile::at(dir.path().join("absent.yaml")));
         assert_eq!(missing, None);
     }
 
     #[test]
     fn model_aliases_are_counted_and_an_invalid_file_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kitaru.yaml");
+        let file = CliConfigFile::kitaru(dir.path());
         std::fs::write(
-            &path,
+            file.path(),
             "version: 1\nmodel_registry:\n  aliases:\n    fast: {model: openai/gpt-4o-mini}\n    smart: {model: x, secret: s}\n",
         )
         .unwrap();
-        assert_eq!(
-            KitaruConfig::read(&path)
-                .unwrap()
-                .unwrap()
-                .model_alias_count(),
-            2
-        );
+        assert_eq!(KitaruConfig::read(&file).unwrap().model_alias_count(), 2);
 
         for invalid in [
             "model_registry:\n  aliases:\n    fast: {secret: s}\n",
             "model_registry:\n  aliases:\n    fast: {model: ' '}\n",
             "log_store: {backend: 'Bad Name', endpoint: 'https://logs.example.com'}\n",
         ] {
-            std::fs::write(&path, invalid).unwrap();
-            let error = KitaruConfig::read(&path).unwrap_err();
+            std::fs::write(file.path(), invalid).unwrap();
+            let error = KitaruConfig::read(&file).unwrap_err();
             assert!(error.contains("is invalid"), "{invalid}: {error}");
         }
+        std::fs::write(file.path(), "[broken").unwrap();
+        let error = KitaruConfig::read(&file).unwrap_err();
+        assert!(error.contains("Fix or delete"), "{error}");
+        std::fs::write(file.path(), "- a list\n").unwrap();
+        let error = KitaruConfig::read(&file).unwrap_err();
+        assert!(error.contains("Expected a YAML mapping"), "{error}");
 
-        std::fs::write(&path, "").unwrap();
-        assert!(KitaruConfig::read(&path).unwrap().is_none());
+        std::fs::write(file.path(), "").unwrap();
+        assert_eq!(KitaruConfig::read(&file).unwrap().model_alias_count(), 0);
     }
 }

@@ -107,7 +107,7 @@ pub(crate) fn environment_type(env: &dyn Environment, dockerenv: bool) -> Enviro
     }
 }
 
-/// The operating system and processor kitaru-mcp was built for.
+/// The operating system and processor the SDK was built for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct SystemInfo {

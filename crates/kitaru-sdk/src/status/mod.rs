@@ -1,6 +1,6 @@
 //! The environment: connection status and diagnostics.
 //!
-//! `kitaru_status` and `kitaru_info` describe the connection kitaru-mcp
+//! `kitaru_status` and `kitaru_info` describe the connection the SDK
 //! uses: the server and what it says (version, user, active project and
 //! stack), where each setting came from, the local server, the CLI's files
 //! and the `KITARU_*` variables. They never fail because the server is down
@@ -34,7 +34,7 @@ pub async fn status(connector: &Connector) -> StatusReport {
 /// provenance of the active stack and project and the environment type.
 ///
 /// `packages` and `all_packages` list Python packages in the reference;
-/// kitaru-mcp has none, so `packages` stays null.
+/// the SDK has none, so `packages` stays null.
 pub async fn info(connector: &Connector, all: bool) -> StatusReport {
     report::build(connector, all).await
 }

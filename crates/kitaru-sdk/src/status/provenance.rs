@@ -98,8 +98,8 @@ impl SelectionProvenance {
     fn from_layers(resource: SelectionResource, layers: Layers, files: &ConfigLocations) -> Self {
         let repository_config = files.repository_config();
         let global_config = files.global_config();
-        let display = |path: &Option<std::path::PathBuf>| {
-            path.as_ref().map(|path| path.display().to_string())
+        let display = |file: &Option<kitaru_client::CliConfigFile>| {
+            file.as_ref().map(|file| file.path().display().to_string())
         };
         let (effective_source, effective_source_detail, effective_id) =
             if let Some(id) = &layers.explicit {
@@ -165,8 +165,8 @@ pub(crate) fn collect(
     files: &ConfigLocations,
 ) -> (SelectionProvenance, SelectionProvenance) {
     let mut notes = Vec::new();
-    let mut read = |path: Option<std::path::PathBuf>| {
-        let (config, note) = path.map(|path| RawConfig::read(&path)).unwrap_or_default();
+    let mut read = |file: Option<kitaru_client::CliConfigFile>| {
+        let (config, note) = file.map(|file| RawConfig::read(&file)).unwrap_or_default();
         notes.extend(note);
         config
     };

@@ -1,4 +1,4 @@
-//! The status report: what kitaru-mcp is connected to, as whom, with which
+//! The status report: what the SDK is connected to, as whom, with which
 //! project and stack, and where each of those settings came from.
 //!
 //! Building it never fails: a connection that cannot be resolved, a server
@@ -6,7 +6,7 @@
 //! local fact (files, variables, the local server) is reported whatever the
 //! server's state.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -16,28 +16,25 @@ use super::local_server::LocalServer;
 use super::log_store;
 use super::provenance::{self, SelectionProvenance};
 use crate::error::ApiContext;
-use crate::{Connector, Error, Kitaru, stacks};
+use crate::{Connector, Error, Program, stacks};
 use kitaru_client::connection::{
     ConnectionError, ConnectionOptions, Environment, NotConnectedReason, ProcessEnv,
     ResolvedConnection, Source,
 };
 use kitaru_client::types::{ProjectResponse, ServerModel, StackResponse, UserResponse};
-use kitaru_client::{Client, ClientInfo};
-
-/// What `sdk_version` reports: this program, since there is no Kitaru
-/// Python SDK in the process.
-const SDK_VERSION: &str = concat!("kitaru-mcp ", env!("CARGO_PKG_VERSION"));
+use kitaru_client::{CliConfigFile, Client, ClientInfo};
 
 const STALE_LOCAL_SERVER: &str = "The configured Kitaru server points to a stopped local server. \
                                   Start it again or run `kitaru logout` to clear the stale connection.";
 
 /// The Kitaru environment as `kitaru status` / `kitaru info --output json`
-/// report it, seen from kitaru-mcp.
+/// report it, seen from the program using the SDK.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct StatusReport {
-    /// This program and its version, e.g. `kitaru-mcp 0.1.0` (the reference
-    /// reports the Kitaru Python SDK's version here).
+    /// The name and version of the program making the report, as its
+    /// `Program` says (the reference reports the Kitaru Python SDK's
+    /// version here).
     pub sdk_version: String,
     /// What kind of connection is configured.
     pub connection: ConnectionKind,
@@ -108,7 +105,7 @@ pub struct StatusReport {
     pub system_info: SystemInfo,
     /// The kind of machine (`kitaru_info` with `all` only).
     pub environment_type: Option<EnvironmentType>,
-    /// The ZenML version whose API kitaru-mcp speaks.
+    /// The ZenML version whose API this SDK speaks.
     pub zenml_version: Option<String>,
     /// Always null: there are no Python packages to list.
     pub packages: Option<std::collections::BTreeMap<String, String>>,
@@ -119,7 +116,7 @@ pub struct StatusReport {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum ConnectionKind {
     /// The CLI uses a local database, which only the Python client can
-    /// open: kitaru-mcp has nothing to talk to.
+    /// open: the SDK has nothing to talk to.
     #[serde(rename = "local database")]
     LocalDatabase,
     /// The local server started by `kitaru login`, and it is running.
@@ -203,7 +200,14 @@ pub(crate) async fn build(connector: &Connector, all: bool) -> StatusReport {
         Ok(dir) => LocalServer::probe(dir).await,
         Err(_) => LocalServer::Unreadable,
     };
-    let mut report = StatusReport::local(options, &env, &files, &local_server, all);
+    let mut report = StatusReport::local(
+        connector.program(),
+        options,
+        &env,
+        &files,
+        &local_server,
+        all,
+    );
     let mut warnings = Vec::new();
     let mut active_stack = None;
 
@@ -259,18 +263,15 @@ pub(crate) async fn build(connector: &Connector, all: bool) -> StatusReport {
 
 impl StatusReport {
     /// What is known without resolving the connection: files, variables,
-    /// the local server, this program.
+    /// the local server, the program using the SDK.
     fn local(
+        program: &Program,
         options: &ConnectionOptions,
         env: &dyn Environment,
         files: &ConfigLocations,
         local_server: &LocalServer,
         all: bool,
     ) -> Self {
-        let existing = |path: Option<PathBuf>| {
-            path.filter(|path| path.exists())
-                .map(|path| path.display().to_string())
-        };
         let repository_config_path = existing(files.repository_config());
         let working_dir = options
             .explicit_working_dir()
@@ -279,7 +280,7 @@ impl StatusReport {
             .unwrap_or_default();
         let kitaru_python = crate::bridge::locate_without_running(&working_dir);
         Self {
-            sdk_version: SDK_VERSION.to_owned(),
+            sdk_version: program.to_string(),
             connection: ConnectionKind::Unavailable,
             connection_target: "unavailable".to_owned(),
             config_directory: files
@@ -342,7 +343,7 @@ impl StatusReport {
         self.server_url = Some(url.clone());
         self.connection_sources = Some(SettingSources::of(
             connection,
-            files.repository_config().as_deref(),
+            files.repository_config().as_ref().map(CliConfigFile::path),
         ));
     }
 
@@ -357,6 +358,12 @@ impl StatusReport {
     }
 }
 
+/// The path of a file or folder that exists.
+fn existing(path: Option<impl AsRef<Path>>) -> Option<String> {
+    path.filter(|path| path.as_ref().exists())
+        .map(|path| path.as_ref().display().to_string())
+}
+
 /// `log_store_status` and `log_store_warning`: a preference the active
 /// stack does not follow, or why the preference cannot be read.
 fn log_store_report(
@@ -366,7 +373,7 @@ fn log_store_report(
 ) -> (Option<String>, Option<String>) {
     let kitaru_config = files
         .kitaru_config()
-        .map_or(Ok(None), |path| KitaruConfig::read(&path));
+        .map_or(Ok(None), |file| KitaruConfig::read(&file).map(Some));
     let file_setting = kitaru_config
         .as_ref()
         .map(|config| config.as_ref().and_then(|config| config.log_store.as_ref()))
@@ -388,14 +395,16 @@ fn log_store_report(
 }
 
 /// The connection kind and target when the connection cannot be resolved:
-/// a CLI without a server uses a local database (which kitaru-mcp cannot
+/// a CLI without a server uses a local database (which the SDK cannot
 /// open); anything else is unusable.
 fn unresolved(error: &ConnectionError, files: &ConfigLocations) -> (ConnectionKind, String) {
     let ConnectionError::NotConnected { reason } = error else {
         return (ConnectionKind::Unavailable, "unavailable".to_owned());
     };
     let written = match reason {
-        NotConnectedReason::LocalStore { path, .. } => RawConfig::read(path).0.store_url(),
+        NotConnectedReason::LocalStore { path, .. } => {
+            RawConfig::read(&CliConfigFile::at(path)).0.store_url()
+        }
         _ => None,
     };
     let target = written
@@ -428,57 +437,17 @@ async fn server_facts(connector: &Connector) -> Result<ServerFacts, Error> {
     )?;
     let stack = stacks::active(&all_stacks, kitaru.connection.stack.as_deref()).cloned();
     let user = user.into_inner();
-    let project = active_project(kitaru, &user)
+    let project = kitaru
+        .active_project()
         .await
         .inspect_err(|error| tracing::debug!("cannot tell the active project: {error}"))
-        .ok()
-        .flatten();
+        .ok();
     Ok(ServerFacts {
         info: info.into_inner(),
         user,
         stack,
         project,
     })
-}
-
-/// The project the connection names, else (when it names none, or one that
-/// is gone) the user's default project, else the only project.
-async fn active_project(
-    kitaru: &Kitaru,
-    user: &UserResponse,
-) -> Result<Option<ProjectResponse>, Error> {
-    let get = |name_or_id: String| async move {
-        kitaru
-            .client
-            .get_project()
-            .project_name_or_id(name_or_id.clone())
-            .send()
-            .await
-            .map(|answer| answer.into_inner())
-            .context(format!("Failed to load project '{name_or_id}'"))
-    };
-    if let Some(configured) = kitaru.project() {
-        match get(configured.to_owned()).await {
-            Ok(project) => return Ok(Some(project)),
-            Err(error) if error.is_not_found() => {}
-            Err(error) => return Err(error),
-        }
-    }
-    if let Some(id) = user.body.as_ref().and_then(|body| body.default_project_id) {
-        return get(id.to_string()).await.map(Some);
-    }
-    let projects = kitaru
-        .client
-        .list_projects()
-        .size(2)
-        .send()
-        .await
-        .context("Failed to list projects")?
-        .into_inner()
-        .items;
-    Ok(<[ProjectResponse; 1]>::try_from(projects)
-        .ok()
-        .map(|[only]| only))
 }
 
 #[cfg(test)]
@@ -515,7 +484,10 @@ mod tests {
 
     fn sources(options: ConnectionOptions, pairs: &[(&str, &str)]) -> SettingSources {
         let (resolved, files) = resolve(options, pairs);
-        SettingSources::of(&resolved, files.repository_config().as_deref())
+        SettingSources::of(
+            &resolved,
+            files.repository_config().as_ref().map(CliConfigFile::path),
+        )
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod plan;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use indexmap::IndexMap;
 use kitaru_client::ApiError;
 use kitaru_client::types::{
     ExecutionStatus as ZenmlStatus, PipelineRunResponse, ReplayRunConfiguration,
@@ -31,7 +32,7 @@ use super::settle::{Observer, settle};
 use super::{flow_name, lookup};
 use crate::bridge::{Job, JobOptions, Python};
 use crate::error::ApiContext;
-use crate::{Error, Kitaru};
+use crate::{Error, Kitaru, Program};
 
 /// How long the Python side may take to create the new execution (it
 /// imports Kitaru and the user's code, and compiles the flow first).
@@ -56,6 +57,9 @@ pub struct LaunchOptions {
     pub env: Vec<(String, String)>,
     /// Hears where the new execution stands while it is followed.
     pub observer: Option<Observer>,
+    /// Where the Python jobs' logs and events go (readable by this user
+    /// only). Default: [`Program::jobs_dir`] of the default [`Program`].
+    pub jobs_dir: PathBuf,
 }
 
 impl Default for LaunchOptions {
@@ -66,6 +70,7 @@ impl Default for LaunchOptions {
             settle: Duration::from_secs(60),
             env: Vec::new(),
             observer: None,
+            jobs_dir: Program::default().jobs_dir(),
         }
     }
 }
@@ -81,6 +86,7 @@ impl LaunchOptions {
             python,
             working_dir: self.working_dir.clone(),
             env: self.env.clone(),
+            jobs_dir: self.jobs_dir.clone(),
         })
     }
 }
@@ -230,12 +236,20 @@ async fn carry_out(
     plan: &ReplayPlan,
     options: &LaunchOptions,
 ) -> Result<Execution, Error> {
-    let configuration: ReplayRunConfiguration = serde_json::from_value(json!({
-        "steps_to_skip": plan.steps_to_skip,
-        "skip_successful_steps": false,
-        "step_input_overrides": plan.step_input_overrides,
-        "parameters": parameters(source, plan),
-    }))
+    let overrides: IndexMap<String, Map<String, Value>> = plan
+        .step_input_overrides
+        .iter()
+        .map(|(step, inputs)| (step.clone(), inputs.clone()))
+        .collect();
+    // The body is optional for this operation, so the client has no
+    // `body_map`: the configuration is built with its type's builder.
+    let configuration = ReplayRunConfiguration::try_from(
+        ReplayRunConfiguration::builder()
+            .steps_to_skip(Some(plan.steps_to_skip.clone()))
+            .skip_successful_steps(Some(false))
+            .step_input_overrides(Some(overrides))
+            .parameters(Some(parameters(source, plan))),
+    )
     .map_err(|e| Error::Unexpected(format!("Cannot build the replay request: {e}")))?;
     let answer = kitaru
         .client
