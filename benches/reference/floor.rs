@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cases::Case;
-use crate::support::TestServer;
+use kitaru_testkit::TestServer;
 
 /// Steps and artifact versions per page, as large as a run of the seed needs.
 const PAGE_SIZE: &str = "200";

@@ -11,8 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, PageServer};
-use crate::stdio_peer::StdioPeer;
-use crate::support::{executions_lock, server, start_waiting_executions};
+use kitaru_testkit::{StdioPeer, executions_lock, server, start_waiting_executions};
 
 const EXTENSION: &str = "io.modelcontextprotocol/ui";
 const MIME: &str = "text/html;profile=mcp-app";
@@ -28,7 +27,7 @@ const LINKED: [&str; 5] = [
 /// kitaru-mcp over stdio, initialized as a client that declares MCP Apps
 /// (or not).
 fn peer(apps: bool) -> StdioPeer {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     // Replays that the server cannot run itself go through Kitaru's Python.
     command.env("KITARU_PYTHON", server().str("/python"));
     let mut peer = StdioPeer::spawn(command);
@@ -276,7 +275,7 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
     // A flow run through the view's tool, then replayed from its second
     // checkpoint: the view names the original and marks the reused one. (A
     // flow of its own: the seeded flows keep exactly their one run.)
-    crate::support::install_flow_module("extra_replay");
+    kitaru_testkit::install_flow_module("extra_replay");
     open(
         &mut browser,
         &page,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 /// A `kitaru-mcp --http` process, stopped when dropped.
 struct Instance {
@@ -31,8 +31,7 @@ fn instance() -> Instance {
         .local_addr()
         .unwrap()
         .port();
-    let child = server()
-        .command(env!("CARGO_BIN_EXE_kitaru-mcp"))
+    let child = crate::support::kitaru_mcp()
         .env("KITARU_SERVER_URL", server().str("/auth/server_url"))
         .env("KITARU_PROJECT", "default")
         .args(["--http", &port.to_string()])
@@ -197,7 +196,7 @@ async fn two_instances_serve_two_users_alternately_each_as_itself() {
 
     // A private secret made by one user through one instance: the other
     // user does not see it.
-    let name = crate::sdk_memory::fresh("http-private");
+    let name = kitaru_testkit::fresh("http-private");
     let made = call(
         &two.url,
         &service_account,

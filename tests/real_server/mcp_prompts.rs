@@ -4,14 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, server};
 
-fn peer(extra: &[&str]) -> StdioPeer {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
-    command.args(extra);
-    StdioPeer::start(command)
-}
+use crate::support::ours;
 
 fn text(result: &Value) -> String {
     result["messages"][0]["content"]["text"]
@@ -40,7 +35,7 @@ fn complete(
 
 #[test]
 fn prompts_are_listed_with_their_arguments() {
-    let mut peer = peer(&[]);
+    let mut peer = ours(&[]);
     let listed = peer.request("prompts/list", json!({}));
     let prompts = listed["prompts"].as_array().unwrap();
     let names: Vec<&str> = prompts
@@ -82,7 +77,7 @@ fn prompts_are_listed_with_their_arguments() {
 #[test]
 fn prompts_render_the_safe_sequence_with_the_arguments_given() {
     let server = server();
-    let mut peer = peer(&[]);
+    let mut peer = ours(&[]);
     let memory = peer.request(
         "prompts/get",
         json!({"name": "read_memory", "arguments": {"key": "style/release_notes", "scope": "repo_docs"}}),
@@ -201,7 +196,7 @@ fn prompts_render_the_safe_sequence_with_the_arguments_given() {
 #[test]
 fn arguments_complete_from_the_servers_data() {
     let server = server();
-    let mut peer = peer(&[]);
+    let mut peer = ours(&[]);
     let scope = server.str("/seed/memory/scope");
     let scopes = complete(&mut peer, "read_memory", "scope", &scope[..4], json!({}));
     assert!(scopes.iter().any(|s| s == scope), "{scopes:?}");
@@ -242,7 +237,7 @@ fn arguments_complete_from_the_servers_data() {
 
 #[test]
 fn read_only_mode_drops_the_prompts_that_change_executions() {
-    let mut peer = peer(&["--read-only"]);
+    let mut peer = ours(&["--read-only"]);
     let listed = peer.request("prompts/list", json!({}));
     let names: Vec<&str> = listed["prompts"]
         .as_array()
@@ -261,7 +256,7 @@ fn read_only_mode_drops_the_prompts_that_change_executions() {
             .contains("is not available"),
         "{refused}"
     );
-    let mut peer = self::peer(&["--toolsets", "memory"]);
+    let mut peer = self::ours(&["--toolsets", "memory"]);
     let listed = peer.request("prompts/list", json!({}));
     assert_eq!(listed["prompts"].as_array().unwrap().len(), 1, "{listed}");
 }

@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::{executions_lock, server, start_waiting_executions};
+use kitaru_testkit::{StdioPeer, executions_lock, server, start_waiting_executions};
 
 fn peer(extra: &[&str], env: &[(&str, &str)]) -> StdioPeer {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     command.args(extra).envs(env.iter().copied());
     StdioPeer::start(command)
 }
@@ -108,7 +107,7 @@ fn each_kind_of_resource_reads_from_the_server() {
     );
 
     // A key with a slash, percent-encoded in the URI.
-    let own_scope = crate::sdk_memory::fresh("resources");
+    let own_scope = kitaru_testkit::fresh("resources");
     let set = peer.call(
         "kitaru_memory_set",
         json!({"key": "notes/today", "value": {"n": 1}, "scope": own_scope, "scope_type": "namespace"}),
@@ -234,9 +233,9 @@ fn a_subscriber_hears_when_its_execution_changes() {
 
 #[tokio::test]
 async fn deployments_read_as_resources() {
-    let _one = crate::sdk_deployments::deployments_lock().await;
-    let tag = crate::sdk_memory::fresh("resource");
-    let deployed = crate::sdk_deployments::python_deploy(&tag, false, "resources").await;
+    let _one = kitaru_testkit::deployments_lock().await;
+    let tag = kitaru_testkit::fresh("resource");
+    let deployed = kitaru_testkit::python_deploy(&tag, false, "resources").await;
     let version = deployed["version"].as_i64().expect("a version");
     tokio::task::spawn_blocking(move || {
         let mut peer = peer(&[], &[]);
@@ -277,7 +276,7 @@ async fn deployments_read_as_resources() {
 /// unsubscribing by any of them ends it.
 #[test]
 fn subscriptions_are_capped_and_one_per_execution_however_spelled() {
-    let server = crate::support::server();
+    let server = kitaru_testkit::server();
     let completed = server.str("/seed/completed/exec_id");
     let failed = server.str("/seed/failed/exec_id");
     let waiting = server.str("/seed/waiting/exec_id");

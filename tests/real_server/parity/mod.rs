@@ -8,8 +8,7 @@
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::{StdioPeer, ToolAnswer};
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, ToolAnswer, server};
 
 mod deployments;
 mod launch;
@@ -56,7 +55,7 @@ fn reference() -> Reference {
 /// Our server, with lists as long as the reference's: the default list
 /// size (a documented difference) is tested in `mcp_stdio`.
 fn ours() -> StdioPeer {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     command.env(crate::support::LIST_SIZE_VAR, "1000000");
     // The Kitaru Python that runs flows: the reference's own.
     command.env("KITARU_PYTHON", server().str("/python"));
@@ -323,7 +322,7 @@ fn strs(patterns: &[String]) -> Vec<&str> {
 }
 
 fn read_lock() -> std::sync::RwLockReadGuard<'static, ()> {
-    crate::support::executions_lock()
+    kitaru_testkit::executions_lock()
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -558,10 +557,10 @@ fn forget_cache_hits(execution: &mut Value) {
 /// Runs `tool` on two fresh, identical waiting executions: the reference on
 /// one, ours on the other; compares the answers ids and times aside.
 fn same_change(tool: &str, arguments: impl Fn(&str) -> Value, allowed: &[&str]) {
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let fresh = crate::support::start_waiting_executions(2);
+    let fresh = kitaru_testkit::start_waiting_executions(2);
     let theirs = reference().call(tool, arguments(&fresh[0]));
     let ours = ours().call(tool, arguments(&fresh[1]));
     assert_same_answers(tool, &arguments("<exec_id>"), theirs, ours, allowed);
@@ -631,10 +630,10 @@ fn cancel_of_a_finished_or_unknown_execution_fails_alike() {
 
 #[test]
 fn cancel_of_a_waiting_execution_ends_in_the_same_state() {
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let fresh = crate::support::start_waiting_executions(2);
+    let fresh = kitaru_testkit::start_waiting_executions(2);
     // The reference reports the local orchestrator's missing forceful stop
     // as a failure, although the server has already marked the run as
     // stopping; ours reports the cancelled execution (a documented fix).
