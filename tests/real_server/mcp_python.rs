@@ -252,6 +252,55 @@ fn the_local_server_starts_serves_the_next_call_and_stops() {
     );
 }
 
+/// The official Python MCP client checks every result of the local server's
+/// lifecycle against the tools' output schemas: nothing to stop, started,
+/// connected, stopped — in a config directory of its own.
+#[test]
+fn local_server_results_match_the_output_schemas_for_the_python_client() {
+    let config = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let python = server().str("/python").to_owned();
+    let mut stopper = server().command(&python);
+    stopper
+        .env("ZENML_CONFIG_PATH", config.path())
+        .current_dir(project.path());
+    let _stop = StopDaemon(stopper);
+    let url = format!("http://127.0.0.1:{port}");
+    let request = json!({
+        "command": [crate::support::KITARU_MCP],
+        "cwd": project.path(),
+        "env": {"ZENML_CONFIG_PATH": config.path(), "KITARU_PYTHON": python},
+        "calls": [
+            ["kitaru_stop_local_server", {}],
+            ["kitaru_start_local_server", {"port": port, "timeout": 120}],
+            ["kitaru_start_local_server", {"port": port}],
+            ["kitaru_stop_local_server", {}],
+        ],
+    });
+    let answer = kitaru_testkit::python_module("mcp_client_check", &[], Some(&request));
+    let results = answer["results"].as_array().unwrap();
+    for result in results {
+        assert_eq!(result["invalid"], Value::Null, "{result}");
+        assert_eq!(result["is_error"], false, "{result}");
+    }
+    let structured: Vec<&Value> = results.iter().map(|r| &r["structured"]).collect();
+    assert_eq!(
+        structured,
+        [
+            &json!({"stopped": false, "url": null}),
+            &json!({"mode": "local", "url": url, "action": "started"}),
+            &json!({"mode": "local", "url": url, "action": "connected"}),
+            &json!({"stopped": true, "url": url}),
+        ]
+    );
+    assert!(!healthy(&url), "the daemon is gone");
+}
+
 /// Bad arguments and an empty config are answered as the reference answers.
 #[test]
 fn local_server_answers_match_the_reference() {

@@ -160,22 +160,53 @@ fn same_payload(tool: &str, arguments: Value, allowed: &[&str]) -> (ToolAnswer, 
 
 /// The reference's error text (without its `Error executing tool <name>: `
 /// prefix) is part of ours, ids aside: ours may name the argument first
-/// and say what to do next. The
-/// reference's own argument validation (pydantic's report) has no
-/// counterpart to compare with.
+/// and say what to do next. Where the reference refuses the arguments with
+/// pydantic's report, whose wording is pydantic's, ours refuses them too:
+/// an `invalid_argument` error naming one of the arguments pydantic names.
 fn assert_same_error(tool: &str, arguments: &Value, theirs: &ToolAnswer, ours: &ToolAnswer) {
     let their_text = normalise_ids(&theirs.texts.join("\n"));
     let their_text = their_text
         .strip_prefix(&format!("Error executing tool {tool}: "))
         .unwrap_or(&their_text);
-    if their_text.contains(" validation error for ") {
+    let our_text = normalise_ids(&ours.texts.join("\n"));
+    if let Some(refused) = pydantic_arguments(their_text) {
+        assert_eq!(
+            ours.error_kind.as_deref(),
+            Some("invalid_argument"),
+            "{tool} {arguments}: the reference refused the arguments\nreference: {their_text}\nours: {our_text}"
+        );
+        let named = ours
+            .error
+            .as_ref()
+            .and_then(|error| error["argument"].as_str())
+            .unwrap_or_else(|| panic!("{tool} {arguments}: ours names no argument: {our_text}"));
+        assert!(
+            refused.contains(&named),
+            "{tool} {arguments}: ours names `{named}`, the reference {refused:?}\nreference: {their_text}\nours: {our_text}"
+        );
         return;
     }
-    let our_text = normalise_ids(&ours.texts.join("\n"));
     assert!(
         our_text.contains(their_text),
         "{tool} {arguments}: error texts differ\nreference: {their_text}\nours: {our_text}"
     );
+}
+
+/// The arguments pydantic's report of refused arguments names (the first
+/// segment of each failing location), `None` when `text` is no such report.
+/// The report: `N validation error(s) for <Model>`, then each location on a
+/// line of its own with its message indented below.
+fn pydantic_arguments(text: &str) -> Option<Vec<&str>> {
+    let (header, report) = text.split_once('\n')?;
+    if !header.contains(" validation error") || !header.contains(" for ") {
+        return None;
+    }
+    let arguments: Vec<&str> = report
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with(' '))
+        .map(|location| location.split('.').next().unwrap_or(location).trim())
+        .collect();
+    (!arguments.is_empty()).then_some(arguments)
 }
 
 /// Whether `text` is a UUID in its hyphenated form.
