@@ -45,18 +45,6 @@ impl Rest {
         self.send(request, &format!("GET {path}")).await
     }
 
-    /// `POST /api/v1<path>` with a JSON body, its JSON answer.
-    pub async fn post(&self, path: &str, body: &Value) -> Value {
-        let request = self.http.post(format!("{}{path}", self.api)).json(body);
-        self.send(request, &format!("POST {path}")).await
-    }
-
-    /// `PUT /api/v1<path>` with a JSON body, its JSON answer.
-    pub async fn put(&self, path: &str, body: &Value) -> Value {
-        let request = self.http.put(format!("{}{path}", self.api)).json(body);
-        self.send(request, &format!("PUT {path}")).await
-    }
-
     /// Sends `request`; anything but a JSON success stops the benchmark.
     async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Value {
         self.sent.fetch_add(1, Ordering::Relaxed);

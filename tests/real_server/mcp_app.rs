@@ -288,6 +288,9 @@ async fn the_view_shows_the_latest_execution_of_a_flow() {
 /// checkpoint: the view names the original and marks the reused one. (A
 /// flow of its own: the seeded flows keep exactly their one run.)
 #[tokio::test(flavor = "multi_thread")]
+// The lock is held for the whole test on purpose (no listing may straddle
+// it); the runtime's other threads keep the host page served meanwhile.
+#[allow(clippy::await_holding_lock)]
 async fn the_view_runs_a_flow_then_shows_its_replay_reusing_the_first_checkpoint() {
     let _changing = executions_lock().write().unwrap_or_else(|p| p.into_inner());
     let (mut browser, page) = viewing().await;
@@ -327,6 +330,9 @@ async fn the_view_runs_a_flow_then_shows_its_replay_reusing_the_first_checkpoint
 /// Waiting: the question, a form from the wait's schema (a boolean), sent
 /// through the host's tools/call; the execution gets the value.
 #[tokio::test(flavor = "multi_thread")]
+// The lock is held for the whole test on purpose (no listing may straddle
+// it); the runtime's other threads keep the host page served meanwhile.
+#[allow(clippy::await_holding_lock)]
 async fn the_view_answers_a_wait_through_a_labelled_form() {
     let _changing = executions_lock().write().unwrap_or_else(|p| p.into_inner());
     let waiting = tokio::task::spawn_blocking(|| start_waiting_executions(1).remove(0))
