@@ -11,18 +11,15 @@
 //!    assistant would, and calls its tools: status, executions, the waiting
 //!    and the failed one, and a completed one's response artifact.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
 use anyhow::{Context, bail};
 use rmcp::ServiceExt;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 
 use kitaru_client::connection::{ConnectionOptions, ProcessEnv};
 use kitaru_sdk::Kitaru;
 use kitaru_sdk::executions::{self, ExecutionFilter, ExecutionStatus};
+use kitaru_testkit::McpBinary;
 
 #[path = "sdk_tour.rs"]
 #[allow(dead_code)]
@@ -30,17 +27,16 @@ mod sdk_tour;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     println!(
         "== starting a seeded local Kitaru server (first run: installs kitaru 0.10.0, ~1-2 min)"
     );
-    let server = start_server(root)?;
-    let config_dir = server["config_path"]
-        .as_str()
-        .context("server.json config_path")?;
-    let project_dir = server["project_dir"]
-        .as_str()
-        .context("server.json project_dir")?;
+    // Stopped by the harness when this process exits.
+    let state_dir = kitaru_testkit::repo_root()
+        .join("target/kitaru-demo-server")
+        .join(std::process::id().to_string());
+    let server = kitaru_testkit::start(&state_dir, std::process::id())?;
+    let config_dir = server.str("/config_path");
+    let project_dir = server.str("/project_dir");
 
     println!("\n== the SDK, connected through the CLI config in {config_dir}");
     let resolved = ConnectionOptions::new()
@@ -72,16 +68,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     println!("\n== the MCP server over stdio");
-    let binary = mcp_binary()?;
-    let env: Vec<(String, String)> = server["env"]
-        .as_object()
-        .context("server.json env")?
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-        .collect();
-    let child = TokioChildProcess::new(tokio::process::Command::new(&binary).configure(|cmd| {
-        cmd.envs(env).current_dir(project_dir);
-    }))?;
+    let binary = McpBinary::build()?;
+    let child = TokioChildProcess::new(tokio::process::Command::from(binary.command(&server)))?;
     let mcp = ().serve(child).await?;
     let info = mcp.peer_info().context("no initialize answer")?;
     if let Some(server_info) = &info.server_info {
@@ -230,51 +218,4 @@ async fn call(
     result
         .structured_content
         .with_context(|| format!("{tool} returned no structured content"))
-}
-
-/// Starts the harness's server, stopped automatically when this process exits.
-fn start_server(root: &Path) -> anyhow::Result<Value> {
-    let state_dir = root
-        .join("target/kitaru-demo-server")
-        .join(std::process::id().to_string());
-    std::fs::create_dir_all(&state_dir)?;
-    let mut harness = Command::new("python3")
-        .arg(root.join("tests/harness/kitaru_test_server.py"))
-        .args(["up", "--state-dir"])
-        .arg(&state_dir)
-        .args(["--watch-pid", &std::process::id().to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("run python3 (3.11) for the test-server harness")?;
-    let mut line = String::new();
-    BufReader::new(harness.stdout.take().context("harness stdout")?).read_line(&mut line)?;
-    // `up` returns once the server is ready; its own watcher stops the
-    // server when this process exits.
-    let status = harness.wait()?;
-    if !status.success() || line.trim().is_empty() {
-        bail!("the harness could not start the server ({status}); see its log above");
-    }
-    let text = std::fs::read_to_string(line.trim())?;
-    Ok(serde_json::from_str(&text)?)
-}
-
-/// The `kitaru-mcp` binary beside this example, brought up to date first
-/// (`cargo run --example` builds the example, not the binary).
-fn mcp_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("the example runs from target/<profile>/examples")?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "--bin", "kitaru-mcp"]);
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    if !build.status()?.success() {
-        bail!("cargo build --bin kitaru-mcp failed");
-    }
-    Ok(profile_dir.join("kitaru-mcp"))
 }

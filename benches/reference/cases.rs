@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::floor::Floor;
-use crate::support::TestServer;
+use kitaru_testkit::TestServer;
 
 /// A flow name no execution has.
 const NO_SUCH_FLOW: &str = "bench_no_such_flow";

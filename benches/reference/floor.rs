@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cases::Case;
-use crate::support::TestServer;
+use kitaru_testkit::TestServer;
 
 /// Steps and artifact versions per page, as large as a run of the seed needs.
 const PAGE_SIZE: &str = "200";
@@ -43,18 +43,6 @@ impl Rest {
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Value {
         let request = self.http.get(format!("{}{path}", self.api)).query(query);
         self.send(request, &format!("GET {path}")).await
-    }
-
-    /// `POST /api/v1<path>` with a JSON body, its JSON answer.
-    pub async fn post(&self, path: &str, body: &Value) -> Value {
-        let request = self.http.post(format!("{}{path}", self.api)).json(body);
-        self.send(request, &format!("POST {path}")).await
-    }
-
-    /// `PUT /api/v1<path>` with a JSON body, its JSON answer.
-    pub async fn put(&self, path: &str, body: &Value) -> Value {
-        let request = self.http.put(format!("{}{path}", self.api)).json(body);
-        self.send(request, &format!("PUT {path}")).await
     }
 
     /// Sends `request`; anything but a JSON success stops the benchmark.

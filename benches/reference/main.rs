@@ -26,13 +26,6 @@ mod proxy;
 mod report;
 mod seed;
 
-#[path = "../../tests/real_server/stdio_peer.rs"]
-#[allow(dead_code)] // the tests' MCP client; the benchmark uses part of it
-mod stdio_peer;
-#[path = "../../tests/real_server/support.rs"]
-#[allow(dead_code)] // the tests' server description; the benchmark starts its own
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -103,7 +96,10 @@ fn main() {
     let cases = cases::all(server);
     let ours = Launcher::new(Role::Ours, &options.our_binary);
     let reference = Launcher::new(Role::Reference, Path::new(server.str("/kitaru_mcp")));
-    let template = runtime.block_on(seed::Template::of_completed_run(&rest, server));
+    let template = runtime.block_on(kitaru_testkit::ExecutionTemplate::of_run(
+        server,
+        server.str("/seed/completed/exec_id"),
+    ));
 
     let mut sizes = Vec::new();
     for &wanted in &options.sizes {

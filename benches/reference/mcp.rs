@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::Options;
 use crate::cases::Case;
 use crate::proxy::CountingProxy;
-use crate::stdio_peer::{StdioPeer, Watchdog};
-use crate::support::TestServer;
+use kitaru_testkit::TestServer;
+use kitaru_testkit::{StdioPeer, Watchdog};
 
 /// The protocol version both servers are asked for.
 const PROTOCOL: &str = "2025-06-18";

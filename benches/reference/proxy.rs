@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::support::TestServer;
+use kitaru_testkit::TestServer;
 
 /// The proxy; it stops when dropped.
 pub struct CountingProxy {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 /// A `kitaru-mcp --http` process, stopped when dropped; its stderr and
 /// audit log in `logs`.
@@ -39,8 +39,7 @@ impl Instance {
             .unwrap()
             .port();
         let logs = tempfile::tempdir().unwrap();
-        let child = server()
-            .command(env!("CARGO_BIN_EXE_kitaru-mcp"))
+        let child = crate::support::kitaru_mcp()
             .env("KITARU_SERVER_URL", server().str("/auth/server_url"))
             .env("KITARU_PROJECT", "default")
             .env("KITARU_MCP_AUDIT_LOG", logs.path().join("audit.jsonl"))
@@ -399,7 +398,7 @@ async fn callers_with_junk_credentials_forged_tasks_and_traversal_names_change_n
     );
     // A secret value: in no log at trace.
     let marker = format!("s3cr3t-{}", uuid::Uuid::new_v4().simple());
-    let name = crate::sdk_memory::fresh("http-secret");
+    let name = kitaru_testkit::fresh("http-secret");
     let (_, _, body) = post_raw(
         &url,
         tools_call(

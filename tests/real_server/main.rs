@@ -1,14 +1,14 @@
-//! Integration tests against a real Kitaru server (see `support`).
+//! The MCP server against a real Kitaru server (`kitaru-testkit` finds or
+//! starts it): the binary over stdio and HTTP, security, the execution view,
+//! parity with the reference. The client's and the SDK's own are in
+//! `crates/kitaru-sdk/tests/real_server`.
 //!
-//! One test binary, so one seeded server serves every test in it.
+//! One test binary, so one seeded server serves every test in it; under
+//! `cargo test --workspace` the SDK's tests share it too.
 
 mod support;
 
 mod browser;
-mod client_auth;
-mod client_types;
-mod connection_config;
-mod fake_llm;
 mod http_hostile;
 mod mcp_api_tools;
 mod mcp_app;
@@ -23,17 +23,6 @@ mod mcp_stacks;
 mod mcp_stdio;
 mod mcp_tasks;
 mod parity;
-mod sdk_artifacts;
-mod sdk_compact;
-mod sdk_deployments;
-mod sdk_executions;
-mod sdk_launch;
-mod sdk_memory;
-mod sdk_secrets;
-mod sdk_status;
 mod security;
-mod small_stack;
-mod standalone_sdk;
-mod stdio_peer;
 mod ts_client;
 mod wheel;

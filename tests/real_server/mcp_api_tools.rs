@@ -5,14 +5,9 @@
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::server;
+use kitaru_testkit::server;
 
-fn kitaru_mcp(args: &[&str]) -> StdioPeer {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
-    command.args(args);
-    StdioPeer::start(command)
-}
+use crate::support::ours;
 
 /// The REST answer for `path`, as the check for what a tool answered.
 async fn rest(path: &str) -> Value {
@@ -33,7 +28,7 @@ fn names(tools: &[Value]) -> Vec<&str> {
 
 #[test]
 fn api_tools_are_opt_in() {
-    let mut peer = kitaru_mcp(&[]);
+    let mut peer = ours(&[]);
     let tools = peer.tools();
     assert!(
         !names(&tools).iter().any(|name| name.starts_with("api_")),
@@ -53,7 +48,7 @@ fn api_tools_are_opt_in() {
 
 #[tokio::test]
 async fn with_api_all_every_exposed_operation_is_a_tool_with_real_answers() {
-    let mut peer = kitaru_mcp(&["--toolsets", "api:all"]);
+    let mut peer = ours(&["--toolsets", "api:all"]);
     let tools = peer.tools();
     let listed = names(&tools);
     assert!(listed.len() >= 200, "{} tools", listed.len());
@@ -182,7 +177,7 @@ async fn with_api_all_every_exposed_operation_is_a_tool_with_real_answers() {
 
 #[tokio::test]
 async fn discovery_finds_describes_and_calls_operations() {
-    let mut peer = kitaru_mcp(&["--toolsets", "api:discovery"]);
+    let mut peer = ours(&["--toolsets", "api:discovery"]);
     let listed = peer.tools();
     let listed = names(&listed);
     for tool in ["api_search", "api_describe", "api_call"] {
@@ -273,7 +268,7 @@ async fn discovery_finds_describes_and_calls_operations() {
 
 #[tokio::test]
 async fn read_only_mode_refuses_writes_through_discovery() {
-    let mut peer = kitaru_mcp(&["--toolsets", "api:discovery,api:tags", "--read-only"]);
+    let mut peer = ours(&["--toolsets", "api:discovery,api:tags", "--read-only"]);
     let listed = peer.tools();
     let listed = names(&listed);
     assert!(listed.contains(&"api_list_tags"), "{listed:?}");
@@ -315,7 +310,7 @@ async fn rest_call(operation: &str, arguments: Value) -> Value {
 }
 
 /// Neither the text nor the structured content of `answer` has `needle`.
-fn nowhere_in(answer: &crate::stdio_peer::ToolAnswer, needle: &str) {
+fn nowhere_in(answer: &kitaru_testkit::ToolAnswer, needle: &str) {
     for text in &answer.texts {
         assert!(!text.contains(needle), "{needle} in the text: {text}");
     }
@@ -340,7 +335,7 @@ async fn credentials_are_stripped_from_answers() {
     let user = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["body"]["active"], true, "{created}");
 
-    let mut peer = kitaru_mcp(&["--toolsets", "api:all"]);
+    let mut peer = ours(&["--toolsets", "api:all"]);
     let deactivated = peer.call("api_deactivate_user", json!({"user_name_or_id": user}));
     assert!(!deactivated.is_error, "{:?}", deactivated.texts);
     let answer = deactivated.structured.clone().unwrap();
@@ -355,7 +350,7 @@ async fn credentials_are_stripped_from_answers() {
     assert!(!token.is_empty(), "{direct}");
 
     // api_call strips it too; api_describe says what answers leave out.
-    let mut discovery = kitaru_mcp(&["--toolsets", "api:discovery"]);
+    let mut discovery = ours(&["--toolsets", "api:discovery"]);
     let called = discovery.call(
         "api_call",
         json!({"operation": "deactivate_user", "arguments": {"user_name_or_id": user}}),

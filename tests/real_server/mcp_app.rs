@@ -11,8 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, PageServer};
-use crate::stdio_peer::StdioPeer;
-use crate::support::{executions_lock, server, start_waiting_executions};
+use kitaru_testkit::{StdioPeer, executions_lock, server, start_waiting_executions};
 
 const EXTENSION: &str = "io.modelcontextprotocol/ui";
 const MIME: &str = "text/html;profile=mcp-app";
@@ -28,7 +27,7 @@ const LINKED: [&str; 5] = [
 /// kitaru-mcp over stdio, initialized as a client that declares MCP Apps
 /// (or not).
 fn peer(apps: bool) -> StdioPeer {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     // Replays that the server cannot run itself go through Kitaru's Python.
     command.env("KITARU_PYTHON", server().str("/python"));
     let mut peer = StdioPeer::spawn(command);
@@ -46,7 +45,7 @@ fn artifacts_dir() -> PathBuf {
 }
 
 #[test]
-fn only_a_client_declaring_the_extension_sees_the_view() {
+fn a_client_declaring_the_extension_sees_the_view_linked_from_the_execution_tools() {
     let mut with = peer(true);
     for tool in with.tools() {
         let name = tool["name"].as_str().unwrap();
@@ -71,7 +70,10 @@ fn only_a_client_declaring_the_extension_sees_the_view() {
             .unwrap()
             .starts_with("<!DOCTYPE html>")
     );
+}
 
+#[test]
+fn a_client_not_declaring_the_extension_sees_no_view() {
     let mut without = peer(false);
     assert!(
         without
@@ -166,22 +168,19 @@ async fn open(browser: &mut Browser, page: &PageServer, tool: &str, arguments: V
     assert_eq!(ready, "1", "{tool}: {}", shown(browser).await);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_view_renders_real_executions_and_answers_a_wait() {
-    let _changing = executions_lock().write().unwrap_or_else(|p| p.into_inner());
-    let waiting = tokio::task::spawn_blocking(|| start_waiting_executions(1).remove(0))
-        .await
-        .unwrap();
-
+/// A headless browser, and the host page relaying the view's tool calls to
+/// kitaru-mcp (a client declaring MCP Apps).
+async fn viewing() -> (Browser, PageServer) {
     let mut mcp = peer(true);
     let read = mcp.request("resources/read", json!({"uri": VIEW}));
     let view_html = read["contents"][0]["text"].as_str().unwrap().to_owned();
-    let mcp = Arc::new(Mutex::new(mcp));
-    let page = host(mcp.clone(), view_html).await;
-    let mut browser = Browser::start(480, 900).await;
-    let shots = artifacts_dir();
+    let page = host(Arc::new(Mutex::new(mcp)), view_html).await;
+    (Browser::start(480, 900).await, page)
+}
 
-    // Completed: status, every checkpoint and its state.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_view_shows_a_completed_execution_its_checkpoints_and_artifact_values() {
+    let (mut browser, page) = viewing().await;
     let completed = server().str("/seed/completed/exec_id");
     open(
         &mut browser,
@@ -232,10 +231,13 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
         )
         .await;
     browser
-        .screenshot(&shots.join("execution-view-completed.png"))
+        .screenshot(&artifacts_dir().join("execution-view-completed.png"))
         .await;
+}
 
-    // Failed, in dark mode: the failure with its exception, the traceback folded.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_view_shows_a_failed_execution_in_dark_mode_with_its_traceback_folded() {
+    let (mut browser, page) = viewing().await;
     let failed = server().str("/seed/failed/exec_id");
     open(
         &mut browser,
@@ -258,10 +260,13 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
         false
     );
     browser
-        .screenshot(&shots.join("execution-view-failed-dark.png"))
+        .screenshot(&artifacts_dir().join("execution-view-failed-dark.png"))
         .await;
+}
 
-    // Latest with a flow filter, through the same view.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_view_shows_the_latest_execution_of_a_flow() {
+    let (mut browser, page) = viewing().await;
     let flow = server().str("/seed/failed/flow_name");
     open(
         &mut browser,
@@ -272,11 +277,24 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
     )
     .await;
     assert_eq!(state_of(&mut browser, "boom").await, "failed");
+    let text = shown(&mut browser).await;
+    assert!(
+        text.contains(server().str("/seed/failed/exec_id")),
+        "the seeded run is the flow's only one: {text}"
+    );
+}
 
-    // A flow run through the view's tool, then replayed from its second
-    // checkpoint: the view names the original and marks the reused one. (A
-    // flow of its own: the seeded flows keep exactly their one run.)
-    crate::support::install_flow_module("extra_replay");
+/// A flow run through the view's tool, then replayed from its second
+/// checkpoint: the view names the original and marks the reused one. (A
+/// flow of its own: the seeded flows keep exactly their one run.)
+#[tokio::test(flavor = "multi_thread")]
+// The lock is held for the whole test on purpose (no listing may straddle
+// it); the runtime's other threads keep the host page served meanwhile.
+#[allow(clippy::await_holding_lock)]
+async fn the_view_runs_a_flow_then_shows_its_replay_reusing_the_first_checkpoint() {
+    let _changing = executions_lock().write().unwrap_or_else(|p| p.into_inner());
+    let (mut browser, page) = viewing().await;
+    kitaru_testkit::install_flow_module("extra_replay");
     open(
         &mut browser,
         &page,
@@ -305,11 +323,22 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
     assert!(text.contains(&format!("replay of {original}")), "{text}");
     assert_eq!(state_of(&mut browser, "gather_sources").await, "cached");
     browser
-        .screenshot(&shots.join("execution-view-replayed.png"))
+        .screenshot(&artifacts_dir().join("execution-view-replayed.png"))
         .await;
+}
 
-    // Waiting: the question, a form from the wait's schema (a boolean), sent
-    // through the host's tools/call; the execution gets the value.
+/// Waiting: the question, a form from the wait's schema (a boolean), sent
+/// through the host's tools/call; the execution gets the value.
+#[tokio::test(flavor = "multi_thread")]
+// The lock is held for the whole test on purpose (no listing may straddle
+// it); the runtime's other threads keep the host page served meanwhile.
+#[allow(clippy::await_holding_lock)]
+async fn the_view_answers_a_wait_through_a_labelled_form() {
+    let _changing = executions_lock().write().unwrap_or_else(|p| p.into_inner());
+    let waiting = tokio::task::spawn_blocking(|| start_waiting_executions(1).remove(0))
+        .await
+        .unwrap();
+    let (mut browser, page) = viewing().await;
     open(
         &mut browser,
         &page,
@@ -334,7 +363,7 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
         .await;
     assert_eq!(unlabelled, json!([]));
     browser
-        .screenshot(&shots.join("execution-view-waiting.png"))
+        .screenshot(&artifacts_dir().join("execution-view-waiting.png"))
         .await;
     browser
         .eval(&format!(
@@ -388,8 +417,11 @@ async fn the_view_renders_real_executions_and_answers_a_wait() {
             Duration::from_secs(30),
         )
         .await;
+}
 
-    // Without a host bridge: a readable static page.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_host_the_view_is_a_readable_static_page() {
+    let (mut browser, page) = viewing().await;
     browser.goto(&format!("{}/view.html", page.url)).await;
     browser
         .wait_for(

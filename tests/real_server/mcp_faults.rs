@@ -9,12 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, server};
 
-fn kitaru_mcp() -> Command {
-    server().command(env!("CARGO_BIN_EXE_kitaru-mcp"))
-}
+use crate::support::kitaru_mcp;
 
 /// Reads that do not change while other tests run (seeded data only).
 fn steady_reads() -> Vec<(&'static str, Value)> {

@@ -5,8 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, server};
 
 /// A value of the right type for a property schema.
 fn plausible(schema: &Value) -> Value {
@@ -171,13 +170,13 @@ pub(crate) fn broken_cases(tool: &Value, secret_name: &str) -> Vec<(Value, Strin
 
 #[test]
 fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     // No Python: nothing here may get as far as running flow code.
     command.env("KITARU_PYTHON", "/nonexistent/python");
     let mut peer = StdioPeer::start(command);
     let tools = peer.tools();
     let mut tally = Tally::default();
-    let secret_name = crate::sdk_memory::fresh("fuzz-secret");
+    let secret_name = kitaru_testkit::fresh("fuzz-secret");
     for tool in &tools {
         break_arguments(&mut peer, tool, &mut tally, &secret_name);
     }
@@ -225,7 +224,7 @@ fn broken_arguments_of_every_tool_are_refused_naming_the_argument() {
 
 #[test]
 fn broken_arguments_of_every_api_tool_are_refused_naming_the_argument() {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     command.args(["--toolsets", "api:all"]);
     let mut peer = StdioPeer::start(command);
     let tools: Vec<Value> = peer

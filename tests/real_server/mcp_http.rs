@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 /// A `kitaru-mcp --http` process, stopped when dropped.
 struct Instance {
@@ -31,8 +31,7 @@ fn instance() -> Instance {
         .local_addr()
         .unwrap()
         .port();
-    let child = server()
-        .command(env!("CARGO_BIN_EXE_kitaru-mcp"))
+    let child = crate::support::kitaru_mcp()
         .env("KITARU_SERVER_URL", server().str("/auth/server_url"))
         .env("KITARU_PROJECT", "default")
         .args(["--http", &port.to_string()])
@@ -145,37 +144,58 @@ async fn secrets_seen(authorization: &str, name: &str) -> u64 {
     page["total"].as_u64().unwrap_or_else(|| panic!("{page}"))
 }
 
+/// The `initialize` request of these tests.
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}})
+}
+
+/// The handshake on `url` as the holder of `authorization`.
+async fn handshake(url: &str, authorization: &str) {
+    let (status, body) = post(url, Some(authorization), None, initialize()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["serverInfo"]["name"], "kitaru");
+}
+
+#[tokio::test]
+async fn a_request_without_credentials_is_refused_before_mcp() {
+    let one = instance();
+    let (status, body) = post(&one.url, None, None, initialize()).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_from_a_browser_origin_not_allowed_is_refused_before_mcp() {
+    let one = instance();
+    let user = format!("Bearer {}", user_token().await);
+    let (status, body) = post(
+        &one.url,
+        Some(&user),
+        Some("http://evil.example"),
+        initialize(),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    // The same request without the origin is served: the origin was the
+    // reason.
+    handshake(&one.url, &user).await;
+}
+
 #[tokio::test]
 async fn two_instances_serve_two_users_alternately_each_as_itself() {
     let (one, two) = (instance(), instance());
     let service_account = format!("Bearer {}", server().str("/auth/api_key"));
     let user = format!("Bearer {}", user_token().await);
 
-    // Without credentials, or from a browser origin not allowed: refused
-    // before MCP.
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
-    let (status, body) = post(&one.url, None, None, initialize.clone()).await;
-    assert_eq!(status, 401, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Authorization")
-    );
-    let (status, _) = post(
-        &one.url,
-        Some(&user),
-        Some("http://evil.example"),
-        initialize.clone(),
-    )
-    .await;
-    assert_eq!(status, 403);
-
     // The handshake on one instance; the calls go to either.
-    let (status, body) = post(&one.url, Some(&service_account), None, initialize).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["result"]["serverInfo"]["name"], "kitaru");
+    handshake(&one.url, &service_account).await;
     let turns = [
         (&two.url, &service_account, "kitaru-mcp-tests"),
         (&one.url, &user, server().str("/auth/username")),
@@ -198,10 +218,22 @@ async fn two_instances_serve_two_users_alternately_each_as_itself() {
         );
         assert_eq!(status["server_url"], server().str("/auth/server_url"));
     }
+    let listed = call(&one.url, &user, 11, "kitaru_stacks_list", json!({})).await;
+    assert!(
+        listed["result"]
+            .as_array()
+            .is_some_and(|stacks| !stacks.is_empty()),
+        "{listed}"
+    );
+}
 
-    // A private secret made by one user through one instance: the other
-    // user does not see it.
-    let name = crate::sdk_memory::fresh("http-private");
+#[tokio::test]
+async fn a_private_secret_made_by_one_user_is_not_seen_by_the_other() {
+    let (one, two) = (instance(), instance());
+    let service_account = format!("Bearer {}", server().str("/auth/api_key"));
+    let user = format!("Bearer {}", user_token().await);
+    handshake(&one.url, &service_account).await;
+    let name = kitaru_testkit::fresh("http-private");
     let made = call(
         &two.url,
         &service_account,
@@ -216,11 +248,5 @@ async fn two_instances_serve_two_users_alternately_each_as_itself() {
         secrets_seen(&user, &name).await,
         0,
         "the other user does not see it"
-    );
-    let listed = call(&one.url, &user, 11, "kitaru_stacks_list", json!({})).await;
-    assert!(
-        listed["result"]
-            .as_array()
-            .is_some_and(|stacks| !stacks.is_empty())
     );
 }

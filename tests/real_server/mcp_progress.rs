@@ -4,9 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::sdk_launch::{FLOWS, options};
-use crate::stdio_peer::StdioPeer;
-use crate::support::{executions_lock, server};
+use kitaru_testkit::{FLOWS, StdioPeer, executions_lock, launch_options, server};
 
 /// Calls `tool` with a progress token; returns the result's structured
 /// content and the progress notifications that came with it.
@@ -42,12 +40,12 @@ fn watching_an_execution_reports_progress_until_it_ends() {
             &format!("{FLOWS}:waits_long"),
             &args,
             None,
-            &options(),
+            &launch_options(),
         ))
         .unwrap();
     let exec_id = started.exec_id;
 
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     command.env("KITARU_PYTHON", server().str("/python"));
     let mut peer = StdioPeer::start(command);
 

@@ -4,14 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, server};
 
-fn peer(extra: &[&str]) -> StdioPeer {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
-    command.args(extra);
-    StdioPeer::start(command)
-}
+use crate::support::ours;
 
 fn text(result: &Value) -> String {
     result["messages"][0]["content"]["text"]
@@ -40,7 +35,7 @@ fn complete(
 
 #[test]
 fn prompts_are_listed_with_their_arguments() {
-    let mut peer = peer(&[]);
+    let mut peer = ours(&[]);
     let listed = peer.request("prompts/list", json!({}));
     let prompts = listed["prompts"].as_array().unwrap();
     let names: Vec<&str> = prompts
@@ -79,15 +74,29 @@ fn prompts_are_listed_with_their_arguments() {
     );
 }
 
-#[test]
-fn prompts_render_the_safe_sequence_with_the_arguments_given() {
-    let server = server();
-    let mut peer = peer(&[]);
-    let memory = peer.request(
+/// The text `prompt` renders with `arguments`.
+fn rendered(prompt: &str, arguments: Value) -> String {
+    text(&ours(&[]).request(
         "prompts/get",
-        json!({"name": "read_memory", "arguments": {"key": "style/release_notes", "scope": "repo_docs"}}),
+        json!({"name": prompt, "arguments": arguments}),
+    ))
+}
+
+/// The error `prompts/get` answers for `params`.
+fn refused(params: Value) -> String {
+    let error = ours(&[]).try_request("prompts/get", params).unwrap_err();
+    error["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message: {error}"))
+        .to_owned()
+}
+
+#[test]
+fn read_memory_renders_the_key_and_scope_it_is_given() {
+    let memory = rendered(
+        "read_memory",
+        json!({"key": "style/release_notes", "scope": "repo_docs"}),
     );
-    let memory = text(&memory);
     for part in [
         "`style/release_notes`",
         "`repo_docs`",
@@ -97,129 +106,177 @@ fn prompts_render_the_safe_sequence_with_the_arguments_given() {
     ] {
         assert!(memory.contains(part), "{part} in {memory}");
     }
-    let waiting = server.str("/seed/waiting/exec_id");
-    let resolve = peer.request(
-        "prompts/get",
-        json!({"name": "resolve_wait", "arguments": {"exec_id": waiting}}),
-    );
-    let resolve = text(&resolve);
+}
+
+#[test]
+fn resolve_wait_names_the_execution_and_waits_for_the_users_answer() {
+    let waiting = server().str("/seed/waiting/exec_id");
+    let resolve = rendered("resolve_wait", json!({"exec_id": waiting}));
     assert!(resolve.contains(waiting), "{resolve}");
     assert!(
         resolve.contains("Do not call `kitaru_executions_input` before I have given it"),
         "{resolve}"
     );
-    let status = text(&peer.request(
-        "prompts/get",
-        json!({"name": "status_check", "arguments": {"count": "3"}}),
-    ));
+}
+
+#[test]
+fn status_check_is_a_read_only_look_at_as_many_executions_as_asked() {
+    let status = rendered("status_check", json!({"count": "3"}));
     assert!(status.contains("the 3 latest executions"), "{status}");
     assert!(status.contains("read-only check"), "{status}");
-    let run = text(&peer.request(
-        "prompts/get",
-        json!({"name": "run_flow", "arguments": {"target": "flows/a.py:agent", "inputs": "{\"topic\": \"x\"}"}}),
-    ));
+}
+
+#[test]
+fn run_flow_runs_the_target_with_its_args_and_leaves_waits_to_the_user() {
+    let run = rendered(
+        "run_flow",
+        json!({"target": "flows/a.py:agent", "inputs": "{\"topic\": \"x\"}"}),
+    );
     assert!(
         run.contains("Run `flows/a.py:agent` with args {\"topic\": \"x\"}"),
         "{run}"
     );
     assert!(run.contains("do not answer the wait yourself"), "{run}");
-    let replay = text(&peer.request("prompts/get", json!({"name": "replay_execution"})));
+}
+
+#[test]
+fn replay_execution_without_arguments_picks_the_latest_failed_one_and_asks_first() {
+    let replay = rendered("replay_execution", json!({}));
     assert!(replay.contains("latest failed execution"), "{replay}");
     assert!(
         replay.contains("Ask me to confirm. Only then call `kitaru_executions_replay`"),
         "{replay}"
     );
-    let replay = text(&peer.request(
-        "prompts/get",
-        json!({"name": "replay_execution", "arguments": {"exec_id": "e1", "from_": "summarize"}}),
-    ));
+}
+
+#[test]
+fn replay_execution_names_the_execution_and_checkpoint_given() {
+    let replay = rendered(
+        "replay_execution",
+        json!({"exec_id": "e1", "from_": "summarize"}),
+    );
     assert!(
         replay.contains("`e1`") && replay.contains("from checkpoint `summarize`"),
         "{replay}"
     );
-    let deploy = text(&peer.request(
-        "prompts/get",
-        json!({"name": "deploy_and_invoke", "arguments": {"target": "flows/research.py:research_agent"}}),
-    ));
+}
+
+#[test]
+fn deploy_and_invoke_deploys_an_exclusive_canary_and_invokes_it() {
+    let deploy = rendered(
+        "deploy_and_invoke",
+        json!({"target": "flows/research.py:research_agent"}),
+    );
     assert!(
         deploy.contains("as a `canary` deployment (exclusive)"),
         "{deploy}"
     );
     assert!(deploy.contains("`kitaru_deployments_invoke`"), "{deploy}");
-    let stack = text(&peer.request("prompts/get", json!({"name": "manage_local_stack"})));
+}
+
+#[test]
+fn manage_local_stack_makes_local_dev_unless_it_exists() {
+    let stack = rendered("manage_local_stack", json!({}));
     assert!(
         stack.contains("named `local-dev` if it does not already exist")
             && stack.contains("`manage_stack`"),
         "{stack}"
     );
-    assert_eq!(
-        complete(&mut peer, "manage_local_stack", "name", "def", json!({})),
-        ["default"]
-    );
-    let results = text(&peer.request("prompts/get", json!({"name": "inspect_results"})));
-    assert!(results.contains("response artifacts"), "{results}");
+}
 
-    // Missing or unknown arguments, unknown prompts: errors that say so.
-    let missing = peer
-        .try_request(
-            "prompts/get",
-            json!({"name": "read_memory", "arguments": {"key": "k"}}),
-        )
-        .unwrap_err();
+#[test]
+fn inspect_results_looks_at_the_response_artifacts() {
+    let results = rendered("inspect_results", json!({}));
+    assert!(results.contains("response artifacts"), "{results}");
+}
+
+#[test]
+fn a_missing_argument_is_refused_naming_it() {
+    let missing = refused(json!({"name": "read_memory", "arguments": {"key": "k"}}));
+    assert!(missing.contains("needs the argument `scope`"), "{missing}");
+}
+
+#[test]
+fn an_unknown_argument_is_refused_naming_it() {
+    let unknown = refused(json!({"name": "status_check", "arguments": {"colour": "red"}}));
+    assert!(unknown.contains("no argument `colour`"), "{unknown}");
+}
+
+#[test]
+fn an_unknown_prompt_is_refused_listing_the_prompts() {
+    let nothing = refused(json!({"name": "nope"}));
     assert!(
-        missing["message"]
-            .as_str()
-            .unwrap()
-            .contains("needs the argument `scope`"),
-        "{missing}"
-    );
-    let unknown = peer
-        .try_request(
-            "prompts/get",
-            json!({"name": "status_check", "arguments": {"colour": "red"}}),
-        )
-        .unwrap_err();
-    assert!(
-        unknown["message"]
-            .as_str()
-            .unwrap()
-            .contains("no argument `colour`"),
-        "{unknown}"
-    );
-    let nothing = peer
-        .try_request("prompts/get", json!({"name": "nope"}))
-        .unwrap_err();
-    assert!(
-        nothing["message"]
-            .as_str()
-            .unwrap()
-            .contains("the prompts are: status_check"),
+        nothing.contains("the prompts are: status_check"),
         "{nothing}"
     );
 }
 
 #[test]
-fn arguments_complete_from_the_servers_data() {
-    let server = server();
-    let mut peer = peer(&[]);
-    let scope = server.str("/seed/memory/scope");
-    let scopes = complete(&mut peer, "read_memory", "scope", &scope[..4], json!({}));
+fn memory_scopes_complete_from_the_servers_scopes() {
+    let scope = server().str("/seed/memory/scope");
+    let scopes = complete(
+        &mut ours(&[]),
+        "read_memory",
+        "scope",
+        &scope[..4],
+        json!({}),
+    );
     assert!(scopes.iter().any(|s| s == scope), "{scopes:?}");
     assert!(
         scopes.iter().all(|s| s.starts_with(&scope[..4])),
         "{scopes:?}"
     );
-    let keys = complete(&mut peer, "read_memory", "key", "", json!({"scope": scope}));
+}
+
+#[test]
+fn memory_keys_complete_from_the_scopes_live_keys_sorted() {
+    let server = server();
+    let scope = server.str("/seed/memory/scope");
+    let keys = complete(
+        &mut ours(&[]),
+        "read_memory",
+        "key",
+        "",
+        json!({"scope": scope}),
+    );
     let live: Vec<String> =
         serde_json::from_value(server.get("/seed/memory/live_keys").clone()).unwrap();
     assert_eq!(keys, live, "the keys holding a value, sorted");
+}
+
+#[test]
+fn fixed_choices_complete_from_their_values() {
+    let mut peer = ours(&[]);
     assert_eq!(
         complete(&mut peer, "read_memory", "scope_type", "ex", json!({})),
         ["execution"]
     );
+    assert_eq!(
+        complete(&mut peer, "inspect_results", "kind", "re", json!({})),
+        ["response"]
+    );
+}
+
+#[test]
+fn stack_names_complete_from_the_servers_stacks() {
+    assert_eq!(
+        complete(
+            &mut ours(&[]),
+            "manage_local_stack",
+            "name",
+            "def",
+            json!({})
+        ),
+        ["default"]
+    );
+}
+
+#[test]
+fn execution_ids_complete_from_the_waiting_executions_only() {
+    let server = server();
     let waiting = server.str("/seed/waiting/exec_id");
     let exec_ids = complete(
-        &mut peer,
+        &mut ours(&[]),
         "resolve_wait",
         "exec_id",
         &waiting[..6],
@@ -231,18 +288,24 @@ fn arguments_complete_from_the_servers_data() {
         !exec_ids.iter().any(|id| id == completed),
         "only waiting executions"
     );
-    let flow = server.str("/seed/completed/flow_name");
-    let flows = complete(&mut peer, "inspect_results", "flow", &flow[..5], json!({}));
-    assert!(flows.iter().any(|f| f == flow), "{flows:?}");
-    assert_eq!(
-        complete(&mut peer, "inspect_results", "kind", "re", json!({})),
-        ["response"]
+}
+
+#[test]
+fn flow_names_complete_from_the_servers_flows() {
+    let flow = server().str("/seed/completed/flow_name");
+    let flows = complete(
+        &mut ours(&[]),
+        "inspect_results",
+        "flow",
+        &flow[..5],
+        json!({}),
     );
+    assert!(flows.iter().any(|f| f == flow), "{flows:?}");
 }
 
 #[test]
 fn read_only_mode_drops_the_prompts_that_change_executions() {
-    let mut peer = peer(&["--read-only"]);
+    let mut peer = ours(&["--read-only"]);
     let listed = peer.request("prompts/list", json!({}));
     let names: Vec<&str> = listed["prompts"]
         .as_array()
@@ -261,7 +324,16 @@ fn read_only_mode_drops_the_prompts_that_change_executions() {
             .contains("is not available"),
         "{refused}"
     );
-    let mut peer = self::peer(&["--toolsets", "memory"]);
-    let listed = peer.request("prompts/list", json!({}));
-    assert_eq!(listed["prompts"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[test]
+fn a_toolset_offers_only_the_prompts_its_tools_serve() {
+    let listed = ours(&["--toolsets", "memory"]).request("prompts/list", json!({}));
+    let names: Vec<&str> = listed["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["read_memory"], "{listed}");
 }

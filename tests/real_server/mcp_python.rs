@@ -9,8 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, server};
 
 /// A `python3` (and `python`, `kitaru`) that only records that it ran.
 fn fake_pythons(dir: &Path, marker: &Path) {
@@ -36,7 +35,7 @@ pub(crate) fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
     let completed = server.str("/seed/completed/exec_id");
     let artifact = server.get("/seed/completed/artifacts")[0]["artifact_id"].clone();
     let mem = |extra: Value| {
-        crate::support::merged(&json!({"scope": scope, "scope_type": "namespace"}), extra)
+        kitaru_testkit::merged(&json!({"scope": scope, "scope_type": "namespace"}), extra)
     };
     let mut calls = vec![
         ("kitaru_executions_list", json!({"limit": 2})),
@@ -122,17 +121,17 @@ const PYTHON_TOOLS: [&str; 5] = [
 
 #[test]
 fn native_tools_never_start_python_and_python_tools_say_what_to_install() {
-    let _stable = crate::support::executions_lock()
+    let _stable = kitaru_testkit::executions_lock()
         .read()
         .unwrap_or_else(|p| p.into_inner());
     let bin = tempfile::tempdir().unwrap();
     let marker = bin.path().join("started");
     fake_pythons(bin.path(), &marker);
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     command.env("PATH", bin.path());
     let mut peer = StdioPeer::start(command);
 
-    let scope = crate::sdk_memory::fresh("no-python");
+    let scope = kitaru_testkit::fresh("no-python");
     let calls = native_calls(&scope);
     for tool in kitaru_mcp::catalog::TOOLS {
         let covered = calls.iter().any(|(name, _)| *name == tool.name)
@@ -209,7 +208,7 @@ fn the_local_server_starts_serves_the_next_call_and_stops() {
         command
     };
     let _stop = StopDaemon(isolated(&python));
-    let mut peer = StdioPeer::start(isolated(env!("CARGO_BIN_EXE_kitaru-mcp")));
+    let mut peer = StdioPeer::start(isolated(crate::support::KITARU_MCP));
 
     let nothing = peer.call("kitaru_stop_local_server", json!({}));
     assert_eq!(
@@ -253,6 +252,55 @@ fn the_local_server_starts_serves_the_next_call_and_stops() {
     );
 }
 
+/// The official Python MCP client checks every result of the local server's
+/// lifecycle against the tools' output schemas: nothing to stop, started,
+/// connected, stopped — in a config directory of its own.
+#[test]
+fn local_server_results_match_the_output_schemas_for_the_python_client() {
+    let config = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let python = server().str("/python").to_owned();
+    let mut stopper = server().command(&python);
+    stopper
+        .env("ZENML_CONFIG_PATH", config.path())
+        .current_dir(project.path());
+    let _stop = StopDaemon(stopper);
+    let url = format!("http://127.0.0.1:{port}");
+    let request = json!({
+        "command": [crate::support::KITARU_MCP],
+        "cwd": project.path(),
+        "env": {"ZENML_CONFIG_PATH": config.path(), "KITARU_PYTHON": python},
+        "calls": [
+            ["kitaru_stop_local_server", {}],
+            ["kitaru_start_local_server", {"port": port, "timeout": 120}],
+            ["kitaru_start_local_server", {"port": port}],
+            ["kitaru_stop_local_server", {}],
+        ],
+    });
+    let answer = kitaru_testkit::python_module("mcp_client_check", &[], Some(&request));
+    let results = answer["results"].as_array().unwrap();
+    for result in results {
+        assert_eq!(result["invalid"], Value::Null, "{result}");
+        assert_eq!(result["is_error"], false, "{result}");
+    }
+    let structured: Vec<&Value> = results.iter().map(|r| &r["structured"]).collect();
+    assert_eq!(
+        structured,
+        [
+            &json!({"stopped": false, "url": null}),
+            &json!({"mode": "local", "url": url, "action": "started"}),
+            &json!({"mode": "local", "url": url, "action": "connected"}),
+            &json!({"stopped": true, "url": url}),
+        ]
+    );
+    assert!(!healthy(&url), "the daemon is gone");
+}
+
 /// Bad arguments and an empty config are answered as the reference answers.
 #[test]
 fn local_server_answers_match_the_reference() {
@@ -265,7 +313,7 @@ fn local_server_answers_match_the_reference() {
         command
     };
     let mut theirs = StdioPeer::start(isolated(server().str("/kitaru_mcp")));
-    let mut ours = StdioPeer::start(isolated(env!("CARGO_BIN_EXE_kitaru-mcp")));
+    let mut ours = StdioPeer::start(isolated(crate::support::KITARU_MCP));
     for arguments in [
         json!({"port": 0}),
         json!({"port": 70000}),

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::{executions_lock, server, start_waiting_executions};
+use kitaru_testkit::{
+    ExecutionTemplate, StdioPeer, changing_executions, executions_lock, server,
+    start_waiting_executions,
+};
 
 fn peer(extra: &[&str], env: &[(&str, &str)]) -> StdioPeer {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     command.args(extra).envs(env.iter().copied());
     StdioPeer::start(command)
 }
@@ -108,7 +110,7 @@ fn each_kind_of_resource_reads_from_the_server() {
     );
 
     // A key with a slash, percent-encoded in the URI.
-    let own_scope = crate::sdk_memory::fresh("resources");
+    let own_scope = kitaru_testkit::fresh("resources");
     let set = peer.call(
         "kitaru_memory_set",
         json!({"key": "notes/today", "value": {"n": 1}, "scope": own_scope, "scope_type": "namespace"}),
@@ -139,46 +141,112 @@ fn each_kind_of_resource_reads_from_the_server() {
     assert_eq!(missing["code"], -32002, "resource not found: {missing}");
 }
 
-#[test]
-fn executions_are_listed_newest_first_in_pages() {
+/// Executions a page of `resources/list` holds.
+const PAGE: usize = 50;
+
+/// The project's executions over REST, newest first: what the listing
+/// must say.
+async fn executions_newest_first() -> Vec<String> {
     let server = server();
-    let mut peer = peer(&[], &[]);
-    let first = peer.request("resources/list", json!({}));
-    let resources = first["resources"].as_array().unwrap();
-    assert!(!resources.is_empty());
-    assert!(resources.len() <= 50);
-    let uris: Vec<&str> = resources
-        .iter()
-        .map(|r| r["uri"].as_str().unwrap())
-        .collect();
-    for seed in ["completed", "failed", "waiting"] {
-        let uri = format!(
-            "kitaru://executions/{}",
-            server.str(&format!("/seed/{seed}/exec_id"))
+    let mut ids = Vec::new();
+    for page in 1.. {
+        let answer: Value = reqwest::Client::new()
+            .get(format!("{}/api/v1/runs", server.url))
+            .query(&[
+                ("project", server.str("/seed/project/id")),
+                ("sort_by", "desc:created"),
+                ("size", "100"),
+                ("page", &page.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.extend(
+            answer["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|run| run["id"].as_str().unwrap().to_owned()),
         );
-        if resources.len() < 50 {
-            assert!(uris.contains(&uri.as_str()), "{uri} in {uris:?}");
+        if page >= answer["total_pages"].as_i64().unwrap() {
+            break;
         }
     }
-    assert!(
-        resources
+    ids
+}
+
+/// Every execution of the project, newest first, `PAGE` to a page and the
+/// pages adding up: executions are recorded first (of a flow of their own,
+/// `paged`), so that there are more than a page's worth however few earlier
+/// tests made.
+#[test]
+fn executions_are_listed_newest_first_in_pages() {
+    changing_executions(async {
+        let first: String =
+            serde_json::from_value(kitaru_testkit::python_module("paged", &[], None)).unwrap();
+        let template = ExecutionTemplate::of_run(server(), &first).await;
+        let before = executions_newest_first().await.len();
+        for _ in before..=PAGE {
+            template
+                .record(&kitaru_testkit::fresh("paged"), "completed")
+                .await;
+        }
+        let expected: Vec<String> = executions_newest_first()
+            .await
             .iter()
-            .all(|r| r["mimeType"] == "application/json")
-    );
-    if let Some(cursor) = first["nextCursor"].as_str() {
-        let next = peer.request("resources/list", json!({"cursor": cursor}));
-        let next_uris: Vec<&str> = next["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["uri"].as_str().unwrap())
+            .map(|id| format!("kitaru://executions/{id}"))
             .collect();
-        assert!(
-            next_uris.iter().all(|uri| !uris.contains(uri)),
-            "pages do not overlap"
-        );
-    }
-    let bad = peer
+        assert!(expected.len() > PAGE, "{} executions", expected.len());
+
+        let mut peer = peer(&[], &[]);
+        let mut listed: Vec<String> = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let params = match &cursor {
+                Some(cursor) => json!({"cursor": cursor}),
+                None => json!({}),
+            };
+            let page = peer.request("resources/list", params);
+            let resources = page["resources"].as_array().unwrap();
+            pages += 1;
+            assert!(
+                resources
+                    .iter()
+                    .all(|r| r["mimeType"] == "application/json"),
+                "{page}"
+            );
+            listed.extend(
+                resources
+                    .iter()
+                    .map(|r| r["uri"].as_str().unwrap().to_owned()),
+            );
+            match page["nextCursor"].as_str() {
+                Some(next) => {
+                    assert_eq!(resources.len(), PAGE, "a page before the last is full");
+                    cursor = Some(next.to_owned());
+                }
+                None => break,
+            }
+        }
+        assert_eq!(pages, expected.len().div_ceil(PAGE));
+        assert_eq!(listed, expected, "every execution once, newest first");
+        for seed in ["completed", "failed", "waiting"] {
+            let uri = format!(
+                "kitaru://executions/{}",
+                server().str(&format!("/seed/{seed}/exec_id"))
+            );
+            assert!(listed.contains(&uri), "{uri} is listed");
+        }
+    });
+}
+
+#[test]
+fn an_invalid_cursor_is_refused() {
+    let bad = peer(&[], &[])
         .try_request("resources/list", json!({"cursor": "x"}))
         .unwrap_err();
     assert!(
@@ -234,9 +302,9 @@ fn a_subscriber_hears_when_its_execution_changes() {
 
 #[tokio::test]
 async fn deployments_read_as_resources() {
-    let _one = crate::sdk_deployments::deployments_lock().await;
-    let tag = crate::sdk_memory::fresh("resource");
-    let deployed = crate::sdk_deployments::python_deploy(&tag, false, "resources").await;
+    let _one = kitaru_testkit::deployments_lock().await;
+    let tag = kitaru_testkit::fresh("resource");
+    let deployed = kitaru_testkit::python_deploy(&tag, false, "resources").await;
     let version = deployed["version"].as_i64().expect("a version");
     tokio::task::spawn_blocking(move || {
         let mut peer = peer(&[], &[]);
@@ -277,7 +345,7 @@ async fn deployments_read_as_resources() {
 /// unsubscribing by any of them ends it.
 #[test]
 fn subscriptions_are_capped_and_one_per_execution_however_spelled() {
-    let server = crate::support::server();
+    let server = kitaru_testkit::server();
     let completed = server.str("/seed/completed/exec_id");
     let failed = server.str("/seed/failed/exec_id");
     let waiting = server.str("/seed/waiting/exec_id");

@@ -9,8 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, server};
 
 /// A fresh folder with its own copy of the seeded project's repository
 /// config, and the harness flows as `stackflows.py`.
@@ -40,7 +39,7 @@ pub fn in_project(program: &str, project: &Path) -> Command {
 
 /// Our server, run from `project`, flows run by the harness's Python.
 pub fn ours_in(project: &Path) -> StdioPeer {
-    let mut command = in_project(env!("CARGO_BIN_EXE_kitaru-mcp"), project);
+    let mut command = in_project(crate::support::KITARU_MCP, project);
     command.env("KITARU_PYTHON", server().str("/python"));
     StdioPeer::start(command)
 }
@@ -147,7 +146,7 @@ fn cli_stacks(project: &Path) -> Vec<Value> {
 #[test]
 fn a_local_stack_is_made_listed_by_both_used_by_a_flow_and_deleted() {
     // Runs a flow and adds a stack: no comparison may straddle it.
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let project = own_project();
@@ -378,19 +377,19 @@ fn a_remote_stack_the_server_cannot_connect_to_is_refused_without_echoing_creden
 /// schema `manage_stack` advertises (an object that is one of the two).
 #[test]
 fn both_results_match_the_output_schema_for_the_python_client() {
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let name = unique_name("mcp-schema");
     let request = json!({
-        "command": [env!("CARGO_BIN_EXE_kitaru-mcp")],
+        "command": [crate::support::KITARU_MCP],
         "env": {},
         "calls": [
             ["manage_stack", {"action": "create", "name": name, "activate": false}],
             ["manage_stack", {"action": "delete", "name": name, "recursive": true}],
         ],
     });
-    let answer = crate::support::python_module("mcp_client_check", &[], Some(&request));
+    let answer = kitaru_testkit::python_module("mcp_client_check", &[], Some(&request));
     let results = answer["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     for result in results {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::{install_flow_module, server};
+use kitaru_testkit::{StdioPeer, install_flow_module, server};
 
 const TASKS: &str = "io.modelcontextprotocol/tasks";
 const FLOWS: &str = "flows/extra_replay.py";
@@ -18,7 +17,7 @@ const FLOWS: &str = "flows/extra_replay.py";
 /// the session declaring `capabilities`.
 fn ours(capabilities: Value) -> StdioPeer {
     install_flow_module("extra_replay");
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     command.env("KITARU_PYTHON", server().str("/python"));
     let mut peer = StdioPeer::spawn(command);
     let answer = peer.initialize_with("2025-11-25", capabilities);
@@ -81,7 +80,7 @@ pub(crate) fn server_status(exec_id: &str) -> String {
 
 #[test]
 fn a_run_as_a_task_goes_from_working_to_completed_with_the_execution_as_result() {
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut peer = tasks_client();
@@ -115,7 +114,7 @@ fn a_run_as_a_task_goes_from_working_to_completed_with_the_execution_as_result()
 
 #[test]
 fn a_waiting_task_asks_for_input_and_completes_with_the_answer() {
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut peer = tasks_client();
@@ -185,7 +184,7 @@ fn a_waiting_task_asks_for_input_and_completes_with_the_answer() {
 
 #[test]
 fn cancelling_the_task_cancels_the_execution() {
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut peer = tasks_client();
@@ -205,7 +204,7 @@ fn cancelling_the_task_cancels_the_execution() {
 
 #[test]
 fn without_the_extension_a_run_answers_in_the_call_and_a_wait_is_asked_by_elicitation() {
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut peer = ours(json!({"elicitation": {"form": {}}}));

@@ -9,18 +9,19 @@ use serde_json::{Value, json};
 
 use kitaru_sdk::memory::{self, MemoryScope};
 
-use crate::sdk_memory::{register_memory_version, stored_uri};
-use crate::stdio_peer::StdioPeer;
-use crate::support::{executions_lock, server, start_waiting_executions};
+use kitaru_testkit::{
+    StdioPeer, executions_lock, register_memory_version, server, start_waiting_executions,
+    stored_uri,
+};
 
 fn kitaru_mcp(args: &[&str]) -> Command {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     command.args(args);
     command
 }
 
 fn fresh_scope(what: &str) -> String {
-    crate::sdk_memory::fresh(what)
+    kitaru_testkit::fresh(what)
 }
 
 /// Every file below `dir`, as paths relative to it.

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 fn node_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node")
@@ -69,7 +69,7 @@ fn server_request(args: &[&str], calls: Vec<(String, Value)>) -> Value {
         .into_iter()
         .map(|(key, value)| (key, Value::String(value)))
         .collect();
-    let mut command = vec![env!("CARGO_BIN_EXE_kitaru-mcp").to_owned()];
+    let mut command = vec![crate::support::KITARU_MCP.to_owned()];
     command.extend(args.iter().map(|arg| (*arg).to_owned()));
     json!({
         "command": command,
@@ -82,9 +82,7 @@ fn server_request(args: &[&str], calls: Vec<(String, Value)>) -> Value {
 
 /// The tools' listing, read through our own peer.
 fn listed_tools(args: &[&str]) -> Vec<Value> {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
-    command.args(args);
-    crate::stdio_peer::StdioPeer::start(command).tools()
+    crate::support::ours(args).tools()
 }
 
 fn assert_clean(report: &Value) {
@@ -105,15 +103,15 @@ fn assert_clean(report: &Value) {
 
 #[test]
 fn every_tool_and_every_refusal_reaches_the_typescript_sdk_as_a_result() {
-    let _stable = crate::support::executions_lock()
+    let _stable = kitaru_testkit::executions_lock()
         .read()
         .unwrap_or_else(|p| p.into_inner());
-    let scope = crate::sdk_memory::fresh("ts-client");
+    let scope = kitaru_testkit::fresh("ts-client");
     let successes: Vec<(String, Value)> = crate::mcp_python::native_calls(&scope)
         .into_iter()
         .map(|(tool, arguments)| (tool.to_owned(), arguments))
         .collect();
-    let secret = crate::sdk_memory::fresh("ts-secret");
+    let secret = kitaru_testkit::fresh("ts-secret");
     let mut refusals: Vec<(String, Value, String)> = Vec::new();
     for tool in listed_tools(&[]) {
         let name = tool["name"].as_str().unwrap().to_owned();

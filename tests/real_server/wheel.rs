@@ -7,8 +7,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::stdio_peer::StdioPeer;
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, server};
 
 /// The maturin the wheel is built with (its own environment).
 const MATURIN: &str = "maturin==1.16.0";

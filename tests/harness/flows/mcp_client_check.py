@@ -3,10 +3,12 @@ checks every structured result against the tool's advertised output schema.
 
     python -m flows.mcp_client_check  < request.json
 
-Request: ``{"command": [program, *args], "env": {...}, "calls": [[tool, arguments], ...]}``.
-Prints ``{"results": [{"tool", "is_error", "invalid", "text"}]}`` on the last
-line: ``invalid`` is the SDK's complaint about a result that does not match
-its output schema (null when it matched).
+Request: ``{"command": [program, *args], "env": {...}, "cwd": folder (optional),
+"calls": [[tool, arguments], ...]}``.
+Prints ``{"results": [{"tool", "is_error", "invalid", "text", "structured"}]}``
+on the last line: ``invalid`` is the SDK's complaint about a result that does
+not match its output schema (null when it matched), ``structured`` the
+result's ``structuredContent``.
 """
 
 import asyncio
@@ -22,7 +24,7 @@ async def run(request: dict) -> list:
     command = request["command"]
     env = dict(os.environ)
     env.update(request.get("env") or {})
-    params = StdioServerParameters(command=command[0], args=command[1:], env=env)
+    params = StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=request.get("cwd"))
     results = []
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
@@ -31,10 +33,11 @@ async def run(request: dict) -> list:
                 try:
                     result = await session.call_tool(tool, arguments)
                 except RuntimeError as error:
-                    results.append({"tool": tool, "is_error": False, "invalid": str(error), "text": None})
+                    results.append({"tool": tool, "is_error": False, "invalid": str(error), "text": None, "structured": None})
                     continue
                 text = " ".join(item.text for item in result.content if getattr(item, "text", None))
-                results.append({"tool": tool, "is_error": bool(result.isError), "invalid": None, "text": text})
+                results.append({"tool": tool, "is_error": bool(result.isError), "invalid": None, "text": text,
+                                "structured": result.structuredContent})
     return results
 
 

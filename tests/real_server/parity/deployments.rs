@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::same_payload;
-use crate::sdk_deployments::{deployments_lock, python_deploy};
+use kitaru_testkit::{deployments_lock, python_deploy};
 
 /// Ours fills `schema` from where deploy records it; the reference's is null.
 const SCHEMA: [&str; 2] = ["/schema", "/result/*/schema"];
@@ -73,7 +73,7 @@ async fn deployment_reads_and_refusals_match() {
             &[],
         );
         // Deploy: refused on the local stack; reserved inputs; bad targets.
-        crate::support::install_flow_module("extra_replay");
+        kitaru_testkit::install_flow_module("extra_replay");
         let target = "flows/extra_replay.py:research_agent";
         for arguments in [
             json!({"target": target, "inputs": {"topic": "t"}}),

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{assert_same_answers, execution_fixes, ours, reference, strs};
-use crate::support::{executions_lock, install_flow_module, server};
+use kitaru_testkit::{executions_lock, install_flow_module, server};
 
 const AGENT: &str = "flows/extra_replay.py:research_agent";
 

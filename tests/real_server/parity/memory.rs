@@ -5,8 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{anonymize, assert_same_error, first_difference, ours, reference};
-use crate::stdio_peer::{StdioPeer, ToolAnswer};
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, ToolAnswer, server};
 
 /// The seeded memory scope and its keys, as the harness recorded them.
 fn seeded() -> (&'static str, Vec<&'static str>) {
@@ -25,7 +24,7 @@ fn seeded() -> (&'static str, Vec<&'static str>) {
 fn memory_reads_of_the_seeded_scope_match() {
     let (scope, keys) = seeded();
     let common = json!({"scope": scope, "scope_type": "namespace"});
-    let at = |extra: Value| crate::support::merged(&common, extra);
+    let at = |extra: Value| kitaru_testkit::merged(&common, extra);
     let mut steps = vec![
         step("kitaru_memory_list", at(json!({}))),
         step("kitaru_memory_list", at(json!({"prefix": "gr"}))),
@@ -180,7 +179,7 @@ fn same_session(steps: &[(String, Value)], their_scope: &str, our_scope: &str) {
 #[test]
 fn the_same_memory_session_gives_the_same_answers() {
     let common = json!({"scope": "{scope}", "scope_type": "namespace"});
-    let base = |extra: Value| crate::support::merged(&common, extra);
+    let base = |extra: Value| kitaru_testkit::merged(&common, extra);
     let steps = vec![
         step(
             "kitaru_memory_set",
@@ -275,7 +274,7 @@ fn compact_refusals_match() {
         .and_then(Value::as_str)
         .expect("a deleted seeded key");
     let common = json!({"scope": scope, "scope_type": "namespace", "model": "ollama/m"});
-    let at = |extra: Value| crate::support::merged(&common, extra);
+    let at = |extra: Value| kitaru_testkit::merged(&common, extra);
     let steps = vec![
         step(
             "kitaru_memory_compact",
@@ -303,14 +302,14 @@ fn compact_refusals_match() {
 #[test]
 fn a_compaction_done_here_reads_the_same_through_the_reference() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let llm = runtime.block_on(crate::fake_llm::FakeLlm::start(
+    let llm = runtime.block_on(kitaru_testkit::FakeLlm::start(
         200,
-        crate::fake_llm::FakeLlm::openai_answer("two facts, merged"),
+        kitaru_testkit::FakeLlm::openai_answer("two facts, merged"),
     ));
     let scope = uuid::Uuid::new_v4().to_string();
     let common = json!({"scope": scope, "scope_type": "namespace"});
-    let at = |extra: Value| crate::support::merged(&common, extra);
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let at = |extra: Value| kitaru_testkit::merged(&common, extra);
+    let mut command = crate::support::kitaru_mcp();
     command.env("OLLAMA_HOST", &llm.url);
     let mut ours = StdioPeer::start(command);
     for (key, value) in [("a", json!({"fact": 1})), ("b", json!("two"))] {

@@ -8,8 +8,7 @@
 
 use serde_json::{Value, json};
 
-use crate::stdio_peer::{StdioPeer, ToolAnswer};
-use crate::support::server;
+use kitaru_testkit::{StdioPeer, ToolAnswer, server};
 
 mod deployments;
 mod launch;
@@ -56,7 +55,7 @@ fn reference() -> Reference {
 /// Our server, with lists as long as the reference's: the default list
 /// size (a documented difference) is tested in `mcp_stdio`.
 fn ours() -> StdioPeer {
-    let mut command = server().command(env!("CARGO_BIN_EXE_kitaru-mcp"));
+    let mut command = crate::support::kitaru_mcp();
     command.env(crate::support::LIST_SIZE_VAR, "1000000");
     // The Kitaru Python that runs flows: the reference's own.
     command.env("KITARU_PYTHON", server().str("/python"));
@@ -161,22 +160,53 @@ fn same_payload(tool: &str, arguments: Value, allowed: &[&str]) -> (ToolAnswer, 
 
 /// The reference's error text (without its `Error executing tool <name>: `
 /// prefix) is part of ours, ids aside: ours may name the argument first
-/// and say what to do next. The
-/// reference's own argument validation (pydantic's report) has no
-/// counterpart to compare with.
+/// and say what to do next. Where the reference refuses the arguments with
+/// pydantic's report, whose wording is pydantic's, ours refuses them too:
+/// an `invalid_argument` error naming one of the arguments pydantic names.
 fn assert_same_error(tool: &str, arguments: &Value, theirs: &ToolAnswer, ours: &ToolAnswer) {
     let their_text = normalise_ids(&theirs.texts.join("\n"));
     let their_text = their_text
         .strip_prefix(&format!("Error executing tool {tool}: "))
         .unwrap_or(&their_text);
-    if their_text.contains(" validation error for ") {
+    let our_text = normalise_ids(&ours.texts.join("\n"));
+    if let Some(refused) = pydantic_arguments(their_text) {
+        assert_eq!(
+            ours.error_kind.as_deref(),
+            Some("invalid_argument"),
+            "{tool} {arguments}: the reference refused the arguments\nreference: {their_text}\nours: {our_text}"
+        );
+        let named = ours
+            .error
+            .as_ref()
+            .and_then(|error| error["argument"].as_str())
+            .unwrap_or_else(|| panic!("{tool} {arguments}: ours names no argument: {our_text}"));
+        assert!(
+            refused.contains(&named),
+            "{tool} {arguments}: ours names `{named}`, the reference {refused:?}\nreference: {their_text}\nours: {our_text}"
+        );
         return;
     }
-    let our_text = normalise_ids(&ours.texts.join("\n"));
     assert!(
         our_text.contains(their_text),
         "{tool} {arguments}: error texts differ\nreference: {their_text}\nours: {our_text}"
     );
+}
+
+/// The arguments pydantic's report of refused arguments names (the first
+/// segment of each failing location), `None` when `text` is no such report.
+/// The report: `N validation error(s) for <Model>`, then each location on a
+/// line of its own with its message indented below.
+fn pydantic_arguments(text: &str) -> Option<Vec<&str>> {
+    let (header, report) = text.split_once('\n')?;
+    if !header.contains(" validation error") || !header.contains(" for ") {
+        return None;
+    }
+    let arguments: Vec<&str> = report
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with(' '))
+        .map(|location| location.split('.').next().unwrap_or(location).trim())
+        .collect();
+    (!arguments.is_empty()).then_some(arguments)
 }
 
 /// Whether `text` is a UUID in its hyphenated form.
@@ -323,7 +353,7 @@ fn strs(patterns: &[String]) -> Vec<&str> {
 }
 
 fn read_lock() -> std::sync::RwLockReadGuard<'static, ()> {
-    crate::support::executions_lock()
+    kitaru_testkit::executions_lock()
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -558,10 +588,10 @@ fn forget_cache_hits(execution: &mut Value) {
 /// Runs `tool` on two fresh, identical waiting executions: the reference on
 /// one, ours on the other; compares the answers ids and times aside.
 fn same_change(tool: &str, arguments: impl Fn(&str) -> Value, allowed: &[&str]) {
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let fresh = crate::support::start_waiting_executions(2);
+    let fresh = kitaru_testkit::start_waiting_executions(2);
     let theirs = reference().call(tool, arguments(&fresh[0]));
     let ours = ours().call(tool, arguments(&fresh[1]));
     assert_same_answers(tool, &arguments("<exec_id>"), theirs, ours, allowed);
@@ -631,10 +661,10 @@ fn cancel_of_a_finished_or_unknown_execution_fails_alike() {
 
 #[test]
 fn cancel_of_a_waiting_execution_ends_in_the_same_state() {
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let fresh = crate::support::start_waiting_executions(2);
+    let fresh = kitaru_testkit::start_waiting_executions(2);
     // The reference reports the local orchestrator's missing forceful stop
     // as a failure, although the server has already marked the run as
     // stopping; ours reports the cancelled execution (a documented fix).

@@ -24,7 +24,7 @@ fn named(mut payload: Value, name: &str) -> Value {
 #[test]
 fn bad_stack_options_are_refused_alike() {
     let k8s = json!({"action": "create", "name": "p", "stack_type": "kubernetes"});
-    let merged = |extra: Value| crate::support::merged(&k8s, extra);
+    let merged = |extra: Value| kitaru_testkit::merged(&k8s, extra);
     for arguments in [
         json!({"action": "create", "name": "p", "recursive": true}),
         json!({"action": "create", "name": "p", "force": true}),
@@ -62,7 +62,7 @@ fn bad_stack_options_are_refused_alike() {
 #[test]
 fn stacks_made_by_one_are_deleted_by_the_other_with_the_same_payloads() {
     // Adds stacks: no comparison of listings may straddle it.
-    let _changing = crate::support::executions_lock()
+    let _changing = kitaru_testkit::executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let (a, b) = (unique_name("ref-made"), unique_name("our-made"));
@@ -105,10 +105,7 @@ fn stacks_made_by_one_are_deleted_by_the_other_with_the_same_payloads() {
 }
 
 /// The answer with the stack's name written as `<name>`.
-fn named_answer(
-    mut answer: crate::stdio_peer::ToolAnswer,
-    name: &str,
-) -> crate::stdio_peer::ToolAnswer {
+fn named_answer(mut answer: kitaru_testkit::ToolAnswer, name: &str) -> kitaru_testkit::ToolAnswer {
     answer.structured = answer.structured.map(|payload| named(payload, name));
     answer.texts = answer
         .texts

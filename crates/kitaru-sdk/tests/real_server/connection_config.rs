@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use kitaru_client::connection::{ConnectError, ConnectionOptions, Source};
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs

@@ -11,7 +11,7 @@ use kitaru_sdk::clean::{self, CleanPreview, CleanScope, EntryType};
 use kitaru_sdk::status::{self, ConnectionKind, SelectionSource, SettingSources, StatusReport};
 use kitaru_sdk::{Connector, ErrorKind, Kitaru, Program, stacks};
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 /// Connects as a user would from the seeded project folder, with the CLI
 /// config `kitaru login` wrote.

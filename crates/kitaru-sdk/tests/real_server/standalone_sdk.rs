@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 fn manifest() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/standalone-sdk/Cargo.toml")
+    kitaru_testkit::repo_root().join("examples/standalone-sdk/Cargo.toml")
 }
 
 #[test]

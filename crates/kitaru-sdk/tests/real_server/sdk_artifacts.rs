@@ -9,7 +9,7 @@ use kitaru_sdk::Error;
 use kitaru_sdk::artifacts::{self, Artifact, ValueFormat};
 use serde_json::{Value, json};
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 async fn get(artifact_id: &str) -> Result<Artifact, Error> {
     let kitaru = server().kitaru().await;
@@ -200,7 +200,7 @@ pub(crate) async fn pickled_flow_outputs() -> BTreeMap<String, String> {
     OUTPUTS
         .get_or_init(|| async {
             let ids =
-                crate::support::python("extra_pickled", &[], None, crate::support::Runs::Flow)
+                kitaru_testkit::python("extra_pickled", &[], None, kitaru_testkit::Runs::Flow)
                     .await;
             serde_json::from_value(ids).unwrap()
         })

@@ -6,7 +6,7 @@ use kitaru_client::types::{self, ExecutionStatus, RunWaitConditionStatus};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 fn uuid(text: &str) -> Uuid {
     text.parse().expect("a UUID in server.json")

@@ -12,7 +12,7 @@ use kitaru_client::Client;
 use kitaru_client::types::PipelineRunResponse;
 use uuid::Uuid;
 
-use crate::support::{TestServer, executions_lock, server};
+use kitaru_testkit::{TestServer, executions_lock, server};
 
 /// What Rust gives a spawned thread unless told otherwise.
 const DEFAULT_THREAD_STACK: usize = 2 * 1024 * 1024;

@@ -4,7 +4,7 @@
 use kitaru_sdk::{ErrorKind, secrets};
 use serde_json::{Value, json};
 
-use crate::support::{Runs, python, server};
+use kitaru_testkit::{Runs, python, server};
 
 /// The values the Python SDK reads for secret `name`.
 async fn python_reads(name: &str) -> Value {
@@ -20,7 +20,7 @@ async fn python_reads(name: &str) -> Value {
 #[tokio::test]
 async fn a_secret_created_here_reads_the_same_in_python() {
     let kitaru = server().kitaru().await;
-    let name = crate::sdk_memory::fresh("secret");
+    let name = kitaru_testkit::fresh("secret");
     let values = json!({
         "API_KEY": "s3cr3t-value", "PORT": 8080, "RATIO": 1.0, "FLAG": true,
         " PADDED ": "x", "OBJ": {"nested": 1}, "LIST": [1, "x"],
@@ -78,7 +78,7 @@ async fn bad_secrets_are_refused_before_the_server_sees_them() {
             .to_string()
             .ends_with("Secret name or ID cannot be empty.")
     );
-    let name = crate::sdk_memory::fresh("bad-secret");
+    let name = kitaru_testkit::fresh("bad-secret");
     let null = secrets::create(
         &kitaru,
         &name,

@@ -6,12 +6,7 @@ use kitaru_sdk::memory::{self, MemoryScope, ScopeType};
 use kitaru_sdk::{Error, ErrorKind, Kitaru};
 use serde_json::{Value, json};
 
-use crate::support::{Runs, python, server};
-
-/// A scope name no earlier run used (the dev server keeps its data).
-pub(crate) fn fresh(label: &str) -> String {
-    format!("rs-{label}-{}", uuid::Uuid::new_v4().simple())
-}
+use kitaru_testkit::{Runs, fresh, python, register_memory_version, server, stored_uri};
 
 pub(crate) fn namespace(label: &str) -> MemoryScope {
     MemoryScope::namespace(&fresh(label)).unwrap()
@@ -219,21 +214,6 @@ async fn a_version_written_here_is_stored_as_python_stores_it() {
         let b = stored_form(&kitaru, &theirs[0].artifact_id, their_scope.name()).await;
         assert_eq!(a, b, "{value} is stored alike");
     }
-}
-
-/// Where a version's files are.
-pub(crate) async fn stored_uri(kitaru: &Kitaru, artifact_id: &str) -> String {
-    kitaru
-        .client
-        .get_artifact_version()
-        .artifact_version_id(artifact_id.parse::<uuid::Uuid>().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .body
-        .unwrap()
-        .uri
 }
 
 /// What matters of a stored version, with the scope name made neutral.
@@ -847,50 +827,6 @@ async fn a_store_this_process_cannot_write_to_is_refused_and_nothing_is_register
         .unwrap()
         .into_inner();
     assert_eq!(artifacts.total, 0);
-}
-
-/// Registers a memory version (a `str`) of `key` in the namespace `scope`
-/// whose files the server says are at `uri`, as anyone allowed to register
-/// artifact versions can (in `store`, if given).
-pub(crate) async fn register_memory_version(
-    kitaru: &kitaru_sdk::Kitaru,
-    scope: &MemoryScope,
-    key: &str,
-    uri: &str,
-    store: Option<uuid::Uuid>,
-) {
-    let project = kitaru
-        .client
-        .list_projects()
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .items[0]
-        .id;
-    let name = scope.name();
-    let mut request = json!({
-        "project": project, "artifact_name": format!("kitaru_mem:namespace:{name}:{key}"),
-        "has_custom_name": true, "type": "DataArtifact", "uri": uri,
-        "materializer": {"module": "zenml.materializers.built_in_materializer", "attribute": "BuiltInMaterializer", "type": "internal"},
-        "data_type": {"module": "builtins", "attribute": "str", "type": "builtin"},
-        "save_type": "manual",
-        "tags": ["kitaru:memory", format!("kitaru:memory:scope:{name}"), format!("kitaru:memory:key:{key}"), "kitaru:memory:scope_type:namespace"],
-        "metadata": {"kitaru_memory_scope_type": "namespace", "kitaru_memory_deleted": false},
-    });
-    if let Some(store) = store {
-        request["artifact_store_id"] = json!(store);
-    }
-    kitaru
-        .client
-        .create_artifact_version()
-        .body(
-            serde_json::from_value::<kitaru_client::types::ArtifactVersionRequest>(request)
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

@@ -9,9 +9,10 @@ use kitaru_sdk::memory::{self, CompactRequest, MemoryScope, SourceMode};
 use kitaru_sdk::{Error, ErrorKind, Kitaru};
 use serde_json::{Value, json};
 
-use crate::fake_llm::FakeLlm;
-use crate::sdk_memory::{fresh, interop, namespace, python_reads};
-use crate::support::server;
+use crate::sdk_memory::{interop, namespace, python_reads};
+use kitaru_testkit::FakeLlm;
+use kitaru_testkit::fresh;
+use kitaru_testkit::server;
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs

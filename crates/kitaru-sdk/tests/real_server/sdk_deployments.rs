@@ -8,28 +8,9 @@ use kitaru_sdk::deployments::{self, Deployment, Selector};
 use kitaru_sdk::{ErrorKind, Kitaru};
 use serde_json::{Map, Value, json};
 
-use crate::support::{Runs, install_flow_module, python, server};
+use kitaru_testkit::{Runs, deployments_lock, install_flow_module, python, python_deploy, server};
 
 const FLOW: &str = "research_agent";
-
-/// One test at a time changes the flow's deployments.
-pub async fn deployments_lock() -> tokio::sync::MutexGuard<'static, ()> {
-    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    LOCK.lock().await
-}
-
-/// Deploys the flow with the Python SDK; returns its record of it.
-pub async fn python_deploy(tag: &str, exclusive: bool, topic: &str) -> Value {
-    install_flow_module("extra_replay");
-    let exclusive = if exclusive { "true" } else { "false" };
-    python(
-        "deploy_interop",
-        &["deploy", tag, exclusive, topic],
-        None,
-        Runs::NoFlow,
-    )
-    .await
-}
 
 /// The Python SDK's view of the flow's deployments: version → tags.
 async fn python_view() -> BTreeMap<u32, BTreeMap<String, bool>> {
@@ -253,10 +234,10 @@ async fn bad_selectors_and_tags_are_refused_before_any_request() {
 async fn a_compiled_flow_is_published_as_the_next_version_with_its_tags() {
     let _one = deployments_lock().await;
     let kitaru = server().kitaru().await;
-    let options = crate::sdk_launch::options();
+    let options = kitaru_testkit::launch_options();
     let tag = format!("pub-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let request = deployments::DeployRequest {
-        target: format!("{}:research_agent", crate::sdk_launch::FLOWS),
+        target: format!("{}:research_agent", kitaru_testkit::FLOWS),
         inputs: json!({"topic": "published"}).as_object().cloned().unwrap(),
         tag: tag.clone(),
         exclusive: true,

@@ -6,32 +6,11 @@
 use std::time::Duration;
 
 use kitaru_client::types::ExecutionStatus as ZenmlStatus;
-use kitaru_sdk::bridge::Python;
-use kitaru_sdk::executions::{self, Checkpoint, Execution, ExecutionStatus, LaunchOptions};
+use kitaru_sdk::executions::{self, Checkpoint, Execution, ExecutionStatus};
 use kitaru_sdk::{ErrorKind, Kitaru, artifacts};
 use serde_json::{Map, Value, json};
 
-use crate::support::{changing_executions, install_flow_module, server};
-
-/// The flows' module, as a file target from the project folder.
-pub const FLOWS: &str = "flows/extra_replay.py";
-
-/// Launch options running the harness's Kitaru Python in the seeded project.
-pub fn options() -> LaunchOptions {
-    let server = server();
-    LaunchOptions {
-        python: Some(Python {
-            path: server.str("/python").into(),
-            version: String::new(),
-            found_by: "the test harness".to_owned(),
-        }),
-        working_dir: install_flow_module("extra_replay").to_path_buf(),
-        settle: Duration::from_secs(240),
-        env: server.env(),
-        observer: None,
-        ..LaunchOptions::default()
-    }
-}
+use kitaru_testkit::{FLOWS, changing_executions, launch_options, server};
 
 fn object(value: Value) -> Map<String, Value> {
     value.as_object().cloned().expect("an object")
@@ -39,7 +18,7 @@ fn object(value: Value) -> Map<String, Value> {
 
 async fn run(kitaru: &Kitaru, flow: &str, args: Value) -> Execution {
     let target = format!("{FLOWS}:{flow}");
-    let started = executions::run(kitaru, &target, &object(args), None, &options())
+    let started = executions::run(kitaru, &target, &object(args), None, &launch_options())
         .await
         .unwrap_or_else(|e| panic!("run {target}: {e}"));
     assert_eq!(started.target, target);
@@ -123,7 +102,7 @@ fn a_run_replayed_from_a_checkpoint_skips_the_earlier_ones_and_takes_overrides()
             "summarize",
             &object(json!({"checkpoint.gather_sources": notes})),
             &Map::new(),
-            &options(),
+            &launch_options(),
         )
         .await
         .unwrap();
@@ -159,7 +138,7 @@ fn a_run_replayed_from_a_checkpoint_skips_the_earlier_ones_and_takes_overrides()
             "gather_sources",
             &Map::new(),
             &object(json!({"topic": topic})),
-            &options(),
+            &launch_options(),
         )
         .await
         .unwrap();
@@ -187,7 +166,7 @@ fn a_failed_execution_is_retried_from_its_failed_checkpoint() {
             &target,
             &object(json!({"marker": marker.display().to_string()})),
             None,
-            &options(),
+            &launch_options(),
         )
         .await
         .unwrap();
@@ -202,7 +181,7 @@ fn a_failed_execution_is_retried_from_its_failed_checkpoint() {
         assert!(warning.contains("first attempt fails"), "{warning}");
         let prepared = checkpoint(&failed, "prepare_flaky").call_id.clone();
 
-        let retried = executions::retry(&kitaru, &failed.summary.exec_id, &options())
+        let retried = executions::retry(&kitaru, &failed.summary.exec_id, &launch_options())
             .await
             .unwrap();
         assert_eq!(retried.operation, "retry");
@@ -235,7 +214,7 @@ fn a_failed_execution_is_retried_from_its_failed_checkpoint() {
 
         // The source stays failed: retrying it again is allowed, a
         // completed one is not.
-        let error = executions::retry(&kitaru, &new.summary.exec_id, &options())
+        let error = executions::retry(&kitaru, &new.summary.exec_id, &launch_options())
             .await
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::State);
@@ -262,7 +241,7 @@ async fn bad_replays_are_refused_before_anything_runs() {
                 from,
                 &object(overrides),
                 &Map::new(),
-                &options(),
+                &launch_options(),
             )
             .await
             .unwrap_err()
@@ -313,7 +292,7 @@ async fn runs_with_a_bad_target_or_inputs_say_what_is_wrong() {
     let run = |target: &'static str, args: Value| {
         let kitaru = &kitaru;
         async move {
-            executions::run(kitaru, target, &object(args), None, &options())
+            executions::run(kitaru, target, &object(args), None, &launch_options())
                 .await
                 .unwrap_err()
         }

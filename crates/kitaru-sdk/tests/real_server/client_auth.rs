@@ -3,7 +3,7 @@
 
 use kitaru_client::{ApiToken, Client, Credentials, Secret, Session};
 
-use crate::support::server;
+use kitaru_testkit::server;
 
 fn auth_url() -> &'static str {
     server().str("/auth/server_url")

@@ -1,0 +1,256 @@
+//! The real Kitaru server: started by the test harness
+//! (`tests/harness/kitaru_test_server.py`), described by the `server.json`
+//! it writes.
+//!
+//! [`server`] is the tests' one: the server `KITARU_TEST_SERVER_JSON` names,
+//! or else one shared by every test binary of one `cargo test` run (the
+//! first binary that needs it starts it; the harness stops it when that
+//! cargo process exits). [`start`] and [`stop`] are for programs that run a
+//! server of their own (the demo, the benchmark).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// What the harness wrote about the server and the data it seeded.
+pub struct TestServer {
+    /// The server's base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// The whole `server.json`.
+    pub json: Value,
+}
+
+/// The harness could not start or stop a server; its own messages went to
+/// stderr.
+#[derive(Debug)]
+pub struct HarnessError(pub(crate) String);
+
+impl std::fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HarnessError {}
+
+impl TestServer {
+    /// The server a `server.json` describes.
+    pub fn read(path: &Path) -> Result<Self, HarnessError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| HarnessError(format!("cannot read {}: {e}", path.display())))?;
+        let json: Value = serde_json::from_str(&text)
+            .map_err(|e| HarnessError(format!("{} is not JSON: {e}", path.display())))?;
+        let url = json["server_url"]
+            .as_str()
+            .ok_or_else(|| HarnessError(format!("{} has no server_url", path.display())))?
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Self { url, json })
+    }
+
+    /// A value from `server.json` by JSON pointer, e.g. `/seed/completed/run_id`.
+    pub fn get(&self, pointer: &str) -> &Value {
+        self.json
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("server.json has no {pointer}"))
+    }
+
+    /// A string from `server.json` by JSON pointer.
+    pub fn str(&self, pointer: &str) -> &str {
+        self.get(pointer)
+            .as_str()
+            .unwrap_or_else(|| panic!("server.json {pointer} is not a string"))
+    }
+
+    /// The environment a process needs to reach this server as the CLI would
+    /// (`ZENML_CONFIG_PATH` and friends).
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.get("/env")
+            .as_object()
+            .expect("server.json env is an object")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect()
+    }
+
+    /// `program` set up to reach this server as a user's shell would: only
+    /// PATH and HOME from outside, the CLI environment of this server, and
+    /// the seeded project folder as working directory.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            .envs(self.env())
+            .current_dir(self.str("/project_dir"));
+        command
+    }
+
+    /// A connected [`kitaru_sdk::Kitaru`] for this server, resolved from the
+    /// CLI config the harness's `kitaru login` wrote, from the seeded
+    /// project folder — as a user's machine would have it.
+    pub async fn kitaru(&self) -> kitaru_sdk::Kitaru {
+        let connection = kitaru_client::ConnectionOptions::new()
+            .config_dir(self.str("/config_path"))
+            .working_dir(self.str("/project_dir"))
+            .resolve(&std::collections::HashMap::<String, String>::new())
+            .expect("the harness's CLI config resolves");
+        let client = connection.connect().await.expect("the test server answers");
+        kitaru_sdk::Kitaru { client, connection }
+    }
+
+    /// A client for this server with no credentials (the local server needs none).
+    pub fn client(&self) -> kitaru_client::Client {
+        kitaru_client::Client::with_credentials(
+            &self.url,
+            kitaru_client::Credentials::None,
+            reqwest::Client::new(),
+        )
+    }
+}
+
+/// The tests' server, found or started on first use.
+pub fn server() -> &'static TestServer {
+    static SERVER: OnceLock<TestServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let path = match std::env::var_os("KITARU_TEST_SERVER_JSON") {
+            Some(path) => PathBuf::from(path),
+            None => shared_server(),
+        };
+        TestServer::read(&path).unwrap_or_else(|error| panic!("{error}"))
+    })
+}
+
+/// The repository's root folder (where `tests/harness/` is).
+pub fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// The harness's script.
+fn harness() -> PathBuf {
+    repo_root().join("tests/harness/kitaru_test_server.py")
+}
+
+/// Runs the harness's `up` in the new folder `state_dir`: a seeded server
+/// that the harness stops once process `watch_pid` has exited. Returns once
+/// the server is ready; its messages go to stderr.
+pub fn start(state_dir: &Path, watch_pid: u32) -> Result<TestServer, HarnessError> {
+    std::fs::create_dir_all(state_dir).map_err(|e| {
+        HarnessError(format!(
+            "cannot create the state dir {}: {e}",
+            state_dir.display()
+        ))
+    })?;
+    let mut child = Command::new("python3")
+        .arg(harness())
+        .arg("up")
+        .arg("--state-dir")
+        .arg(state_dir)
+        .arg("--watch-pid")
+        .arg(watch_pid.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| {
+            HarnessError(format!(
+                "cannot run python3 {} (is Python 3.11 installed?): {e}",
+                harness().display()
+            ))
+        })?;
+    let mut line = String::new();
+    let read = child
+        .stdout
+        .take()
+        .map(|stdout| BufReader::new(stdout).read_line(&mut line));
+    // `up` returns once the server is ready; its detached watcher stops the
+    // server when `watch_pid` exits.
+    let status = child.wait();
+    let path = PathBuf::from(line.trim());
+    let succeeded = matches!(read, Some(Ok(_))) && status.is_ok_and(|s| s.success());
+    if !succeeded || line.trim().is_empty() || !path.is_file() {
+        return Err(HarnessError(format!(
+            "the test-server harness could not start a server in {} (its log is above on stderr)",
+            state_dir.display()
+        )));
+    }
+    TestServer::read(&path)
+}
+
+/// Runs the harness's `down` for `state_dir` (idempotent).
+pub fn stop(state_dir: &Path) -> Result<(), HarnessError> {
+    let status = Command::new("python3")
+        .arg(harness())
+        .arg("down")
+        .arg("--state-dir")
+        .arg(state_dir)
+        .stdin(Stdio::null())
+        .status();
+    if status.is_ok_and(|status| status.success()) {
+        Ok(())
+    } else {
+        Err(HarnessError(format!(
+            "stopping the server in {0} failed: stop it with `python3 \
+             tests/harness/kitaru_test_server.py down --state-dir {0}`",
+            state_dir.display()
+        )))
+    }
+}
+
+/// The `server.json` of the server this test run shares: the test binaries
+/// `cargo test` runs one after the other are children of one cargo process,
+/// so the server belongs to that process (its pid and start time name the
+/// state dir) and lives as long as it; the first binary to need it starts
+/// it, under a file lock, and the later ones find it. A binary run on its
+/// own has a server of its own.
+fn shared_server() -> PathBuf {
+    let (owner, start_time) = test_run();
+    let servers = repo_root().join("target").join("kitaru-test-servers");
+    std::fs::create_dir_all(&servers).expect("create target/kitaru-test-servers");
+    let name = format!("{owner}-{start_time}");
+    let lock = std::fs::File::create(servers.join(format!("{name}.lock")))
+        .expect("create the test server's lock file");
+    lock.lock().expect("lock the test server's lock file");
+    let state_dir = servers.join(name);
+    let json = state_dir.join("server.json");
+    if !json.is_file() {
+        start(&state_dir, owner).unwrap_or_else(|error| panic!("{error}"));
+    }
+    json
+}
+
+/// The process the test server belongs to, and its start time (so that a
+/// reused pid names another server): the `cargo` that runs this test
+/// binary, or this process when it was not started by cargo.
+fn test_run() -> (u32, u64) {
+    let own = std::process::id();
+    let parent = stat(own).and_then(|fields| fields.first()?.parse::<u32>().ok());
+    let cargo = parent.filter(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|comm| comm.trim() == "cargo")
+    });
+    let owner = cargo.unwrap_or(own);
+    let start_time = stat(owner)
+        .and_then(|fields| fields.get(18)?.parse().ok())
+        .unwrap_or(0);
+    (owner, start_time)
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name: `ppid` first,
+/// `starttime` 19th.
+fn stat(pid: u32) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_name) = text.rsplit_once(") ")?;
+    // state, ppid, …: skip the state.
+    Some(
+        after_name
+            .split_whitespace()
+            .skip(1)
+            .map(str::to_owned)
+            .collect(),
+    )
+}
