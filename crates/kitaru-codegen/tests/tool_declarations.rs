@@ -46,7 +46,7 @@ fn the_repository_declarations_generate() {
     assert_eq!(generated.coverage["stop_run"], "kitaru_executions_cancel");
     assert!(
         generated
-            .args
+            .catalog
             .contains("pub const EXECUTIONS_GET: &str = \"kitaru_executions_get\";")
     );
 }
@@ -57,12 +57,12 @@ fn one_declaration_gives_name_constant_facts_coverage_and_reference() {
     // A constant per name, for code that names a tool.
     assert!(
         generated
-            .args
+            .catalog
             .contains("pub const THINGS_GET: &str = \"kitaru_things_get\";")
     );
     assert!(
         generated
-            .args
+            .catalog
             .contains("pub const THINGS_START: &str = \"kitaru_things_start\";")
     );
     // The facts the server decides from.
