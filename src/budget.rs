@@ -7,7 +7,8 @@
 //!   [`LIST_BYTES`]);
 //! - `api_*` answers ([`api_answer`], `--api-result-bytes`);
 //! - error texts ([`message`], [`MESSAGE_CHARS`]);
-//! - names and ids a client gave, quoted back in messages ([`quoted`]).
+//! - names and ids a client gave, quoted back in messages ([`quoted`]);
+//! - spec texts shown to a model ([`chars`]: API tool descriptions).
 //!
 //! The sizes come from [`crate::limits`]; the SDK and the client cut their
 //! own texts (a bridge job's log tail, an operation's refusal reason).

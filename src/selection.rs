@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use crate::catalog::api::{self, ALL_TOOLSET, ApiDecision, ApiOperation, DISCOVERY_TOOLSET};
-use crate::catalog::{self, Entry, TOOLS, TOOLSETS, ToolInfo};
+use crate::catalog::{self, Entry, TOOLSETS, ToolInfo};
 
 /// The toolsets and mode the server runs with; the default offers every
 /// tool.
@@ -109,10 +109,7 @@ impl ToolSelection {
 
     /// Whether the curated tool named `name` is offered.
     pub fn offers_named(&self, name: &str) -> bool {
-        TOOLS
-            .iter()
-            .find(|tool| tool.name == name)
-            .is_some_and(|tool| self.offers(tool))
+        ToolInfo::named(name).is_some_and(|tool| self.offers(tool))
     }
 
     /// Whether `tool` is offered.
@@ -125,7 +122,7 @@ impl ToolSelection {
         match entry {
             Entry::Curated(tool) => self.offers(tool),
             Entry::Api(api) => self.offers_api(api),
-            Entry::Discovery(_) => self.api.discovery,
+            Entry::Discovery(_) => self.offers_discovery(),
         }
     }
 
@@ -247,6 +244,7 @@ fn toolset(name: &str) -> Result<&'static str, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::TOOLS;
 
     fn offered(selection: &ToolSelection) -> Vec<&'static str> {
         TOOLS

@@ -15,7 +15,6 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
-use kitaru_client::ConnectionOptions;
 use kitaru_sdk::Kitaru;
 
 use crate::api_tools;
@@ -81,7 +80,6 @@ fn unavailable(error: kitaru_sdk::Error) -> ErrorData {
 pub struct KitaruServer {
     /// What tool handlers work with.
     toolbox: Toolbox,
-    selection: Arc<ToolSelection>,
     /// Built on first use: the tools' schemas cost milliseconds that
     /// `initialize` does not need to wait for.
     tool_router: Arc<std::sync::OnceLock<ToolRouter<Toolbox>>>,
@@ -96,10 +94,8 @@ impl KitaruServer {
     /// A server over `connections` that offers what `selection` lets
     /// through.
     pub fn new(connections: Connections, selection: ToolSelection) -> Self {
-        let selection = Arc::new(selection);
         Self {
-            toolbox: Toolbox::new(connections, Arc::clone(&selection)),
-            selection,
+            toolbox: Toolbox::new(connections, Arc::new(selection)),
             tool_router: Arc::default(),
             subscriptions: Subscriptions::default(),
             task_key: Arc::default(),
@@ -107,17 +103,10 @@ impl KitaruServer {
         }
     }
 
-    /// A server with every tool over one connection, made on the first
-    /// tool call that needs it from `options` resolved against the
-    /// environment and the CLI's config.
-    pub fn connecting(options: ConnectionOptions) -> Self {
-        Self::new(Connections::one(options), ToolSelection::default())
-    }
-
     /// The routes of the offered tools.
     fn tool_router(&self) -> &ToolRouter<Toolbox> {
         self.tool_router.get_or_init(|| {
-            let selection = &self.selection;
+            let selection = self.selection();
             let mut tool_router = Toolbox::generated_tool_router();
             for tool in TOOLS.iter().filter(|tool| !selection.offers(tool)) {
                 tool_router.disable_route(tool.name);
@@ -144,10 +133,15 @@ impl KitaruServer {
     /// Refuses the task method `method` when the tool it stands for is not
     /// offered.
     fn task_policy(&self, method: &str) -> Result<(), ErrorData> {
-        match crate::tasks::refusal(&self.selection, method) {
+        match crate::tasks::refusal(self.selection(), method) {
             Some(reason) => Err(ErrorData::invalid_params(reason, None)),
             None => Ok(()),
         }
+    }
+
+    /// The toolsets and mode this server runs with.
+    fn selection(&self) -> &ToolSelection {
+        self.toolbox.selection()
     }
 
     /// Whether each request acts as its caller (HTTP, stateless).
@@ -172,7 +166,7 @@ impl KitaruServer {
                 None,
             )
         })?;
-        if !prompt.offered(&self.selection) {
+        if !prompt.offered(self.selection()) {
             return Err(ErrorData::invalid_params(
                 format!(
                     "prompt `{name}` is not available: it uses {}, which this server does not \
@@ -194,14 +188,14 @@ impl ServerHandler for KitaruServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if let Some(refusal) = self.selection.refusal(&request.name) {
+        if let Some(refusal) = self.selection().refusal(&request.name) {
             return Err(ErrorData::invalid_params(refusal, None));
         }
         let mut context = context;
         // Whether the tool may answer a wait it meets (by elicitation):
         // only where answering waits is offered as a tool.
         context.extensions.insert(WaitAnswers(
-            self.selection.offers_named(names::EXECUTIONS_INPUT),
+            self.selection().offers_named(names::EXECUTIONS_INPUT),
         ));
         let as_task = crate::tasks::wanted(&request.name, &context);
         context.extensions.insert(AsTask(as_task));
@@ -280,7 +274,7 @@ impl ServerHandler for KitaruServer {
     ) -> Result<ListPromptsResult, ErrorData> {
         let prompts = PROMPTS
             .iter()
-            .filter(|prompt| prompt.offered(&self.selection))
+            .filter(|prompt| prompt.offered(self.selection()))
             .map(PromptSpec::listing)
             .collect();
         Ok(ListPromptsResult::with_all_items(prompts))
@@ -334,7 +328,7 @@ impl ServerHandler for KitaruServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         let cursor = request.and_then(|request| request.cursor);
-        let mut page = crate::resources::list(&kitaru, &self.selection, cursor.as_deref()).await?;
+        let mut page = crate::resources::list(&kitaru, self.selection(), cursor.as_deref()).await?;
         if cursor.is_none() && crate::apps::wanted(&context) {
             page.resources.insert(0, crate::apps::resource());
         }
@@ -347,7 +341,7 @@ impl ServerHandler for KitaruServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         Ok(ListResourceTemplatesResult::with_all_items(
-            crate::resources::templates(&self.selection),
+            crate::resources::templates(self.selection()),
         ))
     }
 
@@ -361,7 +355,7 @@ impl ServerHandler for KitaruServer {
         }
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         Ok(
-            crate::resources::read(&kitaru, &self.selection, &request.uri)
+            crate::resources::read(&kitaru, self.selection(), &request.uri)
                 .await?
                 .into(),
         )
@@ -384,7 +378,7 @@ impl ServerHandler for KitaruServer {
         }
         let connector = self.toolbox.connector_of(&context).map_err(unavailable)?;
         self.subscriptions
-            .subscribe(connector, &self.selection, &request.uri, context.peer)
+            .subscribe(connector, self.selection(), &request.uri, context.peer)
             .await
     }
 
@@ -429,7 +423,7 @@ impl ServerHandler for KitaruServer {
             resources.subscribe = None;
         }
         let mut config =
-            ServerConfig::new(capabilities).with_instructions(instructions(&self.selection));
+            ServerConfig::new(capabilities).with_instructions(instructions(self.selection()));
         config.server_info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION"))
             .with_title("Kitaru MCP server");
         config

@@ -132,12 +132,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The settings with every default, as if no flag or variable were
-    /// given.
-    pub fn defaults() -> Self {
-        Self::parse_from(["kitaru-mcp"])
-    }
-
     /// The toolsets and mode to serve.
     pub fn selection(&self) -> ToolSelection {
         self.toolsets.clone().read_only(self.read_only)
@@ -222,7 +216,7 @@ mod tests {
 
     #[test]
     fn defaults_are_the_documented_ones() {
-        let limits = Settings::defaults().limits();
+        let limits = Settings::parse_from(["kitaru-mcp"]).limits();
         assert_eq!(limits, Limits::default());
         assert_eq!(limits.value_bytes, 8_000);
         assert_eq!(limits.api_result_bytes, 20_000);

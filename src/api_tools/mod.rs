@@ -37,10 +37,7 @@ fn brief(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    match first.char_indices().nth(300) {
-        Some((cut, _)) => format!("{}…", &first[..cut]),
-        None => first,
-    }
+    crate::budget::chars(&first, 300)
 }
 
 /// The MCP tool for an exposed operation.

@@ -9,7 +9,9 @@
 
 pub mod api;
 
-use api::{API_OPERATIONS, ApiDecision, ApiOperation, DISCOVERY_TOOLS, DISCOVERY_TOOLSET};
+use api::{
+    API_OPERATIONS, ApiDecision, ApiOperation, DISCOVERY_TOOLS, DISCOVERY_TOOLSET, exposed_tool,
+};
 
 include!(concat!(env!("OUT_DIR"), "/tool_catalog.rs"));
 
@@ -106,10 +108,7 @@ pub fn entry(name: &str) -> Option<Entry> {
     if let Some(discovery) = DISCOVERY_TOOLS.iter().find(|tool| **tool == name) {
         return Some(Entry::Discovery(discovery));
     }
-    API_OPERATIONS
-        .iter()
-        .find(|api| api.tool == name && api.decision == ApiDecision::Expose)
-        .map(Entry::Api)
+    exposed_tool(name).map(Entry::Api)
 }
 
 /// Every tool the server can offer: the curated ones in declaration order,

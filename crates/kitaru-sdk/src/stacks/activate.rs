@@ -46,36 +46,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recording_keeps_the_other_settings() {
+    fn recording_sets_the_active_stack_and_names_a_broken_file() {
         let dir = tempfile::tempdir().unwrap();
-        let file = CliConfigFile::global(dir.path());
-        std::fs::write(
-            file.path(),
-            "active_project_id: p1\nactive_stack_id: old\nstore:\n  url: http://x\n",
-        )
-        .unwrap();
+        let file = CliConfigFile::repository(dir.path());
         record(&file, "new-id").unwrap();
-        let written: Value =
-            serde_norway::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
-        assert_eq!(written["active_stack_id"], Value::String("new-id".into()));
-        assert_eq!(written["active_project_id"], Value::String("p1".into()));
-        assert_eq!(written["store"]["url"], Value::String("http://x".into()));
-    }
+        let settings: serde_norway::Mapping = file.read().unwrap().unwrap();
+        assert_eq!(settings.get(ACTIVE_STACK_KEY), Some(&Value::from("new-id")));
 
-    #[test]
-    fn a_broken_file_is_left_alone_and_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let broken = CliConfigFile::global(dir.path());
-        std::fs::write(broken.path(), "- a list\n").unwrap();
-        let error = record(&broken, "s").unwrap_err().to_string();
-        assert!(error.contains("not a YAML mapping"), "{error}");
+        std::fs::write(file.path(), "- a list\n").unwrap();
+        let error = record(&file, "s").unwrap_err().to_string();
         assert!(
-            error.contains(&broken.path().display().to_string()),
+            error.starts_with("Could not record the active stack: "),
             "{error}"
         );
-        assert_eq!(
-            std::fs::read_to_string(broken.path()).unwrap(),
-            "- a list\n"
+        assert!(
+            error.contains(&file.path().display().to_string()),
+            "{error}"
         );
     }
 }
