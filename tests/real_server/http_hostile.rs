@@ -33,11 +33,7 @@ impl Drop for Instance {
 
 impl Instance {
     fn start(args: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = kitaru_testkit::free_port();
         let logs = tempfile::tempdir().unwrap();
         let child = crate::support::kitaru_mcp()
             .env("KITARU_SERVER_URL", server().str("/auth/server_url"))

@@ -188,11 +188,7 @@ fn healthy(url: &str) -> bool {
 
 #[test]
 fn a_session_outlives_its_server_restarting() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = kitaru_testkit::free_port();
     let own = OwnServer::start(port);
     let mut command = kitaru_mcp();
     command
@@ -233,11 +229,7 @@ fn a_session_outlives_its_server_restarting() {
 /// lines below the level asked for do not.
 #[test]
 fn connection_trouble_reaches_a_client_that_asked_for_log_messages() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = kitaru_testkit::free_port();
     let mut command = kitaru_mcp();
     command
         .env("KITARU_SERVER_URL", format!("http://127.0.0.1:{port}"))

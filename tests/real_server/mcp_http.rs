@@ -26,11 +26,7 @@ impl Drop for Instance {
 
 /// An instance serving the auth-enabled server on a free local port.
 fn instance() -> Instance {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = kitaru_testkit::free_port();
     let child = crate::support::kitaru_mcp()
         .env("KITARU_SERVER_URL", server().str("/auth/server_url"))
         .env("KITARU_PROJECT", "default")

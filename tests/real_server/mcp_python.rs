@@ -188,11 +188,7 @@ fn native_tools_never_start_python_and_python_tools_say_what_to_install() {
 fn the_local_server_starts_serves_the_next_call_and_stops() {
     let config = tempfile::tempdir().unwrap();
     let project = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = kitaru_testkit::free_port();
     let python = server().str("/python").to_owned();
     let isolated = |program: &str| {
         let mut command = Command::new(program);
@@ -259,11 +255,7 @@ fn the_local_server_starts_serves_the_next_call_and_stops() {
 fn local_server_results_match_the_output_schemas_for_the_python_client() {
     let config = tempfile::tempdir().unwrap();
     let project = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = kitaru_testkit::free_port();
     let python = server().str("/python").to_owned();
     let mut stopper = server().command(&python);
     stopper

@@ -27,7 +27,7 @@ pub use flows::{
 };
 pub use locks::{changing_executions, deployments_lock, executions_lock};
 pub use memory::{register_memory_version, stored_uri};
-pub use names::fresh;
+pub use names::{free_port, fresh};
 pub use peer::{StdioPeer, ToolAnswer, Watchdog};
 pub use server::{HarnessError, TestServer, repo_root, server, start, stop};
 

@@ -80,11 +80,7 @@ async fn a_refused_api_key_names_where_it_came_from_and_is_not_echoed() {
 async fn an_unreachable_server_names_the_url_and_its_source() {
     let empty = tempfile::tempdir().unwrap();
     // A port nothing listens on: bind one, then free it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = kitaru_testkit::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let error = ConnectionOptions::new()
         .working_dir(empty.path())
