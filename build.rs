@@ -19,7 +19,7 @@ const TOOLS: &str = "openapi/tools.toml";
 const API_TOOLS: &str = "openapi/api_tools.toml";
 /// The vendored spec: its `info.version` is the server API version the
 /// client was generated from, which `--version` names.
-const SPEC: &str = "openapi/kitaru-server.openapi.json";
+const SPEC: &str = "openapi/kitaru-server-0.94.4.openapi.json";
 
 fn read(path: &str) -> String {
     println!("cargo:rerun-if-changed={path}");

@@ -11,10 +11,10 @@ use std::time::Instant;
 use std::{env, fs};
 
 /// The spec, relative to this crate (a link to the workspace's
-/// `openapi/kitaru-server.openapi.json`, so `cargo package` puts the document
+/// `openapi/kitaru-server-0.94.4.openapi.json`, so `cargo package` puts the document
 /// itself into the crate); the header of the generated files names it this
 /// way.
-const SPEC: &str = "openapi/kitaru-server.openapi.json";
+const SPEC: &str = "openapi/kitaru-server-0.94.4.openapi.json";
 
 fn main() {
     let manifest_dir =

@@ -14,7 +14,7 @@ fn repository_file(path: &str) -> String {
 }
 
 fn spec() -> Value {
-    serde_json::from_str(&repository_file("openapi/kitaru-server.openapi.json")).unwrap()
+    serde_json::from_str(&repository_file("openapi/kitaru-server-0.94.4.openapi.json")).unwrap()
 }
 
 fn decisions() -> String {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 static SPEC: LazyLock<Vec<u8>> = LazyLock::new(|| {
     let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi/kitaru-server.openapi.json");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi/kitaru-server-0.94.4.openapi.json");
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 });
 
@@ -20,7 +20,7 @@ static NORMALISED: LazyLock<Value> = LazyLock::new(|| {
 
 fn options(include_deprecated: bool) -> Options {
     Options {
-        spec_file: "openapi/kitaru-server.openapi.json".into(),
+        spec_file: "openapi/kitaru-server-0.94.4.openapi.json".into(),
         inner_type: "crate::session::Session".into(),
         timestamp_type: "crate::timestamp::Timestamp".into(),
         include_deprecated,
