@@ -90,6 +90,9 @@ fn codes<'a>(names: impl IntoIterator<Item = &'a String>) -> String {
         .join(", ")
 }
 
+/// A change, with the changes under it (a body's fields).
+type Change = (String, Vec<String>);
+
 /// The lines for the field changes of one object (one level).
 fn field_changes(old: &BTreeMap<String, Field>, new: &BTreeMap<String, Field>) -> Vec<String> {
     let mut lines = Vec::new();
@@ -153,7 +156,7 @@ fn body_changes(
     label: &str,
     old: (&Value, &BTreeMap<&str, &Value>),
     new: (&Value, &BTreeMap<&str, &Value>),
-) -> Vec<(String, Vec<String>)> {
+) -> Vec<Change> {
     let (old_doc, old_content) = old;
     let (new_doc, new_content) = new;
     let mut out = Vec::new();
@@ -198,7 +201,7 @@ fn body_changes(
 }
 
 /// A change line with nothing under it.
-fn push(out: &mut Vec<(String, Vec<String>)>, text: String) {
+fn push(out: &mut Vec<Change>, text: String) {
     out.push((text, Vec::new()));
 }
 
@@ -208,8 +211,8 @@ fn operation_changes(
     new_doc: &Value,
     old: &Operation,
     new: &Operation,
-) -> Vec<(String, Vec<String>)> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::new();
     if old.name != new.name {
         push(
             &mut out,
@@ -456,7 +459,7 @@ pub fn render(old: Side, new: Side, decisions: Decisions) -> Result<Changelog, N
         .iter()
         .filter(|op| !new_by.contains_key(&key(op)))
         .collect();
-    let changed: Vec<(&Operation, Vec<(String, Vec<String>)>)> = new_ops
+    let changed: Vec<(&Operation, Vec<Change>)> = new_ops
         .iter()
         .filter_map(|op| {
             let before = old_by.get(&key(op))?;

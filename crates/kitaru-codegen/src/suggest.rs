@@ -9,21 +9,25 @@
 //!    `[credentials]` rules of `api_tools.toml` (`names`, `name_parts`,
 //!    `not_credentials`, `format: password`), fields that
 //!    `strip_everywhere` removes left out. A response holding credentials
-//!    is never suggested as exposed;
-//! 3. a login or authentication endpoint (tag `auth`, a path segment
+//!    is never suggested as exposed. An answer that is a bare value (no fields to walk) of an operation
+//!    whose name, or its path's last segment, has a word the rules call a
+//!    credential (`download-token`) is hidden too (not for a `DELETE`);
+//! 3. a download (a name starting `download_`, a path ending in
+//!    `/download`) → hide: a file's bytes are not for a model;
+//! 4. a login or authentication endpoint (tag `auth`, a path segment
 //!    `login`, `logout`, `token`, `api_token`, `device_authorization`) → hide;
-//! 4. a stream (an event-stream or NDJSON answer, a path ending in
+//! 5. a stream (an event-stream or NDJSON answer, a path ending in
 //!    `/stream`, or a summary or description speaking of SSE, server-sent
 //!    events or a `StreamingResponse`) → hide: a tool call needs one bounded
 //!    answer;
-//! 5. an endpoint other systems call (a summary starting with `Receive`, a
+//! 6. an endpoint other systems call (a summary starting with `Receive`, a
 //!    description naming a public endpoint or a provider's webhook event)
 //!    → hide;
-//! 6. a success answer that is not JSON → hide;
-//! 7. otherwise expose, as the repository exposes the rest of the API
+//! 7. a success answer that is not JSON → hide;
+//! 8. otherwise expose, as the repository exposes the rest of the API
 //!    (reads, and writes annotated by their method; read-only mode keeps
 //!    only the `GET`s), saying what to check: a free-form answer the
-//!    credential check cannot see into, a request that takes a credential.
+//!    credential check cannot see into, a request that takes a password.
 //!
 //! Deprecated operations need no decision (the build hides them) and get
 //! none.
@@ -258,12 +262,55 @@ fn decide(doc: &Value, operation: &Operation, rules: &CredentialRules) -> (Sugge
         .filter(|(media, _)| media.contains("json"))
         .find_map(|(_, schema)| credential(doc, schema, rules))
     {
+        let field = found
+            .path
+            .rsplit(['.', '['])
+            .find(|segment| !segment.is_empty() && *segment != "]" && *segment != "*")
+            .unwrap_or("field")
+            .to_owned();
         return hide(
             &format!("answers with a credential (`{}`)", found.path),
             format!(
                 "its answer holds `{}` ({}: {}); credentials never go into a model's context, so \
-                 an answer that holds one is never exposed",
+                 an answer that holds one is never suggested as exposed (if the rest of the answer \
+                 is worth having, stripping the field is the alternative: `{{ expose = true, strip \
+                 = [\"{field}\"] }}`)",
                 found.path, found.field, found.why
+            ),
+        );
+    }
+
+    if operation.method != "DELETE"
+        && !answers.is_empty()
+        && answers
+            .iter()
+            .all(|(_, schema)| served::fields(doc, schema).is_none())
+        && let Some(word) = credential_word(operation, rules)
+    {
+        return hide(
+            &format!("answers with a credential (a {word}, by its name)"),
+            format!(
+                "its answer is a bare value and its name says it is a {word}; credentials never \
+                 go into a model's context"
+            ),
+        );
+    }
+
+    let last = operation
+        .path
+        .rsplit('/')
+        .find(|segment| !segment.is_empty() && !segment.starts_with('{'))
+        .unwrap_or_default();
+    if operation.name.starts_with("download_") || last == "download" {
+        return hide(
+            "answers with a download (a file's bytes), not something a model can read",
+            format!(
+                "{}: a file's bytes, for a program to save, not for a model's context",
+                if last == "download" {
+                    "its path ends in `/download`".to_owned()
+                } else {
+                    format!("its name is `{}`", operation.name)
+                }
             ),
         );
     }
@@ -385,9 +432,11 @@ fn decide(doc: &Value, operation: &Operation, rules: &CredentialRules) -> (Sugge
             free_form.into_iter().collect::<Vec<_>>().join("`, `")
         ));
     }
+    // A request that takes a password: the caller, a model, would have to
+    // hold it.
     let requests = CredentialRules {
-        strip_everywhere: Vec::new(),
-        ..rules.clone()
+        name_parts: vec!["password".to_owned(), "passphrase".to_owned()],
+        ..CredentialRules::default()
     };
     if let Some(found) = served::request_body(doc, object)
         .into_iter()
@@ -395,7 +444,8 @@ fn decide(doc: &Value, operation: &Operation, rules: &CredentialRules) -> (Sugge
         .find_map(|schema| credential(doc, schema, &requests))
     {
         why.push_str(&format!(
-            "; its request takes a credential (`{}`), which the caller has to provide",
+            "; its request takes a password (`{}`), which the caller has to provide: consider \
+             hiding it",
             found.path
         ));
     }
@@ -409,6 +459,29 @@ fn success_answers<'a>(doc: &'a Value, operation: &'a Value) -> Vec<(&'a str, &'
         .filter(|(code, _)| code.starts_with('2') || *code == "default")
         .flat_map(|(_, content)| content.into_iter())
         .collect()
+}
+
+/// A word of the operation's name or of its path's last fixed segment that
+/// the `[credentials]` rules call a credential.
+fn credential_word(operation: &Operation, rules: &CredentialRules) -> Option<String> {
+    let last = operation
+        .path
+        .rsplit('/')
+        .find(|segment| !segment.is_empty() && !segment.starts_with('{'))
+        .unwrap_or_default();
+    let words: Vec<String> = operation
+        .name
+        .split('_')
+        .chain(last.split(['-', '_']))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    words.into_iter().find(|word| {
+        rules.names.iter().any(|name| name == word)
+            || rules
+                .name_parts
+                .iter()
+                .any(|part| word.contains(&part.to_ascii_lowercase()))
+    })
 }
 
 fn stream_signal(operation: &Operation, answers: &[(&str, &Value)]) -> Option<String> {
