@@ -29,8 +29,8 @@ and regenerates generated/.
   --from URL|FILE    a server (http:// or https://; its /openapi.json is fetched,
                      no login needed) or a JSON file (a URL ending in .json is
                      fetched as it is)
-  --root DIR         the repository root (default: the folder above the current
-                     one that has openapi/api_tools.toml)
+  --root DIR         the repository root (default: the first folder, from the
+                     current one up, that has openapi/api_tools.toml)
   --no-regenerate    write the spec and the changelog, but do not run the cargo
                      tests that refresh generated/
 
