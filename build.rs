@@ -12,14 +12,14 @@
 use std::path::PathBuf;
 use std::{env, fs};
 
-use kitaru_codegen::{api_tools, tools};
+use kitaru_codegen::{api_tools, tools, versions};
 
 const TOOLS: &str = "openapi/tools.toml";
 /// One decision per API operation: exposed as an opt-in tool, or hidden.
 const API_TOOLS: &str = "openapi/api_tools.toml";
-/// The vendored spec: its `info.version` is the server API version the
-/// client was generated from, which `--version` names.
-const SPEC: &str = "openapi/kitaru-server.openapi.json";
+/// The vendored specs, one per server version, merged as the client's
+/// build merges them; `--version` names the versions.
+const SPECS: &str = "openapi/";
 
 fn read(path: &str) -> String {
     println!("cargo:rerun-if-changed={path}");
@@ -27,12 +27,19 @@ fn read(path: &str) -> String {
 }
 
 fn main() {
-    let spec: serde_json::Value =
-        serde_json::from_str(&read(SPEC)).unwrap_or_else(|e| panic!("{SPEC}: {e}"));
-    let api_version = spec["info"]["version"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{SPEC} has no info.version"));
-    println!("cargo:rustc-env=KITARU_SERVER_API_VERSION={api_version}");
+    println!("cargo:rerun-if-changed={SPECS}");
+    let specs = versions::read_dir(std::path::Path::new(SPECS), SPECS).unwrap_or_else(|e| panic!("{e}"));
+    for spec in &specs {
+        println!("cargo:rerun-if-changed={}", spec.path);
+    }
+    let spec = versions::merge(&specs).unwrap_or_else(|e| panic!("{e}"));
+    let known: Vec<&str> = spec["info"][versions::OPERATION_SERVERS]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|version| version.as_str())
+        .collect();
+    println!("cargo:rustc-env=KITARU_SERVER_API_VERSIONS={}", known.join(", "));
 
     let tools = tools::generate(&read(TOOLS), TOOLS).unwrap_or_else(|e| panic!("{TOOLS}: {e}"));
     let api = api_tools::generate(&spec, &read(API_TOOLS), API_TOOLS, &tools.coverage)

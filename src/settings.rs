@@ -29,8 +29,8 @@ use crate::selection::ToolSelection;
     name = "kitaru-mcp",
     version = concat!(
         env!("CARGO_PKG_VERSION"),
-        " (Kitaru server API ",
-        env!("KITARU_SERVER_API_VERSION"),
+        " (Kitaru server APIs: ZenML ",
+        env!("KITARU_SERVER_API_VERSIONS"),
         ")"
     ),
     about,

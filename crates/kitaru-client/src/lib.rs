@@ -2,7 +2,7 @@
 //!
 //! A Kitaru server is a ZenML server; its API lives under `/api/v1`. The
 //! client is generated at build time from the vendored OpenAPI document
-//! (`openapi/kitaru-server.openapi.json`) by `kitaru-codegen`; the reviewed
+//! (`openapi/kitaru-server-<version>.openapi.json` (every server version, merged)) by `kitaru-codegen`; the reviewed
 //! copy of the generated code is `generated/kitaru_client.rs`, and
 //! `generated/operations.md` lists every operation with its method name.
 //!

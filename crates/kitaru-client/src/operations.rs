@@ -39,6 +39,9 @@ pub struct Operation {
     pub description: &'static str,
     /// Whether the spec marks the operation deprecated.
     pub deprecated: bool,
+    /// The server versions (of [`SERVER_VERSIONS`]) whose API has it, oldest
+    /// first.
+    pub servers: &'static [&'static str],
     /// The input schema, JSON text: an object schema with one property per
     /// path and query parameter, `body` for a JSON request body, and
     /// `additionalProperties: false`.
@@ -53,6 +56,91 @@ impl Operation {
         serde_json::from_str(self.input_schema)
             .expect("kitaru-codegen writes every input schema as a JSON object")
     }
+
+    /// Whether a server of `server_version` (its `GET /info` version) has
+    /// this operation, as far as the vendored documents tell:
+    ///
+    /// - a version with a document: whether that document has it;
+    /// - newer than every document: as the newest says; older than every
+    ///   one: as the oldest says;
+    /// - between two documents: as both say when they agree, else
+    ///   [`Availability::Unknown`] (the server itself will tell).
+    pub fn availability(&self, server_version: &str) -> Availability {
+        let Some(basis) = bracket(server_version) else {
+            return Availability::Unknown;
+        };
+        let has = |version: &str| self.servers.contains(&version);
+        let has_it = match basis {
+            Bracket::Exactly(version) => has(version),
+            Bracket::Between(older, newer) if has(older) == has(newer) => has(older),
+            Bracket::Between(..) => return Availability::Unknown,
+        };
+        if has_it {
+            Availability::Served
+        } else {
+            Availability::NotServed {
+                served_by: self.servers.iter().map(|v| (*v).to_owned()).collect(),
+            }
+        }
+    }
+}
+
+/// Whether a server has an operation: [`Operation::availability`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Availability {
+    /// The server's API has it.
+    Served,
+    /// The server's API does not have it; the server versions whose API
+    /// does (of [`SERVER_VERSIONS`]), oldest first.
+    NotServed {
+        /// Those versions.
+        served_by: Vec<String>,
+    },
+    /// The documents cannot tell (a version between two of them that
+    /// disagree, or one that does not read as a version).
+    Unknown,
+}
+
+/// The documents a server version is judged by.
+enum Bracket {
+    /// One document speaks for it (its own, or the nearest end's).
+    Exactly(&'static str),
+    /// It lies between two documents.
+    Between(&'static str, &'static str),
+}
+
+fn bracket(server_version: &str) -> Option<Bracket> {
+    let version = version_parts(server_version)?;
+    let known: Vec<(&'static str, Vec<u64>)> = SERVER_VERSIONS
+        .iter()
+        .filter_map(|known| Some((*known, version_parts(known)?)))
+        .collect();
+    let (first, last) = (known.first()?, known.last()?);
+    if version <= first.1 {
+        return Some(Bracket::Exactly(first.0));
+    }
+    if version >= last.1 {
+        return Some(Bracket::Exactly(last.0));
+    }
+    if let Some((exact, _)) = known.iter().find(|(_, parts)| *parts == version) {
+        return Some(Bracket::Exactly(exact));
+    }
+    let newer = known.iter().position(|(_, parts)| *parts > version)?;
+    Some(Bracket::Between(known[newer - 1].0, known[newer].0))
+}
+
+/// `0.98.0` → `[0, 98, 0]`; a suffix (`0.98.0rc1`, `0.98.0-dev`) is dropped.
+/// `None` when it does not start with a number.
+pub fn version_parts(version: &str) -> Option<Vec<u64>> {
+    let parts: Vec<u64> = version
+        .trim()
+        .split('.')
+        .map_while(|part| {
+            let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect();
+    (!parts.is_empty()).then_some(parts)
 }
 
 /// The generated table and dispatcher. Generated code, so lints that judge
@@ -64,7 +152,7 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/kitaru_operations.rs"));
 }
 
-pub use generated::OPERATIONS;
+pub use generated::{OPERATIONS, SERVER_VERSIONS};
 
 /// The operation named `name` (the client's method name).
 pub fn find(name: &str) -> Option<&'static Operation> {
@@ -283,7 +371,39 @@ async fn read_error<E: ErrorAnswer>(error: Error<E>) -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::shortened;
+    use super::{Availability, SERVER_VERSIONS, find, shortened, version_parts};
+
+    #[test]
+    fn the_client_knows_both_server_lines() {
+        assert_eq!(SERVER_VERSIONS, ["0.94.4", "0.98.0"]);
+        assert_eq!(version_parts("0.98.0rc1"), Some(vec![0, 98, 0]));
+        assert_eq!(version_parts("dev"), None);
+    }
+
+    #[test]
+    fn availability_follows_the_documents_of_each_version() {
+        let both = find("list_runs").unwrap();
+        let newer = find("get_run_statistics").or_else(|| find("run_statistics")).expect(
+            "the run statistics operation of ZenML 0.98.0",
+        );
+        let older = find("list_resource_pools").unwrap();
+        for version in ["0.94.4", "0.98.0", "0.96.1", "0.93.0", "1.2.0"] {
+            assert_eq!(both.availability(version), Availability::Served, "{version}");
+        }
+        assert_eq!(newer.availability("0.98.0"), Availability::Served);
+        assert_eq!(newer.availability("0.99.1"), Availability::Served);
+        let not_served = Availability::NotServed {
+            served_by: vec!["0.98.0".into()],
+        };
+        assert_eq!(newer.availability("0.94.4"), not_served);
+        assert_eq!(newer.availability("0.90.0"), not_served);
+        assert_eq!(newer.availability("0.96.0"), Availability::Unknown);
+        assert_eq!(older.availability("0.98.0"), Availability::NotServed {
+            served_by: vec!["0.94.4".into()],
+        });
+        assert_eq!(older.availability("0.94.4"), Availability::Served);
+        assert_eq!(older.availability("not a version"), Availability::Unknown);
+    }
 
     #[test]
     fn long_reasons_are_cut() {

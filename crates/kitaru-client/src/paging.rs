@@ -152,6 +152,7 @@ paged!(
     ListCodeRepositoriesWorkspaces => PageCodeRepositoryResponse,
     ListDeployments => PageDeploymentResponse,
     ListFlavors => PageFlavorResponse,
+    ListHookInvocations => PageHookInvocationResponse,
     ListModelVersionArtifactLinks => PageModelVersionArtifactResponse,
     ListModelVersionPipelineRunLinks => PageModelVersionPipelineRunResponse,
     ListModelVersions => PageModelVersionResponse,
@@ -182,9 +183,10 @@ paged!(
     ListStacks => PageStackResponse,
     ListStacksWorkspaces => PageStackResponse,
     ListTags => PageTagResponse,
-    ListTriggers => PageUnionScheduleTriggerResponsePlatformEventTriggerResponse,
+    ListTriggers => PageUnionScheduleTriggerResponsePlatformEventTriggerResponseWebhookTriggerResponse,
     ListUsers => PageUserResponse,
     ListWaitConditions => PageRunWaitConditionResponse,
+    ListWebhooks => PageWebhookResponse,
 );
 
 macro_rules! pages {
@@ -211,6 +213,7 @@ pages!(
     PageComponentResponse => ComponentResponse,
     PageDeploymentResponse => DeploymentResponse,
     PageFlavorResponse => FlavorResponse,
+    PageHookInvocationResponse => HookInvocationResponse,
     PageModelResponse => ModelResponse,
     PageModelVersionArtifactResponse => ModelVersionArtifactResponse,
     PageModelVersionPipelineRunResponse => ModelVersionPipelineRunResponse,
@@ -234,9 +237,10 @@ pages!(
     PageStackResponse => StackResponse,
     PageStepRunResponse => StepRunResponse,
     PageTagResponse => TagResponse,
-    PageUnionScheduleTriggerResponsePlatformEventTriggerResponse =>
-        PageUnionScheduleTriggerResponsePlatformEventTriggerResponseItemsItem,
+    PageUnionScheduleTriggerResponsePlatformEventTriggerResponseWebhookTriggerResponse =>
+        PageUnionScheduleTriggerResponsePlatformEventTriggerResponseWebhookTriggerResponseItemsItem,
     PageUserResponse => UserResponse,
+    PageWebhookResponse => WebhookResponse,
 );
 
 #[cfg(test)]

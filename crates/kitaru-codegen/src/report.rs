@@ -9,6 +9,9 @@ pub(crate) struct SpecOperation {
     pub method: String,
     pub path: String,
     pub deprecated: bool,
+    /// The server versions that have it, when the document is a merge of
+    /// several (empty otherwise).
+    pub servers: Vec<String>,
 }
 
 /// What happened to an operation.
@@ -48,11 +51,20 @@ pub(crate) fn render(
         sorted.len(),
         sorted.len() - generated,
     );
-    let _ = writeln!(
-        out,
-        "| operationId | method | path | Rust method | status |"
-    );
-    let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
+    let by_version = sorted.iter().any(|op| !op.servers.is_empty());
+    if by_version {
+        let _ = writeln!(
+            out,
+            "| operationId | method | path | servers | Rust method | status |"
+        );
+        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+    } else {
+        let _ = writeln!(
+            out,
+            "| operationId | method | path | Rust method | status |"
+        );
+        let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
+    }
     for op in sorted {
         let (rust, status) = match outcome_of(op) {
             Some(Outcome::Generated { rust_name }) => (
@@ -65,9 +77,14 @@ pub(crate) fn render(
                 "not generated: absent from progenitor's output (unexplained; a bug in kitaru-codegen)".to_owned(),
             ),
         };
+        let servers = if by_version {
+            format!(" {} |", op.servers.join(", "))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| `{}` | {} | `{}` | {rust} | {status} |",
+            "| `{}` | {} | `{}` |{servers} {rust} | {status} |",
             op.operation_id,
             op.method.to_ascii_uppercase(),
             op.path,

@@ -13,8 +13,11 @@ fn repository_file(path: &str) -> String {
     std::fs::read_to_string(root.join(path)).unwrap()
 }
 
+/// The vendored specs of every server version, merged as the build merges them.
 fn spec() -> Value {
-    serde_json::from_str(&repository_file("openapi/kitaru-server.openapi.json")).unwrap()
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi");
+    kitaru_codegen::versions::merge(&kitaru_codegen::versions::read_dir(&root, "openapi/").unwrap())
+        .unwrap()
 }
 
 fn decisions() -> String {

@@ -31,6 +31,8 @@ pub struct Kitaru {
     pub client: Client,
     /// Where the connection points and where each setting came from.
     pub connection: ResolvedConnection,
+    /// The server's version, asked on first need ([`Kitaru::server`]).
+    pub(crate) server: Arc<tokio::sync::OnceCell<crate::server::ServerFacts>>,
 }
 
 impl Kitaru {
@@ -44,7 +46,17 @@ impl Kitaru {
     /// whatever `options` leaves unset.
     pub async fn connect_with(options: &ConnectionOptions) -> Result<Self, Error> {
         let (connection, client) = options.connect().await?;
-        Ok(Self { client, connection })
+        Ok(Self::new(client, connection))
+    }
+
+    /// A connected server from a client and the connection it was made
+    /// from (see [`ResolvedConnection::connect`]).
+    pub fn new(client: Client, connection: ResolvedConnection) -> Self {
+        Self {
+            client,
+            connection,
+            server: Arc::default(),
+        }
     }
 
     /// The project (name or id) that list queries are scoped to, if one is

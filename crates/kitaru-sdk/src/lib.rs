@@ -66,6 +66,7 @@ mod pool;
 mod program;
 mod python_repr;
 pub mod secrets;
+pub mod server;
 pub mod stacks;
 pub mod status;
 
@@ -73,3 +74,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use kitaru::{Connector, Kitaru};
 pub use pool::{ConnectorPool, Credential};
 pub use program::Program;
+pub use server::{ServerFacts, ServerLine};

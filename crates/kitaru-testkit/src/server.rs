@@ -100,7 +100,7 @@ impl TestServer {
             .resolve(&std::collections::HashMap::<String, String>::new())
             .expect("the harness's CLI config resolves");
         let client = connection.connect().await.expect("the test server answers");
-        kitaru_sdk::Kitaru { client, connection }
+        kitaru_sdk::Kitaru::new(client, connection)
     }
 
     /// A client for this server with no credentials (the local server needs none).

@@ -36,6 +36,8 @@ pub(crate) struct SpecOperation {
     summary: String,
     description: String,
     deprecated: bool,
+    /// The server versions that have it (a merged document's marks).
+    servers: Vec<String>,
     parameters: Vec<Parameter>,
     body: Option<Body>,
     input_schema: String,
@@ -218,6 +220,17 @@ fn operation_of(
         summary: text(operation, "summary"),
         description: text(operation, "description"),
         deprecated: operation.get("deprecated").and_then(Value::as_bool) == Some(true),
+        servers: operation
+            .get(crate::versions::OPERATION_SERVERS)
+            .and_then(Value::as_array)
+            .map(|servers| {
+                servers
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
         parameters: params,
         body,
         input_schema: serde_json::to_string(&input_schema).expect("a JSON value always serialises"),
@@ -630,6 +643,7 @@ pub(crate) fn render(
         let summary = lit(&operation.summary);
         let description = lit(&operation.description);
         let deprecated = operation.deprecated;
+        let servers = operation.servers.iter().map(|server| lit(server));
         let schema = lit(&operation.input_schema);
         let callable = match &entry.arm {
             Ok(tokens) => {
@@ -650,13 +664,27 @@ pub(crate) fn render(
                 summary: #summary,
                 description: #description,
                 deprecated: #deprecated,
+                servers: &[#(#servers),*],
                 input_schema: #schema,
                 callable: #callable,
             }
         });
     }
     let callable = arms.len();
+    let mut versions: Vec<crate::versions::ServerVersion> = entries
+        .iter()
+        .flat_map(|entry| entry.operation.servers.iter())
+        .map(|server| crate::versions::ServerVersion(server.clone()))
+        .collect();
+    versions.sort();
+    versions.dedup();
+    let versions = versions.iter().map(|version| lit(&version.0));
     let tokens = quote! {
+        /// The server versions whose documents the client was generated
+        /// from, oldest first (empty when it came from one unversioned
+        /// document).
+        pub static SERVER_VERSIONS: &[&str] = &[#(#versions),*];
+
         /// Every operation of the spec, sorted by name.
         pub static OPERATIONS: &[Operation] = &[ #(#rows),* ];
 

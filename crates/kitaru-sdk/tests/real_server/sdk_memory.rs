@@ -779,7 +779,7 @@ async fn kitaru_on(stack: &str) -> Kitaru {
         .resolve(&std::collections::HashMap::<String, String>::new())
         .unwrap();
     let client = connection.connect().await.unwrap();
-    Kitaru { client, connection }
+    Kitaru::new(client, connection)
 }
 
 #[tokio::test]

@@ -393,10 +393,7 @@ async fn a_project_named_explicitly_or_by_a_variable_must_exist() {
         Some(Source::Env("KITARU_PROJECT"))
     );
     let client = variable.connect().await.unwrap();
-    let kitaru = Kitaru {
-        client,
-        connection: variable,
-    };
+    let kitaru = Kitaru::new(client, variable);
     let error = kitaru.active_project().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
 }
