@@ -12,10 +12,10 @@ use serde_json::{Map, Value};
 
 use super::failure::{Failure, Subject};
 use super::usage::{self, Reuse, UsageRecord};
-use super::{ExecutionStatus, InProject, PAGE_SIZE, ServerLine, one_of};
+use super::{ExecutionStatus, InProject, PAGE_SIZE, one_of};
 use crate::artifacts::ArtifactRef;
 use crate::error::ApiContext;
-use crate::{Error, Kitaru};
+use crate::{Error, Kitaru, ServerLine};
 use kitaru_client::ApiError;
 use kitaru_client::paging::Paged as _;
 
@@ -252,7 +252,7 @@ pub(crate) async fn run_artifacts(
     exec_id: &str,
 ) -> Result<Vec<ArtifactRef>, Error> {
     let run = super::lookup::find_run(kitaru, exec_id).await?;
-    let line = super::line::server_line(kitaru).await?;
+    let line = kitaru.server().await?.line;
     Ok(artifacts(&load(kitaru, &run, line).await?))
 }
 

@@ -9,9 +9,9 @@ use super::failure::{Failure, Subject};
 use super::spec::FrozenExecutionSpec;
 use super::usage::{self, UsageRecord};
 use super::waits::{self, PendingWait};
-use super::{ExecutionStatus, ServerLine, line, lookup, present};
+use super::{ExecutionStatus, lookup, present};
 use crate::artifacts::ArtifactRef;
-use crate::{Error, Kitaru};
+use crate::{Error, Kitaru, ServerLine};
 
 /// The prefix Kitaru may give the pipeline names of flows.
 pub(crate) const PIPELINE_NAME_PREFIX: &str = "__kitaru_pipeline_source_";
@@ -224,7 +224,7 @@ impl Execution {
         kitaru: &Kitaru,
         run: Box<PipelineRunResponse>,
     ) -> Result<Self, Error> {
-        let line = line::server_line(kitaru).await?;
+        let line = kitaru.server().await?.line;
         let state = RunState::load_all(kitaru, line, vec![run]).await?.pop();
         let state = state.ok_or_else(|| Error::Unexpected("no run to load".into()))?;
         Self::from_state(kitaru, state).await

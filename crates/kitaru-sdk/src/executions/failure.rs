@@ -3,7 +3,7 @@
 use kitaru_client::types::ExceptionInfo;
 use serde::{Deserialize, Serialize};
 
-use super::ServerLine;
+use crate::ServerLine;
 
 /// A failure, as far as the server recorded it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -8,8 +8,8 @@ use kitaru_client::types::PipelineRunResponse;
 
 use super::execution::{Execution, PIPELINE_NAME_PREFIX, RunState, flow_name, stack_name};
 use super::lookup::newest_runs;
-use super::{ExecutionStatus, ServerLine, line, one_of};
-use crate::{Error, Kitaru};
+use super::{ExecutionStatus, one_of};
+use crate::{Error, Kitaru, ServerLine};
 
 /// Runs per page of the runs query.
 const RUN_PAGE_SIZE: usize = 50;
@@ -141,7 +141,7 @@ impl ExecutionFilter {
         page_size: usize,
         limit: Option<usize>,
     ) -> Result<(Vec<RunState>, Option<ListPosition>), Error> {
-        let line = line::server_line(kitaru).await?;
+        let line = kitaru.server().await?.line;
         let mut found = Vec::new();
         let mut skip = from.index;
         let mut pages = std::pin::pin!(

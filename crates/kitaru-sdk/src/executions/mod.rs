@@ -15,7 +15,6 @@ mod cancel;
 mod checkpoints;
 mod execution;
 mod failure;
-mod line;
 mod list;
 mod logs;
 mod lookup;
@@ -33,7 +32,6 @@ pub use checkpoints::{Attempt, Checkpoint, CheckpointOrigin, CheckpointProvenanc
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
 pub(crate) use execution::{PIPELINE_NAME_PREFIX, flow_name};
 pub use failure::{Failure, FailureOrigin};
-pub use line::ServerLine;
 pub use list::{ExecutionFilter, ListPosition, latest, list, list_from};
 pub use logs::{LogQuery, logs};
 pub(crate) use lookup::find_run;

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use super::checkpoints::{checkpoint_name, steps_of};
 use super::execution::{Execution, RunState};
+use super::lookup;
 use super::status::ExecutionStatus;
-use super::{ServerLine, line, lookup};
 use crate::bridge::Job;
-use crate::{Error, Kitaru};
+use crate::{Error, Kitaru, ServerLine};
 
 /// How often the execution is read while it runs.
 const POLL: Duration = Duration::from_millis(500);
@@ -104,7 +104,7 @@ pub(crate) async fn settle(
     observer: Option<&Observer>,
 ) -> Result<Execution, Error> {
     let deadline = Instant::now() + bound;
-    let line = line::server_line(kitaru).await?;
+    let line = kitaru.server().await?.line;
     let mut look = 0;
     loop {
         look += 1;

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{ServerLine, present};
+use super::present;
+use crate::ServerLine;
 use crate::python_repr::json_str;
 
 /// The run-metadata key the Kitaru SDK stores the spec under.

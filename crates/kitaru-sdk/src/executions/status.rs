@@ -3,8 +3,7 @@
 use kitaru_client::types::ExecutionStatus as ZenmlStatus;
 use serde::{Deserialize, Serialize};
 
-use super::ServerLine;
-use crate::Error;
+use crate::{Error, ServerLine};
 
 /// Where an execution or checkpoint stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
