@@ -902,7 +902,6 @@ async fn on_the_0_21_line_llm_usage_comes_as_the_sdk_recorded_and_summed_it() {
         return; // The flow records usage with the kitaru 0.21 SDK.
     }
     let (exec_id, logged) = llm_usage_execution().await;
-    let _stable = executions_lock().read().unwrap_or_else(|p| p.into_inner());
     let execution = get(&exec_id).await.unwrap();
     let detail = detail(&execution);
     let records = detail.llm_usage_records.as_ref().unwrap();
