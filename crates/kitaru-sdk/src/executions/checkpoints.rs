@@ -808,13 +808,20 @@ pub(crate) mod tests {
         );
     }
 
+    /// Attempt `version` at checkpoint `flaky`.
+    fn attempt_at_flaky(id: &str, status: &str, version: i64) -> StepRunResponse {
+        let mut attempt = step(id, "flaky", status, None, json!({}));
+        attempt.body.as_mut().unwrap().version = version;
+        attempt
+    }
+
     #[test]
     fn on_the_0_21_line_retries_group_by_name_and_the_newest_unretried_attempt_shows() {
-        let mut first = step(S1, "flaky", "retried", None, json!({}));
-        first.body.as_mut().unwrap().version = 1;
-        let mut second = step(S2, "flaky", "completed", None, json!({}));
-        second.body.as_mut().unwrap().version = 2;
-        let steps = [second, step(S3, "greet", "cached", None, json!({})), first];
+        let steps = [
+            attempt_at_flaky(S2, "completed", 2),
+            step(S3, "greet", "cached", None, json!({})),
+            attempt_at_flaky(S1, "retried", 1),
+        ];
         let lineages = lineages(&steps, ServerLine::Kitaru021);
         let groups: Vec<(String, Vec<String>)> = lineages
             .iter()
@@ -836,11 +843,10 @@ pub(crate) mod tests {
 
     #[test]
     fn on_the_0_21_line_every_attempt_retried_shows_the_newest() {
-        let mut first = step(S1, "flaky", "retried", None, json!({}));
-        first.body.as_mut().unwrap().version = 1;
-        let mut second = step(S2, "flaky", "retried", None, json!({}));
-        second.body.as_mut().unwrap().version = 2;
-        let steps = [first, second];
+        let steps = [
+            attempt_at_flaky(S1, "retried", 1),
+            attempt_at_flaky(S2, "retried", 2),
+        ];
         let lineages = lineages(&steps, ServerLine::Kitaru021);
         assert_eq!(lineages[0].shown.id.to_string(), S2);
     }

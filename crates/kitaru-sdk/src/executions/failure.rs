@@ -215,6 +215,23 @@ mod tests {
         )
     }
 
+    /// The failure of a failed execution or checkpoint as the kitaru 0.21
+    /// line words it.
+    fn on_021(
+        subject: Subject<'_>,
+        status_reason: Option<&str>,
+        exception: &ExceptionInfo,
+    ) -> Failure {
+        Failure::from_record(
+            subject,
+            true,
+            status_reason,
+            Some(exception),
+            ServerLine::Kitaru021,
+        )
+        .unwrap()
+    }
+
     const TRACEBACK: &str =
         "File \"flows/seed_flows.py\", line 99, in boom\n  raise RuntimeError(FAILURE_MESSAGE)\n";
 
@@ -335,9 +352,7 @@ mod tests {
             Some("deliberate failure"),
         );
         for subject in [Subject::Execution("r1"), Subject::Checkpoint("boom")] {
-            let failure =
-                Failure::from_record(subject, true, None, Some(&info), ServerLine::Kitaru021)
-                    .unwrap();
+            let failure = on_021(subject, None, &info);
             assert_eq!(failure.message, "RuntimeError: deliberate failure");
             assert_eq!(failure.exception_type.as_deref(), Some("RuntimeError"));
             assert_eq!(failure.traceback.as_deref(), Some(TRACEBACK_098));
@@ -352,14 +367,7 @@ mod tests {
             Some("builtins.RuntimeError"),
             Some("deliberate failure"),
         );
-        let failure = Failure::from_record(
-            Subject::Execution("r1"),
-            true,
-            Some("Run timed out."),
-            Some(&info),
-            ServerLine::Kitaru021,
-        )
-        .unwrap();
+        let failure = on_021(Subject::Execution("r1"), Some("Run timed out."), &info);
         assert_eq!(failure.message, "Run timed out.");
         assert_eq!(failure.exception_type.as_deref(), Some("RuntimeError"));
     }
@@ -371,14 +379,7 @@ mod tests {
             Some("flows.pay.Refused"),
             Some("first line\nsecond line"),
         );
-        let failure = Failure::from_record(
-            Subject::Checkpoint("c"),
-            true,
-            None,
-            Some(&info),
-            ServerLine::Kitaru021,
-        )
-        .unwrap();
+        let failure = on_021(Subject::Checkpoint("c"), None, &info);
         assert_eq!(
             failure.message,
             "flows.pay.Refused: first line\nsecond line"
@@ -393,14 +394,7 @@ mod tests {
             Some("builtins.KeyboardInterrupt"),
             None,
         );
-        let failure = Failure::from_record(
-            Subject::Execution("r1"),
-            true,
-            None,
-            Some(&info),
-            ServerLine::Kitaru021,
-        )
-        .unwrap();
+        let failure = on_021(Subject::Execution("r1"), None, &info);
         assert_eq!(failure.message, "KeyboardInterrupt");
         assert_eq!(failure.exception_type.as_deref(), Some("KeyboardInterrupt"));
     }
