@@ -45,7 +45,8 @@ pub struct ExecutionSummary {
     pub failure: Option<Failure>,
     /// The run's metadata as stored (e.g. `kitaru_execution_spec`).
     pub metadata: Map<String, Value>,
-    /// How many checkpoints it has (each in-run retry counts).
+    /// How many checkpoints it has (on the kitaru 0.10 line each in-run
+    /// retry counts as one; on the 0.21 line it is an attempt).
     pub checkpoint_count: usize,
     /// How many distinct artifacts its checkpoints show (on the kitaru 0.21
     /// line their shown inputs too).
