@@ -44,6 +44,13 @@ fn main() {
     let tools = tools::generate(&read(TOOLS), TOOLS).unwrap_or_else(|e| panic!("{TOOLS}: {e}"));
     let api = api_tools::generate(&spec, &read(API_TOOLS), API_TOOLS, &tools.coverage)
         .unwrap_or_else(|e| panic!("{e}"));
+    for operation in &api.undecided {
+        println!(
+            "cargo:warning=`{operation}` has no decision in {API_TOOLS}: hidden until it is \
+             decided (`name = \"expose\"` or `name = {{ hide = \"reason\" }}`; the changelog of \
+             `cargo run -p kitaru-codegen -- refresh` suggests one)"
+        );
+    }
     for name in &api.removed {
         println!(
             "cargo:warning=`{name}` is decided in {API_TOOLS} or covered in {TOOLS}, but the \

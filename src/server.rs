@@ -221,6 +221,14 @@ impl ServerHandler for KitaruServer {
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListToolsResult, ErrorData> {
         let mut tools = self.tool_router().list_all();
+        // An API tool whose operation the connected server's version lacks
+        // is not offered, once that version is known.
+        if let Some(server) = self.toolbox.known_server(&context) {
+            tools.retain(|tool| {
+                crate::catalog::api::exposed_tool(&tool.name)
+                    .is_none_or(|api| server.require(api.operation.name).is_ok())
+            });
+        }
         if crate::apps::wanted(&context) {
             crate::apps::link(&mut tools);
         }

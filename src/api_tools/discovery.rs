@@ -14,6 +14,7 @@ use crate::catalog::api::{
     API_OPERATIONS, ApiOperation, CALL, DESCRIBE, DISCOVERY_TOOLS, SEARCH, find,
 };
 use crate::tools::{ToolContext, ToolError, Toolbox};
+use kitaru_sdk::ServerFacts;
 
 fn schema(value: Value) -> Arc<JsonObject> {
     match value {
@@ -107,12 +108,14 @@ pub fn routes() -> Vec<ToolRoute<Toolbox>> {
                     let arguments = call.arguments.clone().unwrap_or_default();
                     let context = ToolContext::new(name, call.request_context.clone())
                         .with_arguments(&arguments);
-                    let toolbox = call.service;
+                    let toolbox: &Toolbox = call.service;
+                    // What the connected server has, when it is known.
+                    let server = toolbox.known_server(&call.request_context);
                     let outcome = context
                         .run(async {
                             match name {
-                                SEARCH => search(toolbox, &arguments),
-                                DESCRIBE => describe(toolbox, &arguments),
+                                SEARCH => search(toolbox, server.as_ref(), &arguments),
+                                DESCRIBE => describe(toolbox, server.as_ref(), &arguments),
                                 _ => call_operation(toolbox, arguments, &context).await,
                             }
                         })
@@ -151,7 +154,7 @@ fn text_argument<'a>(arguments: &'a JsonObject, name: &str) -> Result<&'a str, T
 }
 
 /// What a model needs to decide whether to use an operation.
-fn summary(toolbox: &Toolbox, api: &ApiOperation) -> Value {
+fn summary(toolbox: &Toolbox, server: Option<&ServerFacts>, api: &ApiOperation) -> Value {
     let mut entry = json!({
         "operation": api.operation.name,
         "method": api.operation.method,
@@ -159,17 +162,23 @@ fn summary(toolbox: &Toolbox, api: &ApiOperation) -> Value {
         "toolset": api.toolset,
         "summary": api.operation.summary,
         "read_only": api.read_only(),
-        "callable": availability(toolbox, api).is_none(),
+        "callable": availability(toolbox, server, api).is_none(),
     });
-    if let Some(reason) = availability(toolbox, api) {
+    if let Some(reason) = availability(toolbox, server, api) {
         entry["note"] = reason.into();
     }
     entry
 }
 
 /// Why api_call would refuse the operation here, if it would.
-fn availability(toolbox: &Toolbox, api: &ApiOperation) -> Option<String> {
-    api.unavailable().or_else(|| {
+fn availability(
+    toolbox: &Toolbox,
+    server: Option<&ServerFacts>,
+    api: &ApiOperation,
+) -> Option<String> {
+    api.unavailable()
+        .or_else(|| server.and_then(|server| server.require(api.operation.name).err()).map(|error| error.to_string()))
+        .or_else(|| {
         (toolbox.selection().is_read_only() && !api.read_only()).then(|| {
             format!(
                 "`{}` changes things and kitaru-mcp runs read-only (--read-only or \
@@ -194,12 +203,13 @@ fn words(text: &str) -> Vec<String> {
 /// names first.
 fn rank(
     toolbox: &Toolbox,
+    server: Option<&ServerFacts>,
     api: &ApiOperation,
     query: &[String],
 ) -> (usize, bool, bool, usize, std::cmp::Reverse<usize>) {
     let (found, weight) = score(api, query);
     let named = query.join("_") == api.operation.name;
-    let callable = availability(toolbox, api).is_none();
+    let callable = availability(toolbox, server, api).is_none();
     let length = words(api.operation.name).len();
     (found, named, callable, weight, std::cmp::Reverse(length))
 }
@@ -234,7 +244,11 @@ fn score(api: &ApiOperation, query: &[String]) -> (usize, usize) {
     (found, weight)
 }
 
-fn search(toolbox: &Toolbox, arguments: &JsonObject) -> Result<Value, ToolError> {
+fn search(
+    toolbox: &Toolbox,
+    server: Option<&ServerFacts>,
+    arguments: &JsonObject,
+) -> Result<Value, ToolError> {
     only(arguments, &["query", "limit"])?;
     let query = words(text_argument(arguments, "query")?);
     let limit = match arguments.get("limit") {
@@ -251,7 +265,7 @@ fn search(toolbox: &Toolbox, arguments: &JsonObject) -> Result<Value, ToolError>
     };
     let mut ranked: Vec<_> = API_OPERATIONS
         .iter()
-        .map(|api| (rank(toolbox, api, &query), api))
+        .map(|api| (rank(toolbox, server, api, &query), api))
         .filter(|((found, ..), _)| *found > 0)
         .collect();
     ranked.sort_by(|(a, x), (b, y)| {
@@ -262,7 +276,7 @@ fn search(toolbox: &Toolbox, arguments: &JsonObject) -> Result<Value, ToolError>
     let operations: Vec<Value> = ranked
         .into_iter()
         .take(limit)
-        .map(|(_, api)| summary(toolbox, api))
+        .map(|(_, api)| summary(toolbox, server, api))
         .collect();
     Ok(json!({ "operations": operations, "matches": matches }))
 }
@@ -278,10 +292,14 @@ fn named(arguments: &JsonObject) -> Result<&'static ApiOperation, ToolError> {
     })
 }
 
-fn describe(toolbox: &Toolbox, arguments: &JsonObject) -> Result<Value, ToolError> {
+fn describe(
+    toolbox: &Toolbox,
+    server: Option<&ServerFacts>,
+    arguments: &JsonObject,
+) -> Result<Value, ToolError> {
     only(arguments, &["operation"])?;
     let api = named(arguments)?;
-    let mut described = summary(toolbox, api);
+    let mut described = summary(toolbox, server, api);
     let description = api.operation.description;
     described["description"] = crate::budget::chars(description, 4_000).into();
     described["input_schema"] =
@@ -298,12 +316,14 @@ async fn call_operation(
 ) -> Result<Value, ToolError> {
     only(&arguments, &["operation", "arguments"])?;
     let api = named(&arguments)?;
+    let server = toolbox.known_server(context.request());
+    let server = server.as_ref();
     let operation_arguments = match arguments.remove("arguments") {
         None | Some(Value::Null) => JsonObject::new(),
         Some(Value::Object(object)) => object,
         Some(_) => return Err(ToolError::argument("arguments", "must be an object")),
     };
-    if let Some(reason) = availability(toolbox, api) {
+    if let Some(reason) = availability(toolbox, server, api) {
         return Err(kitaru_sdk::Error::State(reason).into());
     }
     check_arguments(api, &operation_arguments)?;

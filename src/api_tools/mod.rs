@@ -92,6 +92,7 @@ async fn invoke(
     check_arguments(api, &arguments)?;
     let kitaru = toolbox.kitaru_of(context.request()).await?;
     let operation = api.operation;
+    kitaru.require(operation.name).await?;
     let mut answer = operations::call(&kitaru.client, operation.name, arguments)
         .await
         .map_err(|error| match error {

@@ -47,6 +47,17 @@ impl Toolbox {
         self.connections.connector_of(request)
     }
 
+    /// The version of the server `request`'s connection reaches, when a
+    /// connection is made and it said (never connects).
+    pub fn known_server(
+        &self,
+        request: &RequestContext<RoleServer>,
+    ) -> Option<kitaru_sdk::ServerFacts> {
+        let connector = self.connector_of(request).ok()?;
+        let kitaru = connector.connected()?;
+        kitaru.known_server().cloned()
+    }
+
     /// The connected server for `request`, connecting now if needed.
     pub async fn kitaru_of(
         &self,

@@ -451,3 +451,68 @@ async fn credentials_are_stripped_from_answers() {
     )
     .await;
 }
+
+/// Operations only one server version has: once connected, the tools of the
+/// other version's operations are not offered, and calling one — as a tool
+/// or through `api_call` — says which server version has it.
+#[tokio::test]
+async fn operations_the_connected_server_lacks_are_not_offered() {
+    let version = rest("/api/v1/info").await["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let line = kitaru_sdk::ServerLine::of(&version);
+    // On a 0.10 server the 0.98 statistics; on a 0.21 one the 0.94 resource pools.
+    let (lacked, lacked_needs, served) = match line {
+        kitaru_sdk::ServerLine::Kitaru010 => {
+            ("get_run_statistics", "ZenML 0.98.0 (kitaru 0.21)", "list_resource_pools")
+        }
+        _ => ("list_resource_pools", "ZenML 0.94.4 (kitaru 0.10)", "get_run_statistics"),
+    };
+    let mut peer = ours(&["--toolsets", "api:all,api:discovery"]);
+    // Before any connection the version is not known: every tool is listed.
+    let before = peer.tools();
+    assert!(names(&before).contains(&format!("api_{lacked}").as_str()));
+    let arguments = |operation: &str| {
+        if operation == "get_run_statistics" {
+            json!({"body": {}})
+        } else {
+            json!({})
+        }
+    };
+    let refused = peer.call(&format!("api_{lacked}"), arguments(lacked));
+    assert!(refused.is_error);
+    assert_eq!(refused.error_kind.as_deref(), Some("state"), "{:?}", refused.texts);
+    let text = refused.texts.join("\n");
+    assert!(text.contains(&format!("runs ZenML {version}")), "{text}");
+    assert!(text.contains(&format!("needs {lacked_needs}")), "{text}");
+
+    // Connected now: the list leaves it out, keeps the other version's op
+    // the server has, and discovery says why it cannot be called.
+    let after = peer.tools();
+    let listed = names(&after);
+    assert!(!listed.contains(&format!("api_{lacked}").as_str()), "still listed");
+    assert!(listed.contains(&format!("api_{served}").as_str()));
+    assert!(listed.contains(&"api_list_runs"));
+    let described = peer.call("api_describe", json!({"operation": lacked}));
+    let described = described.structured.unwrap();
+    assert_eq!(described["callable"], false);
+    assert!(
+        described["note"].as_str().unwrap().contains(lacked_needs),
+        "{described}"
+    );
+    let called = peer.call(
+        "api_call",
+        json!({"operation": lacked, "arguments": arguments(lacked)}),
+    );
+    assert_eq!(called.error_kind.as_deref(), Some("state"));
+    assert!(called.texts.join("\n").contains(lacked_needs));
+    // What the server has reaches it (a local 0.94 server answers that
+    // resource pools are not enabled: its answer, not ours).
+    let answered = peer.call(&format!("api_{served}"), arguments(served));
+    let text = answered.texts.join("\n");
+    assert!(!text.contains("whose API has no"), "{text}");
+    if answered.is_error {
+        assert!(text.contains("not enabled"), "{text}");
+    }
+}

@@ -95,14 +95,13 @@ fn help_and_version() {
         .output()
         .unwrap();
     assert!(version.status.success());
-    // The crate version, and the server API the client was generated from.
-    use kitaru_client::ClientInfo as _;
+    // The crate version, and the server APIs the client was generated from.
     assert_eq!(
         String::from_utf8(version.stdout).unwrap().trim(),
         format!(
-            "kitaru-mcp {} (Kitaru server API {})",
+            "kitaru-mcp {} (Kitaru server APIs: ZenML {})",
             env!("CARGO_PKG_VERSION"),
-            kitaru_client::Client::api_version()
+            kitaru_client::operations::SERVER_VERSIONS.join(", ")
         )
     );
     let help = std::process::Command::new(crate::support::KITARU_MCP)

@@ -28,12 +28,22 @@
 pub mod api_tools;
 mod boxed_resources;
 mod catalogue;
+#[cfg(feature = "mcp-tools")]
+pub mod changelog;
 mod client;
 pub mod normalise;
 mod open_enums;
+#[cfg(feature = "mcp-tools")]
+pub mod refresh;
 mod report;
 #[cfg(feature = "mcp-tools")]
+pub mod served;
+#[cfg(feature = "mcp-tools")]
+pub mod suggest;
+#[cfg(feature = "mcp-tools")]
 pub mod tools;
+#[cfg(feature = "mcp-tools")]
+pub mod vendored;
 pub mod versions;
 
 use std::collections::BTreeMap;

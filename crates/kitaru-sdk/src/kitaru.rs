@@ -229,6 +229,18 @@ impl Connector {
             .unwrap_or_else(|| Err(Error::Unexpected("no connection outcome".to_owned())))
     }
 
+    /// The connected server if a connection is made, without connecting.
+    pub fn connected(&self) -> Option<Arc<Kitaru>> {
+        match &*self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        {
+            State::Connected(kitaru) => Some(Arc::clone(kitaru)),
+            _ => None,
+        }
+    }
+
     /// Forgets the connection: the next [`Connector::get`] resolves and
     /// connects again. Calls already holding the old one finish with it.
     pub async fn reset(&self) {
@@ -251,7 +263,26 @@ async fn attempt(
         for warning in &kitaru.connection.warnings {
             tracing::warn!("{warning}");
         }
-        tracing::info!("connected to {}", kitaru.connection);
+        // The server's version, for what differs between server lines: a
+        // server that does not say is still connected (it is asked again
+        // when needed).
+        match kitaru.server().await {
+            Ok(facts) => tracing::info!(
+                "connected to {} (ZenML {}, the kitaru {} line{})",
+                kitaru.connection,
+                facts.version,
+                facts.line.kitaru(),
+                if facts.known() {
+                    ""
+                } else {
+                    "; a version this build has no API document of"
+                }
+            ),
+            Err(error) => {
+                tracing::info!("connected to {}", kitaru.connection);
+                tracing::warn!("{error}");
+            }
+        }
     }
     if let Err(error) = &outcome {
         tracing::warn!("cannot connect to the Kitaru server: {error}");

@@ -146,6 +146,12 @@ impl Kitaru {
             .await
     }
 
+    /// The server's version and line if they were asked already (a
+    /// [`crate::Connector`] asks on connecting), without asking.
+    pub fn known_server(&self) -> Option<&ServerFacts> {
+        self.server.get()
+    }
+
     /// `Ok` unless the connected server's API lacks the operation `name`
     /// ([`ServerFacts::require`]).
     pub async fn require(&self, name: &str) -> Result<(), Error> {

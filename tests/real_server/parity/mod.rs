@@ -549,13 +549,16 @@ fn an_execution_with_llm_usage_matches_on_the_0_21_line() {
 
 /// What only the Python process hosting the reference can know (its
 /// `python_version` is ours too: the Kitaru Python that runs flows is its
-/// virtualenv).
-const PYTHON_ONLY: [&str; 5] = [
+/// virtualenv), and what only ours reports (the server's line, the API
+/// versions it was built from).
+const PYTHON_ONLY: [&str; 7] = [
     "/sdk_version",
     "/python_executable",
     "/zenml_version",
     "/packages",
     "/system_info",
+    "/server_line",
+    "/api_versions",
 ];
 
 #[test]

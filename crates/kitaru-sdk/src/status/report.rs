@@ -105,8 +105,16 @@ pub struct StatusReport {
     pub system_info: SystemInfo,
     /// The kind of machine (`kitaru_info` with `all` only).
     pub environment_type: Option<EnvironmentType>,
-    /// The ZenML version whose API this SDK speaks.
+    /// The ZenML version whose API this SDK speaks with the connected
+    /// server: the vendored API document of the server's line (the newest
+    /// one when no server answered).
     pub zenml_version: Option<String>,
+    /// The Kitaru line of the connected server (`0.10` for ZenML 0.94,
+    /// `0.21` for ZenML 0.98): where the lines differ, the SDK follows it.
+    pub server_line: Option<String>,
+    /// The server API versions this SDK was built from (ZenML versions,
+    /// oldest first): it serves each of their servers.
+    pub api_versions: Vec<String>,
     /// Always null: there are no Python packages to list.
     pub packages: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -321,6 +329,11 @@ impl StatusReport {
             environment_type: all
                 .then(|| environment::environment_type(env, Path::new("/.dockerenv").exists())),
             zenml_version: Some(Client::api_version().to_owned()),
+            server_line: None,
+            api_versions: kitaru_client::operations::SERVER_VERSIONS
+                .iter()
+                .map(|version| (*version).to_owned())
+                .collect(),
             packages: None,
         }
     }
@@ -351,6 +364,9 @@ impl StatusReport {
     fn record(&mut self, facts: &ServerFacts) {
         self.active_user = Some(facts.user.name.clone());
         self.server_version = Some(facts.info.version.clone());
+        let line = crate::ServerLine::of(&facts.info.version);
+        self.server_line = Some(line.kitaru().to_owned());
+        self.zenml_version = Some(line.zenml().to_owned());
         self.server_database = facts.info.database_type.as_ref().map(ToString::to_string);
         self.server_deployment_type = facts.info.deployment_type.as_ref().map(ToString::to_string);
         self.active_stack = facts.stack.as_ref().map(|stack| stack.name.clone());

@@ -89,7 +89,11 @@ async fn status_reports_the_local_server_the_cli_is_logged_in_to() {
             project: "repo-local config (.kitaru/)".into(),
         })
     );
-    assert_eq!(report.zenml_version.as_deref(), Some("0.94.4"));
+    // The API document of the connected server's line.
+    let line = kitaru_sdk::ServerLine::of(report.server_version.as_deref().unwrap());
+    assert_eq!(report.zenml_version.as_deref(), Some(line.zenml()));
+    assert_eq!(report.server_line.as_deref(), Some(line.kitaru()));
+    assert_eq!(report.api_versions, ["0.94.4", "0.98.0"]);
     assert_eq!(report.python_version, None);
     assert_eq!(report.packages, None);
     assert_eq!(report.active_stack_provenance, None);
