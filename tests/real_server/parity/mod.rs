@@ -410,13 +410,15 @@ fn executions_get_matches_for_each_seeded_execution() {
 #[test]
 fn executions_latest_matches() {
     let mut allowed = execution_fixes("");
-    // The reference's latest is a detail payload without its checkpoints.
+    // The reference's latest is a detail payload without its checkpoints
+    // (so, on the 0.21 line, without their usage records).
     allowed.extend(
         [
             "/checkpoints",
             "/artifacts",
             "/checkpoint_count",
             "/artifact_count",
+            "/llm_usage_records",
         ]
         .map(String::from),
     );
@@ -496,6 +498,52 @@ fn artifacts_list_and_get_match() {
         "kitaru_artifacts_get",
         json!({"artifact_id": "nope"}),
         &extra,
+    );
+}
+
+/// The test server's Kitaru line, as our SDK reads it from the server.
+fn line() -> kitaru_sdk::ServerLine {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { server().kitaru().await.server().await.unwrap().line })
+}
+
+/// On the kitaru 0.21 line, an execution with what that line adds (LLM
+/// usage records and summary, an adapter's checkpoint, an llm_call's prompt
+/// and a tool_call's arguments as inputs, an in-run retry) reads the same
+/// as in the 0.21 reference, the fixes aside.
+#[test]
+fn an_execution_with_llm_usage_matches_on_the_0_21_line() {
+    if line() != kitaru_sdk::ServerLine::Kitaru021 {
+        return; // `flows/llm_usage.py` records usage with the kitaru 0.21 SDK.
+    }
+    let made = {
+        let _changing = kitaru_testkit::executions_lock()
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kitaru_testkit::python_module("llm_usage", &[], None)
+    };
+    let exec_id = made["exec_id"].as_str().unwrap();
+    same_payload(
+        "kitaru_executions_get",
+        json!({"exec_id": exec_id}),
+        &strs(&execution_fixes("")),
+    );
+    same_payload("kitaru_artifacts_list", json!({"exec_id": exec_id}), &[]);
+    same_payload(
+        "kitaru_artifacts_list",
+        json!({"exec_id": exec_id, "kind": "prompt"}),
+        &[],
+    );
+    let mut listed = execution_fixes("/result/*");
+    listed.push("/result/*/checkpoint_count".into());
+    listed.push("/result/*/artifact_count".into());
+    same_payload(
+        "kitaru_executions_list",
+        json!({"flow": "llm_usage", "limit": 1}),
+        &strs(&listed),
     );
 }
 

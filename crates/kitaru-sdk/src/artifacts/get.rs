@@ -251,6 +251,8 @@ mod tests {
             save_type: SaveType::StepOutput,
             producing_call: Some("make".into()),
             metadata: serde_json::Map::new(),
+            direction: None,
+            input_type: None,
         };
         let unavailable = ValueUnavailable::new("UnsupportedMaterializer", "needs Python");
         let artifact = Artifact::new(artifact, "m.Custom".into(), Err(unavailable.clone()));

@@ -1,8 +1,11 @@
 //! The artifacts an execution's checkpoints produced.
 
-use kitaru_client::types::{ArtifactSaveType, ArtifactVersionResponse};
+use kitaru_client::types::{
+    ArtifactSaveType, ArtifactVersionResponse, ArtifactVersionResponseBody,
+    ArtifactVersionResponseMetadata,
+};
 
-use super::{ArtifactRef, SaveType};
+use super::{ArtifactDirection, ArtifactRef, SaveType};
 use crate::executions::run_artifacts;
 use crate::{Error, Kitaru};
 
@@ -60,14 +63,25 @@ impl ArtifactRef {
         version: &ArtifactVersionResponse,
         producing_call: Option<String>,
     ) -> Self {
-        let body = version.body.as_ref();
-        let metadata = version
-            .metadata
-            .as_ref()
-            .map(|m| m.run_metadata.clone())
-            .unwrap_or_default();
+        Self::from_parts(
+            version.id,
+            version.body.as_ref(),
+            version.metadata.as_ref(),
+            producing_call,
+        )
+    }
+
+    /// The reference to the artifact version `id` with this body and
+    /// metadata (as a version or a step's input carries them).
+    pub(crate) fn from_parts(
+        id: uuid::Uuid,
+        body: Option<&ArtifactVersionResponseBody>,
+        metadata: Option<&ArtifactVersionResponseMetadata>,
+        producing_call: Option<String>,
+    ) -> Self {
+        let metadata = metadata.map(|m| m.run_metadata.clone()).unwrap_or_default();
         Self {
-            artifact_id: version.id.to_string(),
+            artifact_id: id.to_string(),
             name: body.map(|b| b.artifact.name.clone()).unwrap_or_default(),
             kind: metadata
                 .get(KIND_KEY)
@@ -78,7 +92,30 @@ impl ArtifactRef {
             }),
             producing_call,
             metadata,
+            direction: None,
+            input_type: None,
         }
+    }
+
+    /// This artifact with `kind` when it has none of its own.
+    pub(crate) fn or_kind(mut self, kind: &str) -> Self {
+        self.kind.get_or_insert_with(|| kind.to_owned());
+        self
+    }
+
+    /// This artifact as a checkpoint's input `slot`, which reached it as
+    /// `input_type`.
+    pub(crate) fn into_input(mut self, slot: &str, input_type: &str) -> Self {
+        self.name = slot.to_owned();
+        self.producing_call = None;
+        self.direction = Some(ArtifactDirection::Input);
+        self.input_type = Some(input_type.to_owned());
+        self
+    }
+
+    /// Whether a checkpoint was given this artifact rather than produced it.
+    pub(crate) fn is_input(&self) -> bool {
+        self.direction == Some(ArtifactDirection::Input)
     }
 }
 

@@ -9,7 +9,9 @@ use kitaru_client::ApiError;
 
 /// Stops an execution and returns its detail (`kitaru_executions_cancel`).
 ///
-/// The server marks the run as stopping (Kitaru: `cancelled`), then asks
+/// The server marks the run as stopping (Kitaru: `cancelled` on the kitaru
+/// 0.10 line; still `running`, or `waiting` while its wait is pending, on
+/// the 0.21 line, as kitaru 0.21 reads a run being stopped), then asks
 /// the run's orchestrator to kill it. Orchestrators that cannot (the local
 /// one) make the server answer "not implemented" after the mark is set:
 /// for a paused execution nothing is left running, so that is success; for

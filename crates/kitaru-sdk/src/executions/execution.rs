@@ -7,10 +7,11 @@ use serde_json::{Map, Value};
 use super::checkpoints::{self, Checkpoint};
 use super::failure::{Failure, Subject};
 use super::spec::FrozenExecutionSpec;
+use super::usage::{self, UsageRecord};
 use super::waits::{self, PendingWait};
-use super::{ExecutionStatus, lookup};
+use super::{ExecutionStatus, lookup, present};
 use crate::artifacts::ArtifactRef;
-use crate::{Error, Kitaru};
+use crate::{Error, Kitaru, ServerLine};
 
 /// The prefix Kitaru may give the pipeline names of flows.
 pub(crate) const PIPELINE_NAME_PREFIX: &str = "__kitaru_pipeline_source_";
@@ -44,10 +45,25 @@ pub struct ExecutionSummary {
     pub failure: Option<Failure>,
     /// The run's metadata as stored (e.g. `kitaru_execution_spec`).
     pub metadata: Map<String, Value>,
-    /// How many checkpoints it has (each in-run retry counts).
+    /// How many checkpoints it has (on the kitaru 0.10 line each in-run
+    /// retry counts as one; on the 0.21 line it is an attempt).
     pub checkpoint_count: usize,
-    /// How many distinct artifacts its checkpoints produced.
+    /// How many distinct artifacts its checkpoints show (on the kitaru 0.21
+    /// line their shown inputs too).
     pub artifact_count: usize,
+    /// What its LLM calls used and cost, as the Kitaru SDK summed it up when
+    /// the execution finished (`usage_record_count`, `input_tokens`,
+    /// `output_tokens`, `total_tokens` and their `incurred_`/`reused_`
+    /// parts, `actual_cost_usd`, `estimated_cost_usd`, `display_cost_usd`,
+    /// `records_without_cost_count`, `adapters`, `models`, `cost_policy`,
+    /// `warnings`, `schema_version`). On the kitaru 0.21 line; null there
+    /// until the execution finished, and for one without LLM calls.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub llm_usage_summary: Option<Option<Map<String, Value>>>,
 }
 
 /// An execution: where it stands, and in single-execution answers its
@@ -73,9 +89,14 @@ pub struct ExecutionDetail {
     pub frozen_execution_spec: Option<FrozenExecutionSpec>,
     /// For a replay: the execution it replays.
     pub original_exec_id: Option<String>,
+    /// Every LLM call it made or reused, as the Kitaru SDK recorded it
+    /// (model, tokens, cost, `billing_effect`, `cache_status`): its own,
+    /// then its checkpoints', in checkpoint order. On the kitaru 0.21 line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_usage_records: Option<Vec<UsageRecord>>,
     /// Its checkpoints, in call order.
     pub checkpoints: Vec<Checkpoint>,
-    /// Every artifact its checkpoints produced, in checkpoint order, once.
+    /// Every artifact its checkpoints show, in checkpoint order, once.
     pub artifacts: Vec<ArtifactRef>,
 }
 
@@ -85,22 +106,25 @@ pub async fn get(kitaru: &Kitaru, exec_id: &str) -> Result<Execution, Error> {
     Execution::load(kitaru, lookup::find_run(kitaru, exec_id).await?).await
 }
 
-/// A run with its pending wait conditions: what its status depends on.
+/// A run with its pending wait conditions: what its status depends on;
+/// and the line of the server it is on, whose reference its payload follows.
 pub(crate) struct RunState {
     run: Box<PipelineRunResponse>,
     pending: Vec<RunWaitConditionResponse>,
+    line: ServerLine,
 }
 
 impl RunState {
-    /// The state of each run, asking for the pending waits of those that may
-    /// be waiting in one request.
+    /// The state of each run on a server of `line`, asking for the pending
+    /// waits of those that may be waiting in one request.
     pub(crate) async fn load_all(
         kitaru: &Kitaru,
+        line: ServerLine,
         runs: Vec<Box<PipelineRunResponse>>,
     ) -> Result<Vec<Self>, Error> {
         let candidates: Vec<String> = runs
             .iter()
-            .filter(|run| zenml_status(run).may_wait())
+            .filter(|run| zenml_status(run, line).may_wait())
             .map(|run| run.id.to_string())
             .collect();
         let mut pending = waits::pending_waits_of(kitaru, &candidates).await?;
@@ -109,6 +133,7 @@ impl RunState {
             .map(|run| Self {
                 pending: pending.remove(&run.id.to_string()).unwrap_or_default(),
                 run,
+                line,
             })
             .collect())
     }
@@ -120,11 +145,11 @@ impl RunState {
 
     /// The execution's status: the run's, or `waiting` while a wait is pending.
     pub(crate) fn status(&self) -> ExecutionStatus {
-        zenml_status(&self.run).with_pending_wait(self.current_wait().is_some())
+        zenml_status(&self.run, self.line).with_pending_wait(self.current_wait().is_some())
     }
 
     fn current_wait(&self) -> Option<&RunWaitConditionResponse> {
-        if zenml_status(&self.run).may_wait() {
+        if zenml_status(&self.run, self.line).may_wait() {
             waits::current_wait(&self.run, &self.pending)
         } else {
             None
@@ -146,10 +171,12 @@ impl RunState {
                     true,
                     status_reason.as_deref(),
                     metadata.and_then(|m| m.exception_info.as_ref()),
+                    self.line,
                 )
             })
             .flatten();
         let pipeline = run.resources.as_ref().and_then(|r| r.pipeline.as_ref());
+        let run_metadata = metadata.map(|m| m.run_metadata.clone()).unwrap_or_default();
         ExecutionSummary {
             flow_id: pipeline.map(|p| p.id.to_string()),
             flow_name: flow_name(run),
@@ -160,7 +187,9 @@ impl RunState {
             status_reason,
             pending_wait: self.current_wait().map(PendingWait::from_condition),
             failure,
-            metadata: metadata.map(|m| m.run_metadata.clone()).unwrap_or_default(),
+            llm_usage_summary: (self.line == ServerLine::Kitaru021)
+                .then(|| usage::summary(&run_metadata)),
+            metadata: run_metadata,
             checkpoint_count,
             artifact_count,
             exec_id,
@@ -182,7 +211,7 @@ impl Execution {
             .map(|state| {
                 let counts = steps
                     .get(&state.id())
-                    .map_or((0, 0), |steps| checkpoints::counts(steps));
+                    .map_or((0, 0), |steps| checkpoints::counts(steps, state.line));
                 Self {
                     summary: state.summary(counts),
                     detail: None,
@@ -196,42 +225,56 @@ impl Execution {
         kitaru: &Kitaru,
         run: Box<PipelineRunResponse>,
     ) -> Result<Self, Error> {
-        let state = RunState::load_all(kitaru, vec![run]).await?.pop();
+        let line = kitaru.server().await?.line;
+        let state = RunState::load_all(kitaru, line, vec![run]).await?.pop();
         let state = state.ok_or_else(|| Error::Unexpected("no run to load".into()))?;
         Self::from_state(kitaru, state).await
     }
 
     /// The detail of a run whose waits are known.
     pub(crate) async fn from_state(kitaru: &Kitaru, state: RunState) -> Result<Self, Error> {
-        let checkpoints = checkpoints::load(kitaru, &state.id()).await?;
+        let checkpoints = checkpoints::load(kitaru, &state.run, state.line).await?;
+        Ok(Self::detailed(&state, checkpoints))
+    }
+
+    /// The detail of a run, given its checkpoints.
+    fn detailed(state: &RunState, checkpoints: Vec<Checkpoint>) -> Self {
+        let run = &state.run;
         let artifacts = checkpoints::artifacts(&checkpoints);
         let summary = state.summary((checkpoints.len(), artifacts.len()));
-        let run = &state.run;
+        let llm_usage_records = (state.line == ServerLine::Kitaru021).then(|| {
+            let checkpoint_records = checkpoints
+                .iter()
+                .flat_map(|checkpoint| checkpoint.llm_usage_records.iter().flatten().cloned())
+                .collect();
+            usage::execution_records(&summary.metadata, checkpoint_records)
+        });
         let detail = ExecutionDetail {
-            frozen_execution_spec: run
-                .metadata
-                .as_ref()
-                .and_then(|m| FrozenExecutionSpec::from_run_metadata(&m.run_metadata)),
+            frozen_execution_spec: FrozenExecutionSpec::from_run_metadata(
+                &summary.metadata,
+                state.line,
+            ),
             original_exec_id: run
                 .resources
                 .as_ref()
                 .and_then(|r| r.original_run.as_ref())
                 .map(|original| original.id.to_string()),
+            llm_usage_records,
             checkpoints,
             artifacts,
         };
-        Ok(Self {
+        Self {
             summary,
             detail: Some(detail),
-        })
+        }
     }
 }
 
 /// The run's own status mapped to Kitaru's, before any wait is considered.
-fn zenml_status(run: &PipelineRunResponse) -> ExecutionStatus {
+fn zenml_status(run: &PipelineRunResponse, line: ServerLine) -> ExecutionStatus {
     run.body
         .as_ref()
-        .map(|body| ExecutionStatus::from_zenml(&body.status))
+        .map(|body| ExecutionStatus::from_zenml(&body.status, line))
         .unwrap_or(ExecutionStatus::Running)
 }
 
@@ -251,6 +294,9 @@ pub(crate) fn flow_name(run: &PipelineRunResponse) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use kitaru_client::types::{ArtifactVersionResponse, StepRunResponse};
     use serde_json::json;
 
     use super::*;
@@ -292,11 +338,24 @@ mod tests {
         .unwrap()
     }
 
+    /// The run on a kitaru 0.10 server.
     fn state(run: PipelineRunResponse) -> RunState {
+        state_on(run, ServerLine::Kitaru010)
+    }
+
+    fn state_on(run: PipelineRunResponse, line: ServerLine) -> RunState {
         RunState {
             run: Box::new(run),
             pending: Vec::new(),
+            line,
         }
+    }
+
+    fn approve() -> RunWaitConditionResponse {
+        serde_json::from_value(json!({
+            "id": "0ddc6a30-01c9-4ba8-9803-126a687572f9", "name": "approve", "permission_denied": false,
+        }))
+        .unwrap()
     }
 
     #[test]
@@ -337,28 +396,40 @@ mod tests {
 
     #[test]
     fn a_running_run_with_a_pending_wait_is_waiting() {
-        let condition: RunWaitConditionResponse = serde_json::from_value(json!({
-            "id": "0ddc6a30-01c9-4ba8-9803-126a687572f9", "name": "approve", "permission_denied": false,
-        }))
-        .unwrap();
         let mut waiting = state(run("running", json!({}), Value::Null));
-        waiting.pending.push(condition);
+        waiting.pending.push(approve());
         let summary = waiting.summary((0, 0));
         assert_eq!(summary.status, ExecutionStatus::Waiting);
         assert_eq!(summary.pending_wait.unwrap().name, "approve");
     }
 
     #[test]
-    fn a_cancelling_run_is_cancelled_and_shows_no_wait() {
-        let condition: RunWaitConditionResponse = serde_json::from_value(json!({
-            "id": "0ddc6a30-01c9-4ba8-9803-126a687572f9", "name": "approve", "permission_denied": false,
-        }))
-        .unwrap();
-        let mut stopping = state(run("cancelling", json!({}), Value::Null));
-        stopping.pending.push(condition);
-        let summary = stopping.summary((0, 0));
-        assert_eq!(summary.status, ExecutionStatus::Cancelled);
-        assert_eq!(summary.pending_wait, None);
+    fn on_the_0_10_line_a_run_being_stopped_is_cancelled_and_shows_no_wait() {
+        for status in ["cancelling", "stopping"] {
+            let mut stopping = state(run(status, json!({}), Value::Null));
+            stopping.pending.push(approve());
+            let summary = stopping.summary((0, 0));
+            assert_eq!(summary.status, ExecutionStatus::Cancelled, "{status}");
+            assert_eq!(summary.pending_wait, None);
+        }
+    }
+
+    #[test]
+    fn on_the_0_21_line_a_run_being_stopped_still_runs_and_may_wait() {
+        for status in ["cancelling", "stopping"] {
+            let stopping = state_on(run(status, json!({}), Value::Null), ServerLine::Kitaru021);
+            assert_eq!(stopping.summary((0, 0)).status, ExecutionStatus::Running);
+            let mut waiting = state_on(run(status, json!({}), Value::Null), ServerLine::Kitaru021);
+            waiting.pending.push(approve());
+            let summary = waiting.summary((0, 0));
+            assert_eq!(summary.status, ExecutionStatus::Waiting, "{status}");
+            assert_eq!(summary.pending_wait.unwrap().name, "approve");
+        }
+        let cancelled = state_on(
+            run("cancelled", json!({}), Value::Null),
+            ServerLine::Kitaru021,
+        );
+        assert_eq!(cancelled.summary((0, 0)).status, ExecutionStatus::Cancelled);
     }
 
     #[test]
@@ -373,6 +444,7 @@ mod tests {
         execution.detail = Some(ExecutionDetail {
             frozen_execution_spec: None,
             original_exec_id: None,
+            llm_usage_records: None,
             checkpoints: Vec::new(),
             artifacts: Vec::new(),
         });
@@ -418,5 +490,113 @@ mod tests {
             .unwrap()
             .name = "  ".into();
         assert_eq!(flow_name(&plain), None);
+    }
+
+    #[test]
+    fn on_the_0_21_line_the_usage_keys_close_the_summary_and_precede_the_checkpoints() {
+        let state = state_on(
+            run("completed", json!({}), Value::Null),
+            ServerLine::Kitaru021,
+        );
+        let mut execution = Execution {
+            summary: state.summary((0, 0)),
+            detail: None,
+        };
+        let listed = serde_json::to_value(&execution).unwrap();
+        assert_eq!(listed["llm_usage_summary"], Value::Null);
+        assert_eq!(listed.as_object().unwrap().len(), 14, "{listed}");
+        execution.detail = Some(ExecutionDetail {
+            frozen_execution_spec: None,
+            original_exec_id: None,
+            llm_usage_records: Some(Vec::new()),
+            checkpoints: Vec::new(),
+            artifacts: Vec::new(),
+        });
+        let text = serde_json::to_string(&execution).unwrap();
+        assert_key_order(
+            &text,
+            &[
+                "checkpoint_count",
+                "artifact_count",
+                "llm_usage_summary",
+                "frozen_execution_spec",
+                "original_exec_id",
+                "llm_usage_records",
+                "checkpoints",
+                "artifacts",
+            ],
+        );
+        let back: Execution = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, execution);
+        let listed: Execution = serde_json::from_value(listed).unwrap();
+        assert_eq!(listed.summary.llm_usage_summary, Some(None));
+    }
+
+    /// A run kitaru 0.21 made on a real server (ZenML 0.98): the run, its
+    /// steps and artifact versions as the server sent them, and the
+    /// reference's `kitaru_executions_get` answer for it.
+    #[derive(serde::Deserialize)]
+    struct Captured {
+        run: PipelineRunResponse,
+        steps: Vec<StepRunResponse>,
+        versions: Vec<ArtifactVersionResponse>,
+        reference: Value,
+    }
+
+    fn captured(name: &str) -> Captured {
+        let text = match name {
+            "usage_flow" => include_str!("../../tests/fixtures/kitaru-0.21/usage_flow.json"),
+            "retrying" => include_str!("../../tests/fixtures/kitaru-0.21/retrying.json"),
+            "retrying_replay" => {
+                include_str!("../../tests/fixtures/kitaru-0.21/retrying_replay.json")
+            }
+            other => panic!("no capture {other}"),
+        };
+        // Read straight from the text: the steps keep their outputs' order.
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn on_the_0_21_line_executions_read_as_the_reference_reads_them() {
+        for name in ["usage_flow", "retrying", "retrying_replay"] {
+            let Captured {
+                run,
+                steps,
+                versions,
+                reference,
+            } = captured(name);
+            let versions: HashMap<String, ArtifactVersionResponse> = versions
+                .into_iter()
+                .map(|version| (version.id.to_string(), version))
+                .collect();
+            let state = state_on(run, ServerLine::Kitaru021);
+            let skipped = usage::skipped_steps(&state.run.metadata.as_ref().unwrap().run_metadata);
+            let reading = checkpoints::Reading {
+                line: ServerLine::Kitaru021,
+                versions: &versions,
+                skipped: &skipped,
+            };
+            let checkpoints = checkpoints::checkpoints(&steps, &reading);
+            let ours = serde_json::to_value(Execution::detailed(&state, checkpoints)).unwrap();
+            // Key by key, checkpoint by checkpoint: a difference reads short.
+            for (key, theirs) in reference.as_object().unwrap() {
+                if key == "checkpoints" {
+                    for (index, theirs) in theirs.as_array().unwrap().iter().enumerate() {
+                        assert_eq!(&ours[key][index], theirs, "{name}: checkpoint {index}");
+                    }
+                }
+                assert_eq!(&ours[key], theirs, "{name}: {key}");
+            }
+            assert_eq!(ours, reference, "{name}");
+            let counts = checkpoints::counts(&steps, ServerLine::Kitaru021);
+            assert_eq!(
+                (json!(counts.0), json!(counts.1)),
+                (
+                    reference["checkpoint_count"].clone(),
+                    reference["artifact_count"].clone()
+                ),
+                "{name}"
+            );
+        }
     }
 }

@@ -3,13 +3,18 @@
 use kitaru_client::types::ExceptionInfo;
 use serde::{Deserialize, Serialize};
 
+use crate::ServerLine;
+
 /// A failure, as far as the server recorded it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Failure {
-    /// What went wrong: the exception's message (e.g. `deliberate failure`),
-    /// else the server's status reason, else the last line of the traceback,
-    /// else a generic `Execution <id> failed.` / `Checkpoint '<name>' failed.`.
+    /// What went wrong. On the kitaru 0.10 line the exception's message
+    /// (e.g. `deliberate failure`), else the server's status reason; on the
+    /// 0.21 line the server's status reason, else the exception as Python
+    /// prints it (`RuntimeError: deliberate failure`). Then the last line of
+    /// the traceback, else a generic `Execution <id> failed.` /
+    /// `Checkpoint '<name>' failed.`.
     pub message: String,
     /// The exception's type as Python prints it: `RuntimeError` for built-in
     /// exceptions, `module.Class` otherwise; null when unknown.
@@ -81,12 +86,14 @@ impl Failure {
     /// when nothing was recorded and it did not fail.
     ///
     /// `failed` says whether its status is failed: only then does a generic
-    /// message stand in for a missing one.
+    /// message stand in for a missing one. The message is worded as the
+    /// reference of the server's `line` words it (see [`Failure::message`]).
     pub(crate) fn from_record(
         subject: Subject<'_>,
         failed: bool,
         status_reason: Option<&str>,
         exception: Option<&ExceptionInfo>,
+        line: ServerLine,
     ) -> Option<Self> {
         let status_reason = non_blank(status_reason);
         let traceback = exception.map(|info| info.traceback.as_str());
@@ -96,15 +103,27 @@ impl Failure {
                 .map(str::trim)
                 .find(|line| !line.is_empty())
         });
-        let message = non_blank(exception.and_then(|info| info.message.as_deref()))
-            .or(status_reason)
-            .or(last_traceback_line)
-            .map(str::to_owned)
-            .or_else(|| failed.then(|| subject.fallback_message()))?;
-        let exception_type = exception
+        let type_name = exception
             .and_then(|info| info.source.as_deref())
-            .and_then(python_type_name)
-            .or_else(|| type_prefix(&message));
+            .and_then(python_type_name);
+        let exception_message = non_blank(exception.and_then(|info| info.message.as_deref()));
+        let recorded = match line {
+            ServerLine::Kitaru010 => exception_message
+                .map(str::to_owned)
+                .or(status_reason.map(str::to_owned)),
+            // ZenML 0.98 tracebacks end with the exception as Python prints
+            // it, which kitaru 0.21 shows: the same, whole.
+            ServerLine::Kitaru021 => status_reason.map(str::to_owned).or_else(|| {
+                type_name
+                    .as_ref()
+                    .zip(exception_message)
+                    .map(|(type_name, text)| format!("{type_name}: {text}"))
+            }),
+        };
+        let message = recorded
+            .or(last_traceback_line.map(str::to_owned))
+            .or_else(|| failed.then(|| subject.fallback_message()))?;
+        let exception_type = type_name.or_else(|| type_prefix(&message));
         let origin = origin(status_reason, traceback).unwrap_or(match subject {
             Subject::Checkpoint(_) => FailureOrigin::UserCode,
             Subject::Execution(_) if exception.is_some() => FailureOrigin::UserCode,
@@ -180,6 +199,39 @@ mod tests {
         }
     }
 
+    /// The failure as the kitaru 0.10 line words it.
+    fn on_010(
+        subject: Subject<'_>,
+        failed: bool,
+        status_reason: Option<&str>,
+        exception: Option<&ExceptionInfo>,
+    ) -> Option<Failure> {
+        Failure::from_record(
+            subject,
+            failed,
+            status_reason,
+            exception,
+            ServerLine::Kitaru010,
+        )
+    }
+
+    /// The failure of a failed execution or checkpoint as the kitaru 0.21
+    /// line words it.
+    fn on_021(
+        subject: Subject<'_>,
+        status_reason: Option<&str>,
+        exception: &ExceptionInfo,
+    ) -> Failure {
+        Failure::from_record(
+            subject,
+            true,
+            status_reason,
+            Some(exception),
+            ServerLine::Kitaru021,
+        )
+        .unwrap()
+    }
+
     const TRACEBACK: &str =
         "File \"flows/seed_flows.py\", line 99, in boom\n  raise RuntimeError(FAILURE_MESSAGE)\n";
 
@@ -190,8 +242,7 @@ mod tests {
             Some("builtins.RuntimeError"),
             Some("deliberate failure"),
         );
-        let failure =
-            Failure::from_record(Subject::Execution("r1"), true, None, Some(&info)).unwrap();
+        let failure = on_010(Subject::Execution("r1"), true, None, Some(&info)).unwrap();
         assert_eq!(failure.message, "deliberate failure");
         assert_eq!(failure.exception_type.as_deref(), Some("RuntimeError"));
         assert_eq!(failure.traceback.as_deref(), Some(TRACEBACK));
@@ -205,8 +256,7 @@ mod tests {
             Some("requests.exceptions.HTTPError"),
             Some("404"),
         );
-        let failure =
-            Failure::from_record(Subject::Checkpoint("fetch"), true, None, Some(&info)).unwrap();
+        let failure = on_010(Subject::Checkpoint("fetch"), true, None, Some(&info)).unwrap();
         assert_eq!(
             failure.exception_type.as_deref(),
             Some("requests.exceptions.HTTPError")
@@ -216,7 +266,7 @@ mod tests {
     #[test]
     fn without_an_exception_message_the_status_reason_then_the_traceback_speak() {
         let info = exception(TRACEBACK, None, None);
-        let from_reason = Failure::from_record(
+        let from_reason = on_010(
             Subject::Execution("r1"),
             true,
             Some("Run timed out."),
@@ -224,8 +274,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(from_reason.message, "Run timed out.");
-        let from_traceback =
-            Failure::from_record(Subject::Execution("r1"), true, None, Some(&info)).unwrap();
+        let from_traceback = on_010(Subject::Execution("r1"), true, None, Some(&info)).unwrap();
         assert_eq!(
             from_traceback.message,
             "raise RuntimeError(FAILURE_MESSAGE)"
@@ -236,29 +285,25 @@ mod tests {
     #[test]
     fn the_type_is_read_from_a_python_style_last_line_when_the_source_is_missing() {
         let info = exception("Traceback ...\nKeyError: 'x'\n\n", None, Some("  "));
-        let failure =
-            Failure::from_record(Subject::Checkpoint("c"), true, None, Some(&info)).unwrap();
+        let failure = on_010(Subject::Checkpoint("c"), true, None, Some(&info)).unwrap();
         assert_eq!(failure.message, "KeyError: 'x'");
         assert_eq!(failure.exception_type.as_deref(), Some("KeyError"));
     }
 
     #[test]
     fn a_failure_with_nothing_recorded_gets_a_generic_message() {
-        let run = Failure::from_record(Subject::Execution("r1"), true, None, None).unwrap();
+        let run = on_010(Subject::Execution("r1"), true, None, None).unwrap();
         assert_eq!(run.message, "Execution r1 failed.");
         assert_eq!(run.origin, FailureOrigin::Unknown);
         assert_eq!(run.traceback, None);
-        let step = Failure::from_record(Subject::Checkpoint("boom"), true, None, None).unwrap();
+        let step = on_010(Subject::Checkpoint("boom"), true, None, None).unwrap();
         assert_eq!(step.message, "Checkpoint 'boom' failed.");
         assert_eq!(step.origin, FailureOrigin::UserCode);
     }
 
     #[test]
     fn nothing_recorded_and_not_failed_is_no_failure() {
-        assert_eq!(
-            Failure::from_record(Subject::Checkpoint("ok"), false, None, None),
-            None
-        );
+        assert_eq!(on_010(Subject::Checkpoint("ok"), false, None, None), None);
     }
 
     #[test]
@@ -277,23 +322,80 @@ mod tests {
         ];
         for (traceback, expected) in cases {
             let info = exception(traceback, None, None);
-            let failure =
-                Failure::from_record(Subject::Execution("r"), true, None, Some(&info)).unwrap();
+            let failure = on_010(Subject::Execution("r"), true, None, Some(&info)).unwrap();
             assert_eq!(failure.origin, expected, "{traceback}");
         }
         let from_reason =
-            Failure::from_record(Subject::Execution("r"), true, Some("Transport error"), None)
-                .unwrap();
+            on_010(Subject::Execution("r"), true, Some("Transport error"), None).unwrap();
         assert_eq!(from_reason.origin, FailureOrigin::Backend);
     }
 
     #[test]
     fn fields_serialize_in_the_reference_order() {
-        let failure = Failure::from_record(Subject::Execution("r1"), true, None, None).unwrap();
+        let failure = on_010(Subject::Execution("r1"), true, None, None).unwrap();
         let text = serde_json::to_string(&failure).unwrap();
         assert_eq!(
             text,
             r#"{"message":"Execution r1 failed.","exception_type":null,"traceback":null,"origin":"unknown"}"#
         );
+    }
+
+    /// The tail of a real ZenML 0.98 traceback (kitaru 0.21): it ends with
+    /// the exception as Python prints it.
+    const TRACEBACK_098: &str = "Traceback (most recent call last):\n  File \"/tmp/kpay1/proj/flows/pay.py\", line 79, in boom\n    raise RuntimeError(\"deliberate failure\")\nRuntimeError: deliberate failure\n";
+
+    #[test]
+    fn on_the_0_21_line_the_message_is_the_exception_as_python_prints_it() {
+        let info = exception(
+            TRACEBACK_098,
+            Some("builtins.RuntimeError"),
+            Some("deliberate failure"),
+        );
+        for subject in [Subject::Execution("r1"), Subject::Checkpoint("boom")] {
+            let failure = on_021(subject, None, &info);
+            assert_eq!(failure.message, "RuntimeError: deliberate failure");
+            assert_eq!(failure.exception_type.as_deref(), Some("RuntimeError"));
+            assert_eq!(failure.traceback.as_deref(), Some(TRACEBACK_098));
+            assert_eq!(failure.origin, FailureOrigin::UserCode);
+        }
+    }
+
+    #[test]
+    fn on_the_0_21_line_a_status_reason_comes_first() {
+        let info = exception(
+            TRACEBACK_098,
+            Some("builtins.RuntimeError"),
+            Some("deliberate failure"),
+        );
+        let failure = on_021(Subject::Execution("r1"), Some("Run timed out."), &info);
+        assert_eq!(failure.message, "Run timed out.");
+        assert_eq!(failure.exception_type.as_deref(), Some("RuntimeError"));
+    }
+
+    #[test]
+    fn on_the_0_21_line_a_multi_line_message_is_kept_whole_and_a_module_named() {
+        let info = exception(
+            "Traceback ...\nflows.pay.Refused: first line\nsecond line\n",
+            Some("flows.pay.Refused"),
+            Some("first line\nsecond line"),
+        );
+        let failure = on_021(Subject::Checkpoint("c"), None, &info);
+        assert_eq!(
+            failure.message,
+            "flows.pay.Refused: first line\nsecond line"
+        );
+        assert_eq!(failure.exception_type.as_deref(), Some("flows.pay.Refused"));
+    }
+
+    #[test]
+    fn on_the_0_21_line_an_exception_without_a_message_shows_the_traceback_tail() {
+        let info = exception(
+            "Traceback ...\nKeyboardInterrupt\n",
+            Some("builtins.KeyboardInterrupt"),
+            None,
+        );
+        let failure = on_021(Subject::Execution("r1"), None, &info);
+        assert_eq!(failure.message, "KeyboardInterrupt");
+        assert_eq!(failure.exception_type.as_deref(), Some("KeyboardInterrupt"));
     }
 }

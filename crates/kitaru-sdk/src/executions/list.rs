@@ -9,7 +9,7 @@ use kitaru_client::types::PipelineRunResponse;
 use super::execution::{Execution, PIPELINE_NAME_PREFIX, RunState, flow_name, stack_name};
 use super::lookup::newest_runs;
 use super::{ExecutionStatus, one_of};
-use crate::{Error, Kitaru};
+use crate::{Error, Kitaru, ServerLine};
 
 /// Runs per page of the runs query.
 const RUN_PAGE_SIZE: usize = 50;
@@ -141,9 +141,13 @@ impl ExecutionFilter {
         page_size: usize,
         limit: Option<usize>,
     ) -> Result<(Vec<RunState>, Option<ListPosition>), Error> {
+        let line = kitaru.server().await?.line;
         let mut found = Vec::new();
         let mut skip = from.index;
-        let mut pages = std::pin::pin!(self.query(kitaru, page_size).pages_from(from.page.max(1)));
+        let mut pages = std::pin::pin!(
+            self.query(kitaru, line, page_size)
+                .pages_from(from.page.max(1))
+        );
         let mut first = true;
         loop {
             let page = match pages.try_next().await {
@@ -169,7 +173,7 @@ impl ExecutionFilter {
                 .filter(|(_, run)| self.admits(run))
                 .map(|(index, run)| (index, Box::new(run)))
                 .unzip();
-            let states = RunState::load_all(kitaru, candidates).await?;
+            let states = RunState::load_all(kitaru, line, candidates).await?;
             for (index, state) in indices.into_iter().zip(states) {
                 if self.status.is_none_or(|wanted| state.status() == wanted) {
                     found.push(state);
@@ -193,11 +197,12 @@ impl ExecutionFilter {
         Ok((found, None))
     }
 
-    /// The runs that may match, newest first, `size` a page.
-    fn query<'a>(&self, kitaru: &'a Kitaru, size: usize) -> ListRuns<'a> {
+    /// The runs that may match on a server of `line`, newest first, `size`
+    /// a page.
+    fn query<'a>(&self, kitaru: &'a Kitaru, line: ServerLine, size: usize) -> ListRuns<'a> {
         let mut request = newest_runs(kitaru).size(i64::try_from(size).unwrap_or(i64::MAX));
         if let Some(status) = self.status {
-            request = request.status(one_of(&status.zenml_candidates()));
+            request = request.status(one_of(&status.zenml_candidates(line)));
         }
         if let Some(flow) = &self.flow {
             let registered = format!("{PIPELINE_NAME_PREFIX}{flow}");

@@ -23,11 +23,12 @@ mod run;
 mod settle;
 mod spec;
 mod status;
+mod usage;
 mod waits;
 
 pub use cancel::cancel;
 pub(crate) use checkpoints::checkpoint_name;
-pub use checkpoints::{Attempt, Checkpoint};
+pub use checkpoints::{Attempt, Checkpoint, CheckpointOrigin, CheckpointProvenance};
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
 pub(crate) use execution::{PIPELINE_NAME_PREFIX, flow_name};
 pub use failure::{Failure, FailureOrigin};
@@ -39,10 +40,11 @@ pub(crate) use run::check_target;
 pub use run::{FlowRun, run};
 pub use settle::{Observer, Update, watch};
 pub use spec::{
-    ConnectionSettings, FlowDefaults, FrozenExecutionSpec, ImageSettings, ModelAlias,
-    ModelRegistry, ResolvedExecution,
+    ConnectionSettings, FlowDefaults, FrozenExecutionSpec, ImageSettings, LlmEstimatedCosts,
+    ModelAlias, ModelRegistry, ResolvedExecution,
 };
 pub use status::ExecutionStatus;
+pub use usage::UsageRecord;
 pub use waits::{PendingWait, input};
 
 pub(crate) use checkpoints::run_artifacts;
@@ -78,6 +80,16 @@ macro_rules! in_project {
 }
 
 in_project!(ListRuns, ListRunSteps, ListWaitConditions);
+
+/// Reads a field that is absent (`None`), null (`Some(None)`) or a value:
+/// the payloads of one server line carry keys another's lack.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
 
 /// A `oneof:` filter value: `oneof:["a","b"]`.
 fn one_of<S: AsRef<str>>(values: &[S]) -> String {

@@ -13,7 +13,7 @@ use super::execution::{Execution, RunState};
 use super::lookup;
 use super::status::ExecutionStatus;
 use crate::bridge::Job;
-use crate::{Error, Kitaru};
+use crate::{Error, Kitaru, ServerLine};
 
 /// How often the execution is read while it runs.
 const POLL: Duration = Duration::from_millis(500);
@@ -104,18 +104,19 @@ pub(crate) async fn settle(
     observer: Option<&Observer>,
 ) -> Result<Execution, Error> {
     let deadline = Instant::now() + bound;
+    let line = kitaru.server().await?.line;
     let mut look = 0;
     loop {
         look += 1;
         let job_ended = job.as_mut().is_some_and(|job| job.ended());
         let run = lookup::reload(kitaru, run_id).await?;
-        let state = RunState::load_all(kitaru, vec![run])
+        let state = RunState::load_all(kitaru, line, vec![run])
             .await?
             .pop()
             .ok_or_else(|| Error::Unexpected(format!("execution '{run_id}' vanished")))?;
         let status = state.status();
         if let Some(observer) = observer {
-            (observer.0)(update(kitaru, run_id, status, look).await?).await;
+            (observer.0)(update(kitaru, line, run_id, status, look).await?).await;
         }
         if status != ExecutionStatus::Running || job_ended || Instant::now() >= deadline {
             let finished = !matches!(status, ExecutionStatus::Running | ExecutionStatus::Waiting);
@@ -137,6 +138,7 @@ pub(crate) async fn settle(
 /// (one more request, made only for an observer).
 async fn update(
     kitaru: &Kitaru,
+    line: ServerLine,
     run_id: &str,
     status: ExecutionStatus,
     look: u32,
@@ -148,7 +150,7 @@ async fn update(
     let finished = |step: &&kitaru_client::types::StepRunResponse| {
         step.body.as_ref().is_some_and(|body| {
             !matches!(
-                ExecutionStatus::from_zenml(&body.status),
+                ExecutionStatus::from_zenml(&body.status, line),
                 ExecutionStatus::Running | ExecutionStatus::Waiting
             )
         })

@@ -6,8 +6,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::present;
+use crate::ServerLine;
+use crate::python_repr::json_str;
+
 /// The run-metadata key the Kitaru SDK stores the spec under.
 const METADATA_KEY: &str = "kitaru_execution_spec";
+/// The setting kitaru 0.21 added to the spec's execution settings.
+const COSTS_KEY: &str = "llm_estimated_costs";
 
 /// The settings an execution ran with, as the Kitaru SDK recorded them, with
 /// every default filled in.
@@ -47,6 +53,22 @@ pub struct ResolvedExecution {
     pub cache: Option<bool>,
     /// How many times a failed execution is retried.
     pub retries: u32,
+    /// Whether `kitaru.llm()` estimates the cost of calls the provider does
+    /// not price: on the kitaru 0.21 line (`auto` unless recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_estimated_costs: Option<LlmEstimatedCosts>,
+}
+
+/// Whether `kitaru.llm()` estimates the cost of a call from public prices
+/// when the provider reports none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LlmEstimatedCosts {
+    /// Estimate.
+    Auto,
+    /// Record tokens only.
+    Off,
 }
 
 /// A flow's defaults; any may be unset.
@@ -65,6 +87,13 @@ pub struct FlowDefaults {
     /// Default retries.
     #[serde(default)]
     pub retries: Option<u32>,
+    /// Default cost estimation: on the kitaru 0.21 line (null when unset).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub llm_estimated_costs: Option<Option<LlmEstimatedCosts>>,
     /// Default server connection.
     #[serde(flatten)]
     pub connection: ConnectionSettings,
@@ -159,9 +188,19 @@ where
 }
 
 impl FrozenExecutionSpec {
-    /// The spec stored in a run's metadata; `None` when there is none or it
-    /// does not have the spec's shape.
-    pub(crate) fn from_run_metadata(run_metadata: &Map<String, Value>) -> Option<Self> {
+    /// The spec stored in a run's metadata, as the reference of the
+    /// server's `line` reads it; `None` when there is none or it does not
+    /// have the spec's shape.
+    ///
+    /// Kitaru 0.10 knows no `llm_estimated_costs` (and ignores one). Kitaru
+    /// 0.21 defaults the execution's to `auto` and reads the flow default's
+    /// as its configuration does (`on`, `true`, `1`, `yes` are `auto`;
+    /// `false`, `0`, `no` are `off`); any other value makes the spec
+    /// unreadable.
+    pub(crate) fn from_run_metadata(
+        run_metadata: &Map<String, Value>,
+        line: ServerLine,
+    ) -> Option<Self> {
         let mut stored = run_metadata.get(METADATA_KEY)?.as_object()?.clone();
         // Older SDKs called the stack `runner`.
         for section in ["resolved_execution", "flow_defaults"] {
@@ -172,7 +211,38 @@ impl FrozenExecutionSpec {
                 settings.insert("stack".into(), runner);
             }
         }
+        if let Some(Value::Object(resolved)) = stored.get_mut("resolved_execution") {
+            match line {
+                ServerLine::Kitaru010 => {
+                    resolved.remove(COSTS_KEY);
+                }
+                ServerLine::Kitaru021 => {
+                    resolved.entry(COSTS_KEY).or_insert_with(|| "auto".into());
+                }
+            }
+        }
+        if let Some(Value::Object(defaults)) = stored.get_mut("flow_defaults") {
+            let policy = defaults.remove(COSTS_KEY).unwrap_or(Value::Null);
+            if line == ServerLine::Kitaru021 {
+                let policy = match policy {
+                    Value::Null => Value::Null,
+                    given => configured_policy(&given)?,
+                };
+                defaults.insert(COSTS_KEY.into(), policy);
+            }
+        }
         serde_json::from_value(Value::Object(stored)).ok()
+    }
+}
+
+/// A cost-estimation setting as kitaru 0.21's configuration reads it:
+/// `auto` or `off`, given as any of their spellings; `None` when it is
+/// neither.
+fn configured_policy(given: &Value) -> Option<Value> {
+    match json_str(given).trim().to_lowercase().as_str() {
+        "auto" | "on" | "true" | "1" | "yes" => Some("auto".into()),
+        "off" | "false" | "0" | "no" => Some("off".into()),
+        _ => None,
     }
 }
 
@@ -184,7 +254,7 @@ mod tests {
 
     fn spec(stored: Value) -> Option<FrozenExecutionSpec> {
         let metadata = json!({ "kitaru_execution_spec": stored });
-        FrozenExecutionSpec::from_run_metadata(metadata.as_object().unwrap())
+        FrozenExecutionSpec::from_run_metadata(metadata.as_object().unwrap(), ServerLine::Kitaru010)
     }
 
     #[test]
@@ -224,7 +294,10 @@ mod tests {
 
     #[test]
     fn a_missing_or_malformed_spec_is_none() {
-        assert_eq!(FrozenExecutionSpec::from_run_metadata(&Map::new()), None);
+        assert_eq!(
+            FrozenExecutionSpec::from_run_metadata(&Map::new(), ServerLine::Kitaru010),
+            None
+        );
         assert_eq!(spec(json!({"resolved_execution": {}})), None);
         assert_eq!(
             spec(json!({
@@ -234,5 +307,89 @@ mod tests {
             })),
             None
         );
+    }
+
+    /// A spec a real kitaru 0.21 run stored, and the form its reference
+    /// returns it in.
+    #[test]
+    fn on_the_0_21_line_the_spec_carries_the_cost_estimation_settings() {
+        let stored = json!({
+            "version": 1,
+            "resolved_execution": {"stack": "default", "retries": 0, "llm_estimated_costs": "auto"},
+            "flow_defaults": {},
+            "connection": {"server_url": "http://127.0.0.1:18931", "project": "b37f41bf-4dec-4899-afdc-327a98f78c6d"},
+            "model_registry": {"aliases": {}},
+        });
+        let metadata = json!({ "kitaru_execution_spec": stored });
+        let metadata = metadata.as_object().unwrap();
+        let frozen =
+            FrozenExecutionSpec::from_run_metadata(metadata, ServerLine::Kitaru021).unwrap();
+        assert_eq!(
+            serde_json::to_value(&frozen).unwrap(),
+            json!({
+                "version": 1,
+                "resolved_execution": {"stack": "default", "image": null, "cache": null, "retries": 0, "llm_estimated_costs": "auto"},
+                "flow_defaults": {"stack": null, "image": null, "cache": null, "retries": null, "llm_estimated_costs": null, "server_url": null, "auth_token": null, "project": null},
+                "connection": {"server_url": "http://127.0.0.1:18931", "auth_token": null, "project": "b37f41bf-4dec-4899-afdc-327a98f78c6d"},
+                "model_registry": {"aliases": {}, "default": null},
+            })
+        );
+        let text = serde_json::to_string(&frozen).unwrap();
+        assert_eq!(
+            serde_json::from_str::<FrozenExecutionSpec>(&text).unwrap(),
+            frozen
+        );
+        // The 0.10 reference knows no such setting.
+        let on_010 =
+            FrozenExecutionSpec::from_run_metadata(metadata, ServerLine::Kitaru010).unwrap();
+        assert_eq!(on_010.resolved_execution.llm_estimated_costs, None);
+        assert_eq!(on_010.flow_defaults.llm_estimated_costs, None);
+        assert!(
+            !serde_json::to_string(&on_010)
+                .unwrap()
+                .contains("llm_estimated_costs")
+        );
+    }
+
+    #[test]
+    fn on_the_0_21_line_cost_settings_default_and_read_as_the_configuration_does() {
+        let read = |resolved: Value, defaults: Value| {
+            spec_on_021(json!({
+                "resolved_execution": resolved, "flow_defaults": defaults, "connection": {},
+            }))
+        };
+        let frozen = read(json!({"retries": 0}), json!({"llm_estimated_costs": "No"})).unwrap();
+        assert_eq!(
+            frozen.resolved_execution.llm_estimated_costs,
+            Some(LlmEstimatedCosts::Auto)
+        );
+        assert_eq!(
+            frozen.flow_defaults.llm_estimated_costs,
+            Some(Some(LlmEstimatedCosts::Off))
+        );
+        let on = read(json!({"retries": 0}), json!({"llm_estimated_costs": true})).unwrap();
+        assert_eq!(
+            on.flow_defaults.llm_estimated_costs,
+            Some(Some(LlmEstimatedCosts::Auto))
+        );
+        assert_eq!(
+            read(
+                json!({"retries": 0}),
+                json!({"llm_estimated_costs": "maybe"})
+            ),
+            None
+        );
+        assert_eq!(
+            read(
+                json!({"retries": 0, "llm_estimated_costs": "on"}),
+                json!({})
+            ),
+            None
+        );
+    }
+
+    fn spec_on_021(stored: Value) -> Option<FrozenExecutionSpec> {
+        let metadata = json!({ "kitaru_execution_spec": stored });
+        FrozenExecutionSpec::from_run_metadata(metadata.as_object().unwrap(), ServerLine::Kitaru021)
     }
 }

@@ -3,14 +3,15 @@
 use kitaru_client::types::ExecutionStatus as ZenmlStatus;
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::{Error, ServerLine};
 
 /// Where an execution or checkpoint stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
-    /// Queued, starting, running or resuming.
+    /// Queued, starting, running or resuming (on the kitaru 0.21 line also
+    /// being stopped).
     Running,
     /// Paused, or running but blocked on a pending wait for input.
     Waiting,
@@ -18,9 +19,13 @@ pub enum ExecutionStatus {
     Completed,
     /// Finished with an error (also: a checkpoint attempt that was retried).
     Failed,
-    /// Stopped, or being stopped, on request.
+    /// Stopped on request (on the kitaru 0.10 line also being stopped).
     Cancelled,
 }
+
+/// Statuses kitaru 0.21 gives checkpoints whose work was reused; it reads
+/// them as completed.
+const REUSE_STATUSES: [&str; 3] = ["replay_reused", "reused", "reused_not_incurred"];
 
 /// The status filter's accepted values, in the order error messages list them.
 const FILTER_VALUES: [ExecutionStatus; 5] = [
@@ -43,29 +48,39 @@ impl ExecutionStatus {
         }
     }
 
-    /// The Kitaru status of a ZenML run or step status, before a pending wait
-    /// turns `running` into `waiting`.
+    /// The Kitaru status of a ZenML run or step status on a server of
+    /// `line`, before a pending wait turns `running` into `waiting`.
     ///
-    /// Every ZenML status maps to something: the reference fails on `queued`,
-    /// `resuming`, `cancelling` and `cancelled`, and with it every listing
-    /// that meets such a run. A status this client does not know yet is taken
-    /// as still running, the one reading that never claims work has ended.
-    pub fn from_zenml(status: &ZenmlStatus) -> Self {
+    /// Every ZenML status maps to something: the kitaru 0.10 reference fails
+    /// on `queued`, `resuming`, `cancelling` and `cancelled`, and with it
+    /// every listing that meets such a run. A run being stopped (`stopping`,
+    /// `cancelling`) is `cancelled` on the 0.10 line, and still `running` on
+    /// the 0.21 line, as kitaru 0.21 reads it; kitaru 0.21 also reads its
+    /// reuse statuses (`replay_reused`, `reused`, `reused_not_incurred`) as
+    /// completed. Any other status this client does not know yet is taken as
+    /// still running, the one reading that never claims work has ended.
+    pub fn from_zenml(status: &ZenmlStatus, line: ServerLine) -> Self {
         match status {
             ZenmlStatus::Initializing
             | ZenmlStatus::Provisioning
             | ZenmlStatus::Queued
             | ZenmlStatus::Running
             | ZenmlStatus::Retrying
-            | ZenmlStatus::Resuming
-            | ZenmlStatus::Unrecognized(_) => Self::Running,
+            | ZenmlStatus::Resuming => Self::Running,
             ZenmlStatus::Paused => Self::Waiting,
             ZenmlStatus::Completed | ZenmlStatus::Cached | ZenmlStatus::Skipped => Self::Completed,
             ZenmlStatus::Failed | ZenmlStatus::Retried => Self::Failed,
-            ZenmlStatus::Stopped
-            | ZenmlStatus::Stopping
-            | ZenmlStatus::Cancelling
-            | ZenmlStatus::Cancelled => Self::Cancelled,
+            ZenmlStatus::Stopped | ZenmlStatus::Cancelled => Self::Cancelled,
+            ZenmlStatus::Stopping | ZenmlStatus::Cancelling => match line {
+                ServerLine::Kitaru010 => Self::Cancelled,
+                ServerLine::Kitaru021 => Self::Running,
+            },
+            ZenmlStatus::Unrecognized(other)
+                if line == ServerLine::Kitaru021 && REUSE_STATUSES.contains(&other.as_str()) =>
+            {
+                Self::Completed
+            }
+            ZenmlStatus::Unrecognized(_) => Self::Running,
         }
     }
 
@@ -102,17 +117,17 @@ impl ExecutionStatus {
             })
     }
 
-    /// The ZenML statuses a run can have to end up with this Kitaru status:
-    /// the server-side part of a status filter, derived from
-    /// [`from_zenml`](Self::from_zenml) over every status the client knows.
-    /// `waiting` includes the ones that map to running (a running run with a
-    /// pending wait is waiting), so is `running` refined once the waits are
-    /// known.
-    pub(crate) fn zenml_candidates(self) -> Vec<&'static str> {
+    /// The ZenML statuses a run can have to end up with this Kitaru status
+    /// on a server of `line`: the server-side part of a status filter,
+    /// derived from [`from_zenml`](Self::from_zenml) over every status the
+    /// client knows. `waiting` includes the ones that map to running (a
+    /// running run with a pending wait is waiting), so is `running` refined
+    /// once the waits are known.
+    pub(crate) fn zenml_candidates(self, line: ServerLine) -> Vec<&'static str> {
         ZenmlStatus::KNOWN
             .iter()
             .filter(|status| {
-                let mapped = Self::from_zenml(status);
+                let mapped = Self::from_zenml(status, line);
                 mapped == self || (self == Self::Waiting && mapped.may_wait())
             })
             .map(|status| status.as_str())
@@ -134,33 +149,43 @@ mod tests {
         serde_json::from_value(serde_json::json!(status)).unwrap()
     }
 
+    /// Every ZenML status, and how the 0.10 and 0.21 lines read it.
+    const TABLE: [(&str, &str, &str); 20] = [
+        ("initializing", "running", "running"),
+        ("provisioning", "running", "running"),
+        ("queued", "running", "running"),
+        ("running", "running", "running"),
+        ("retrying", "running", "running"),
+        ("resuming", "running", "running"),
+        ("paused", "waiting", "waiting"),
+        ("completed", "completed", "completed"),
+        ("cached", "completed", "completed"),
+        ("skipped", "completed", "completed"),
+        ("failed", "failed", "failed"),
+        ("retried", "failed", "failed"),
+        ("stopped", "cancelled", "cancelled"),
+        ("cancelled", "cancelled", "cancelled"),
+        ("stopping", "cancelled", "running"),
+        ("cancelling", "cancelled", "running"),
+        ("replay_reused", "running", "completed"),
+        ("reused", "running", "completed"),
+        ("reused_not_incurred", "running", "completed"),
+        ("hibernating", "running", "running"),
+    ];
+
     #[test]
-    fn every_zenml_status_has_a_kitaru_status() {
-        let table = [
-            ("initializing", "running"),
-            ("provisioning", "running"),
-            ("queued", "running"),
-            ("running", "running"),
-            ("retrying", "running"),
-            ("resuming", "running"),
-            ("paused", "waiting"),
-            ("completed", "completed"),
-            ("cached", "completed"),
-            ("skipped", "completed"),
-            ("failed", "failed"),
-            ("retried", "failed"),
-            ("stopped", "cancelled"),
-            ("stopping", "cancelled"),
-            ("cancelling", "cancelled"),
-            ("cancelled", "cancelled"),
-            ("hibernating", "running"),
-        ];
-        for (zenml_status, kitaru) in table {
-            assert_eq!(
-                ExecutionStatus::from_zenml(&zenml(zenml_status)).as_str(),
-                kitaru,
-                "{zenml_status}"
-            );
+    fn every_zenml_status_has_a_kitaru_status_on_each_line() {
+        for (zenml_status, on_010, on_021) in TABLE {
+            for (line, kitaru) in [
+                (ServerLine::Kitaru010, on_010),
+                (ServerLine::Kitaru021, on_021),
+            ] {
+                assert_eq!(
+                    ExecutionStatus::from_zenml(&zenml(zenml_status), line).as_str(),
+                    kitaru,
+                    "{zenml_status} on {line:?}"
+                );
+            }
         }
     }
 
@@ -177,41 +202,35 @@ mod tests {
 
     #[test]
     fn the_server_side_filter_asks_for_every_status_that_maps_to_the_wanted_one() {
-        let running = [
-            "initializing",
-            "provisioning",
-            "queued",
-            "running",
-            "retrying",
-            "resuming",
-        ];
         let sorted = |mut statuses: Vec<&'static str>| {
             statuses.sort_unstable();
             statuses
         };
-        let expected = [
-            (ExecutionStatus::Running, running.to_vec()),
-            (
-                ExecutionStatus::Waiting,
-                std::iter::once("paused").chain(running).collect(),
-            ),
-            (
-                ExecutionStatus::Completed,
-                vec!["completed", "cached", "skipped"],
-            ),
-            (ExecutionStatus::Failed, vec!["failed", "retried"]),
-            (
-                ExecutionStatus::Cancelled,
-                vec!["stopped", "stopping", "cancelling", "cancelled"],
-            ),
-        ];
-        for (wanted, statuses) in expected {
-            assert_eq!(
-                sorted(wanted.zenml_candidates()),
-                sorted(statuses),
-                "{wanted}"
-            );
+        for (line, column) in [(ServerLine::Kitaru010, 1), (ServerLine::Kitaru021, 2)] {
+            let mapped_to = |kitaru: &str| -> Vec<&'static str> {
+                TABLE
+                    .iter()
+                    .filter(|row| [row.1, row.2][column - 1] == kitaru)
+                    .map(|row| row.0)
+                    .filter(|status| !matches!(zenml(status), ZenmlStatus::Unrecognized(_)))
+                    .collect()
+            };
+            for wanted in FILTER_VALUES {
+                let mut expected = mapped_to(wanted.as_str());
+                if wanted == ExecutionStatus::Waiting {
+                    expected.extend(mapped_to("running"));
+                }
+                assert_eq!(
+                    sorted(wanted.zenml_candidates(line)),
+                    sorted(expected),
+                    "{wanted} on {line:?}"
+                );
+            }
         }
+        assert_eq!(
+            sorted(ExecutionStatus::Cancelled.zenml_candidates(ServerLine::Kitaru021)),
+            ["cancelled", "stopped"]
+        );
     }
 
     #[test]

@@ -5,12 +5,13 @@
 
 use std::sync::OnceLock;
 
+use kitaru_sdk::artifacts::ArtifactDirection;
 use kitaru_sdk::artifacts::{ArtifactFilter, ArtifactRef};
 use kitaru_sdk::executions::{
-    self, Execution, ExecutionDetail, ExecutionFilter, ExecutionStatus, FailureOrigin,
-    ListPosition, LogQuery,
+    self, CheckpointOrigin, Execution, ExecutionDetail, ExecutionFilter, ExecutionStatus,
+    FailureOrigin, ListPosition, LlmEstimatedCosts, LogQuery,
 };
-use kitaru_sdk::{Error, Kitaru, artifacts};
+use kitaru_sdk::{Error, Kitaru, ServerLine, artifacts};
 use serde_json::{Value, json};
 
 use kitaru_testkit::{changing_executions, executions_lock, server, start_waiting_executions};
@@ -21,6 +22,22 @@ async fn kitaru() -> Kitaru {
 
 async fn get(exec_id: &str) -> Result<Execution, Error> {
     executions::get(&kitaru().await, exec_id).await
+}
+
+/// The line of the test server, as the SDK reads it from the server.
+async fn line() -> ServerLine {
+    kitaru().await.server().await.unwrap().line
+}
+
+/// The seeded failure's message as the reference of the server's line
+/// words it: the exception's message (0.10), or the exception as Python
+/// prints it (0.21).
+async fn seeded_failure_message() -> String {
+    let message = seed("/seed/failed/exception_message");
+    match line().await {
+        ServerLine::Kitaru021 => format!("RuntimeError: {message}"),
+        _ => message.to_owned(),
+    }
 }
 
 fn list_args(status: Option<&str>, flow: Option<&str>, stack: Option<&str>) -> ExecutionFilter {
@@ -165,6 +182,7 @@ async fn the_completed_seed_comes_back_with_its_checkpoints_and_artifacts() {
         expected_ids.sort_unstable();
         assert_eq!(ids, expected_ids, "artifacts of {}", checkpoint.name);
     }
+    let line = line().await;
     for expected in server()
         .get("/seed/completed/artifacts")
         .as_array()
@@ -176,7 +194,13 @@ async fn the_completed_seed_comes_back_with_its_checkpoints_and_artifacts() {
             .find(|a| a.artifact_id == expected["artifact_id"])
             .unwrap();
         let actual = serde_json::to_value(artifact).unwrap();
-        for field in ["name", "kind", "save_type", "metadata"] {
+        assert_eq!(
+            actual["kind"],
+            expected_kind(line, expected),
+            "kind of {}",
+            artifact.name
+        );
+        for field in ["name", "save_type", "metadata"] {
             assert_eq!(
                 actual[field], expected[field],
                 "{field} of {}",
@@ -188,11 +212,92 @@ async fn the_completed_seed_comes_back_with_its_checkpoints_and_artifacts() {
 }
 
 #[tokio::test]
+async fn the_completed_seed_carries_the_fields_of_its_servers_line() {
+    let execution = get(seed("/seed/completed/exec_id")).await.unwrap();
+    let detail = detail(&execution);
+    let spec = detail.frozen_execution_spec.as_ref().unwrap();
+    let gather = detail
+        .checkpoints
+        .iter()
+        .find(|c| c.name == "gather")
+        .unwrap();
+    let gathered = &gather.artifacts[0];
+    match line().await {
+        ServerLine::Kitaru021 => {
+            // No LLM calls: no summary (the SDK writes none), no records.
+            assert_eq!(execution.summary.llm_usage_summary, Some(None));
+            assert_eq!(detail.llm_usage_records, Some(Vec::new()));
+            for checkpoint in &detail.checkpoints {
+                let provenance = checkpoint.provenance.as_ref().unwrap();
+                assert_eq!(provenance.checkpoint_origin, CheckpointOrigin::User);
+                assert_eq!(provenance.adapter, None);
+                assert!(provenance.replay_input_slots.is_empty());
+                assert_eq!(checkpoint.llm_usage_records, Some(Vec::new()));
+                assert_eq!(checkpoint.attempts[0].llm_usage_records, Some(Vec::new()));
+            }
+            // A tool_call's `output` reads as one; its input `topic` is no
+            // structural input, so it is not listed.
+            assert_eq!(gathered.kind.as_deref(), Some("output"));
+            assert_eq!(gather.artifacts.len(), 1);
+            assert_eq!(
+                spec.resolved_execution.llm_estimated_costs,
+                Some(LlmEstimatedCosts::Auto)
+            );
+            assert_eq!(spec.flow_defaults.llm_estimated_costs, Some(None));
+        }
+        _ => {
+            let text = serde_json::to_string(&execution).unwrap();
+            for key in [
+                "llm_usage_summary",
+                "llm_usage_records",
+                "checkpoint_origin",
+                "adapter",
+                "replay_input_slots",
+                "direction",
+                "input_type",
+                "llm_estimated_costs",
+            ] {
+                assert!(!text.contains(&format!("\"{key}\"")), "{key} in {text}");
+            }
+            assert_eq!(gathered.kind, None);
+        }
+    }
+    assert!(detail.artifacts.iter().all(|a| a.direction.is_none()));
+}
+
+/// The kind the reference of the server's line gives an artifact the
+/// harness recorded (kitaru 0.21 names a tool_call's `output` `output` and
+/// an llm_call's `response`).
+fn expected_kind(line: ServerLine, expected: &Value) -> Value {
+    let types: Vec<&Value> = server()
+        .get("/seed/completed/checkpoints")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|checkpoint| checkpoint["name"] == expected["checkpoint"])
+        .map(|checkpoint| &checkpoint["checkpoint_type"])
+        .collect();
+    let output = expected["name"]
+        .as_str()
+        .is_some_and(|name| name.ends_with("::output"));
+    match (line, &expected["kind"], types.as_slice(), output) {
+        (ServerLine::Kitaru021, Value::Null, [checkpoint_type], true) => {
+            match checkpoint_type.as_str() {
+                Some("tool_call") => json!("output"),
+                Some("llm_call") => json!("response"),
+                _ => Value::Null,
+            }
+        }
+        (_, kind, _, _) => kind.clone(),
+    }
+}
+
+#[tokio::test]
 async fn the_failed_seed_reports_the_real_exception() {
     let execution = get(seed("/seed/failed/exec_id")).await.unwrap();
     assert_eq!(execution.summary.status, ExecutionStatus::Failed);
     let failure = execution.summary.failure.as_ref().expect("a failure");
-    assert_eq!(failure.message, seed("/seed/failed/exception_message"));
+    assert_eq!(failure.message, seeded_failure_message().await);
     assert_eq!(failure.exception_type.as_deref(), Some("RuntimeError"));
     assert_eq!(failure.origin, FailureOrigin::UserCode);
     assert!(
@@ -206,7 +311,10 @@ async fn the_failed_seed_reports_the_real_exception() {
     let boom = &detail(&execution).checkpoints[0];
     assert_eq!(boom.call_id, seed("/seed/failed/failed_checkpoint/call_id"));
     assert_eq!(boom.status, ExecutionStatus::Failed);
-    assert_eq!(boom.failure.as_ref().unwrap().message, "deliberate failure");
+    assert_eq!(
+        boom.failure.as_ref().unwrap().message,
+        seeded_failure_message().await
+    );
     assert_eq!(boom.attempts[0].failure, boom.failure);
     assert_eq!(execution.summary.checkpoint_count, 1);
     assert_eq!(execution.summary.artifact_count, 0);
@@ -277,7 +385,12 @@ async fn listing_by_flow_gives_summaries_with_real_counts() {
     assert_eq!(summary.exec_id, seed("/seed/completed/exec_id"));
     assert_eq!((summary.checkpoint_count, summary.artifact_count), (6, 8));
     let item = serde_json::to_value(&completed[0]).unwrap();
-    assert_eq!(item.as_object().unwrap().len(), 13, "{item}");
+    // kitaru 0.21 adds `llm_usage_summary`.
+    let keys = match line().await {
+        ServerLine::Kitaru021 => 14,
+        _ => 13,
+    };
+    assert_eq!(item.as_object().unwrap().len(), keys, "{item}");
 
     let failed = list(
         &kitaru,
@@ -288,7 +401,7 @@ async fn listing_by_flow_gives_summaries_with_real_counts() {
     assert_eq!(failed.len(), 1);
     assert_eq!(
         failed[0].summary.failure.as_ref().unwrap().message,
-        "deliberate failure"
+        seeded_failure_message().await
     );
 }
 
@@ -738,15 +851,29 @@ async fn cancel_a_paused_execution() {
     let exec_id = fresh_waiting_executions()[1].clone();
     let kitaru = kitaru().await;
     let cancelled = executions::cancel(&kitaru, &exec_id).await.unwrap();
-    assert_eq!(cancelled.summary.status, ExecutionStatus::Cancelled);
     assert_eq!(
         cancelled.summary.status_reason.as_deref(),
         Some("Manual stop requested.")
     );
-    assert_eq!(cancelled.summary.pending_wait, None);
+    // The server marks the run `stopping`: kitaru 0.10 reads that as
+    // cancelled, kitaru 0.21 as still running (its wait still pending).
+    let status = match line().await {
+        ServerLine::Kitaru021 => {
+            let wait = cancelled.summary.pending_wait.as_ref().expect("its wait");
+            assert_eq!(wait.name, "approve_extra");
+            ExecutionStatus::Waiting
+        }
+        _ => {
+            assert_eq!(cancelled.summary.pending_wait, None);
+            ExecutionStatus::Cancelled
+        }
+    };
+    assert_eq!(cancelled.summary.status, status);
     let listed = list(
         &kitaru,
-        list_args(Some("cancelled"), Some("extra_waiting"), None),
+        ExecutionFilter::default()
+            .status(status)
+            .flow("extra_waiting"),
     )
     .await
     .unwrap();
@@ -754,4 +881,176 @@ async fn cancel_a_paused_execution() {
 
     let again = executions::cancel(&kitaru, &exec_id).await.unwrap_err();
     assert_eq!(again.to_string(), "Run is already being stopped.");
+}
+
+// --- the kitaru 0.21 line's LLM usage ---------------------------------------
+
+/// A fresh execution of `flows/llm_usage.py` (kitaru 0.21 only): its id,
+/// and the records the flow logged (call name → input tokens, output
+/// tokens, estimated cost).
+async fn llm_usage_execution() -> (String, Value) {
+    let made = kitaru_testkit::python("llm_usage", &[], None, kitaru_testkit::Runs::Flow).await;
+    (
+        made["exec_id"].as_str().unwrap().to_owned(),
+        made["records"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn on_the_0_21_line_llm_usage_comes_as_the_sdk_recorded_and_summed_it() {
+    if line().await != ServerLine::Kitaru021 {
+        return; // The flow records usage with the kitaru 0.21 SDK.
+    }
+    let (exec_id, logged) = llm_usage_execution().await;
+    let execution = get(&exec_id).await.unwrap();
+    let detail = detail(&execution);
+    let records = detail.llm_usage_records.as_ref().unwrap();
+    let call_names: Vec<&str> = records
+        .iter()
+        .map(|record| record["call_name"].as_str().unwrap())
+        .collect();
+    // The execution's own record first, then the checkpoints' in order:
+    // `kitaru.llm()`'s (`hello`, mocked) after the logged ones.
+    assert_eq!(
+        call_names,
+        [
+            "run_level",
+            "ask",
+            "agent_turn",
+            "flaky_1",
+            "flaky_2",
+            "hello"
+        ]
+    );
+    for record in records {
+        let name = record["call_name"].as_str().unwrap();
+        if let Some([input, output, cost]) = logged[name].as_array().map(Vec::as_slice) {
+            assert_eq!(&record["usage"]["input_tokens"], input, "{name}");
+            assert_eq!(&record["usage"]["output_tokens"], output, "{name}");
+            assert_eq!(&record["cost"]["estimated_cost_usd"], cost, "{name}");
+            assert_eq!(record["billing_effect"], "incurred", "{name}");
+        } else {
+            assert_eq!(record["billing_effect"], "unknown", "{name} is mocked");
+        }
+    }
+    // The summary the SDK wrote when the execution ended adds up the same
+    // records.
+    let summary = execution
+        .summary
+        .llm_usage_summary
+        .clone()
+        .flatten()
+        .expect("a usage summary");
+    let total = |section: &str, key: &str| -> f64 {
+        records
+            .iter()
+            .filter_map(|record| record[section][key].as_f64())
+            .sum()
+    };
+    assert_eq!(summary["usage_record_count"], json!(records.len()));
+    for key in ["input_tokens", "output_tokens"] {
+        assert_eq!(summary[key].as_f64(), Some(total("usage", key)), "{key}");
+    }
+    let estimated = summary["estimated_cost_usd"].as_f64().unwrap();
+    assert!((estimated - total("cost", "estimated_cost_usd")).abs() < 1e-9);
+    let unpriced = records
+        .iter()
+        .filter(|record| record["cost"]["estimated_cost_usd"].is_null())
+        .count();
+    assert_eq!(summary["records_without_cost_count"], json!(unpriced));
+    assert_eq!(summary["models"], json!(["openai/gpt-test"]));
+
+    let checkpoint = |name: &str| {
+        detail
+            .checkpoints
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no checkpoint {name}"))
+    };
+    // An adapter's checkpoint says so.
+    let turn = checkpoint("agent_turn").provenance.as_ref().unwrap();
+    assert_eq!(turn.checkpoint_origin, CheckpointOrigin::Adapter);
+    assert_eq!(turn.adapter.as_deref(), Some("pydantic_ai"));
+    assert_eq!(
+        turn.adapter_checkpoint_kind.as_deref(),
+        Some("model_request")
+    );
+    assert_eq!(turn.replay_input_slots, ["input"]);
+    assert_eq!(turn.replay_output_slots, ["output"]);
+    // An llm_call shows its prompt, a tool_call its arguments, as inputs.
+    for (name, slot, kind, output_kind) in [
+        ("ask", "input", "prompt", "response"),
+        ("lookup", "tool_args", "input", "output"),
+    ] {
+        let artifacts = &checkpoint(name).artifacts;
+        assert_eq!(artifacts.len(), 2, "{name}");
+        let (given, made) = (&artifacts[0], &artifacts[1]);
+        assert_eq!(given.name, slot);
+        assert_eq!(given.kind.as_deref(), Some(kind));
+        assert_eq!(given.direction, Some(ArtifactDirection::Input));
+        assert_eq!(given.input_type.as_deref(), Some("external"));
+        assert_eq!(given.producing_call, None);
+        assert_eq!(made.kind.as_deref(), Some(output_kind));
+        assert_eq!(made.direction, None);
+    }
+    // `ask`'s output is `agent_turn`'s input: listed once, as produced.
+    let answer = &checkpoint("ask").artifacts[1];
+    assert!(
+        checkpoint("agent_turn")
+            .artifacts
+            .iter()
+            .any(|a| a.artifact_id == answer.artifact_id && a.direction.is_some())
+    );
+    let listed: Vec<_> = detail
+        .artifacts
+        .iter()
+        .filter(|a| a.artifact_id == answer.artifact_id)
+        .collect();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].direction, None);
+    assert_eq!(execution.summary.artifact_count, detail.artifacts.len());
+    // A retried checkpoint is one checkpoint with two attempts, each with
+    // its record; the failed one's failure as Python prints it.
+    let flaky = checkpoint("flaky");
+    assert_eq!(flaky.attempts.len(), 2);
+    assert_eq!(flaky.status, ExecutionStatus::Completed);
+    assert_eq!(flaky.failure, None);
+    let first = &flaky.attempts[0];
+    assert_eq!(first.status, ExecutionStatus::Failed);
+    assert_eq!(
+        first.failure.as_ref().unwrap().message,
+        "ValueError: first attempt fails"
+    );
+    let attempt_calls: Vec<Vec<&str>> = flaky
+        .attempts
+        .iter()
+        .map(|attempt| {
+            attempt
+                .llm_usage_records
+                .iter()
+                .flatten()
+                .map(|record| record["call_name"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(attempt_calls, [["flaky_1"], ["flaky_2"]]);
+    assert_eq!(execution.summary.checkpoint_count, detail.checkpoints.len());
+    assert_eq!(detail.checkpoints.len(), 6);
+
+    // Listings carry the summary too, and count what get shows.
+    let listed = list(&kitaru().await, list_args(None, Some("llm_usage"), None))
+        .await
+        .unwrap();
+    let item = listed
+        .iter()
+        .find(|e| e.summary.exec_id == exec_id)
+        .unwrap();
+    assert_eq!(
+        item.summary.llm_usage_summary,
+        execution.summary.llm_usage_summary
+    );
+    assert_eq!(
+        (item.summary.checkpoint_count, item.summary.artifact_count),
+        (6, detail.artifacts.len())
+    );
 }
