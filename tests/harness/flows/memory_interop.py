@@ -20,6 +20,12 @@ the last line of stdout:
   Python SDK reads it: ``{"records": [...]}``.
 * ``pickled``: ``{"scope", "key"}`` -> sets a value of a class ZenML stores
   with cloudpickle (namespace scope); answers ``{}``.
+
+Kitaru 0.11 dropped the memory API. On such a line (0.21) ``write`` and
+``pickled`` write namespace scopes in kitaru 0.10's storage layout
+(``flows.memory_layout``), and the commands that need the Python SDK to read
+memory or a flow to use it (``read``, ``flow``, ``log``) are refused: the
+tests leave out the Python side there.
 """
 
 # NB: no `from __future__ import annotations`: ZenML needs real annotations
@@ -28,8 +34,15 @@ import json
 import sys
 from typing import Any
 
-from kitaru import checkpoint, flow, memory
+from kitaru import checkpoint, flow
 from kitaru.client import KitaruClient
+
+from flows import memory_layout
+
+if memory_layout.memory_available():
+    from kitaru import memory
+else:
+    memory = None
 
 
 class Opaque:
@@ -64,14 +77,24 @@ def entry_json(entry) -> dict | None:
     return json.loads(entry.model_dump_json())
 
 
+def set_value(scope: str, scope_type: str, key: str, value: Any) -> None:
+    """``memory.set`` outside a flow, or its storage layout without it."""
+    if memory is None:
+        memory_layout.write(scope, key, value, scope_type=scope_type)
+    else:
+        memory.configure(scope=scope, scope_type=scope_type)
+        memory.set(key, value)
+
+
 def main() -> None:
     command = sys.argv[1]
     request = json.load(sys.stdin)
     answer: dict = {}
+    if memory is None and command not in ("write", "pickled"):
+        raise SystemExit(f"memory_interop {command}: this kitaru has no memory API (dropped in 0.11)")
     if command == "write":
-        memory.configure(scope=request["scope"], scope_type=request["scope_type"])
         for key, value in request["items"]:
-            memory.set(key, value)
+            set_value(request["scope"], request["scope_type"], key, value)
     elif command == "read":
         memory.configure(scope=request["scope"], scope_type=request["scope_type"])
         client = KitaruClient()
@@ -101,8 +124,7 @@ def main() -> None:
         )
         answer = {"records": [json.loads(record.model_dump_json()) for record in records]}
     elif command == "pickled":
-        memory.configure(scope=request["scope"], scope_type="namespace")
-        memory.set(request["key"], Opaque("only Python can read me"))
+        set_value(request["scope"], "namespace", request["key"], Opaque("only Python can read me"))
     else:
         raise SystemExit(f"unknown command {command!r}")
     print(json.dumps(answer))

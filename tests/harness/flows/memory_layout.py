@@ -1,0 +1,49 @@
+"""Durable memory written with ZenML alone, in kitaru 0.10's storage layout.
+
+Kitaru dropped its memory API in 0.11, so on the 0.21 line there is no
+Python writer for the memory entries the harness seeds (and the memory
+tests write). This module writes them as kitaru 0.10's ``memory.set`` /
+``memory.delete`` do outside a flow: one ZenML artifact per key, named
+``kitaru_mem:<scope_type>:<scope>:<key>``, a new version per write, tagged
+``kitaru:memory``, ``kitaru:memory:scope:<scope>``,
+``kitaru:memory:key:<key>`` and ``kitaru:memory:scope_type:<scope_type>``,
+with the run metadata ``kitaru_memory_scope_type`` and
+``kitaru_memory_deleted`` (a delete is a version holding ``None``).
+
+Flow and execution scopes are not written here: 0.10 adds flow metadata to
+those that only a running 0.10 flow knows.
+"""
+
+from typing import Any
+
+import kitaru  # noqa: F401  (sets up ZenML's logging the way Kitaru does)
+from zenml.artifacts.utils import save_artifact
+from zenml.enums import ArtifactType
+
+
+def memory_available() -> bool:
+    """Whether this kitaru has the memory API (0.10, not 0.11 and later)."""
+    try:
+        from kitaru import memory  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write(scope: str, key: str, value: Any, *, deleted: bool = False, scope_type: str = "namespace") -> None:
+    """One memory version of ``key`` in a namespace scope: ``value``, or a
+    tombstone when ``deleted``."""
+    if scope_type != "namespace":
+        raise ValueError(f"only namespace scopes can be written without kitaru.memory, not {scope_type!r}")
+    save_artifact(
+        data=None if deleted else value,
+        name=f"kitaru_mem:{scope_type}:{scope}:{key}",
+        artifact_type=ArtifactType.DATA,
+        tags=[
+            "kitaru:memory",
+            f"kitaru:memory:scope:{scope}",
+            f"kitaru:memory:key:{key}",
+            f"kitaru:memory:scope_type:{scope_type}",
+        ],
+        user_metadata={"kitaru_memory_scope_type": scope_type, "kitaru_memory_deleted": deleted},
+    )
