@@ -128,9 +128,10 @@ impl TestServer {
         // A server.json from before the harness had lines is a 0.10 server.
         let line = match json.get("line") {
             None => Line::V0_10,
-            Some(name) => name.as_str().and_then(Line::named).ok_or_else(|| {
-                HarnessError(format!("{}: unknown line {name}", path.display()))
-            })?,
+            Some(name) => name
+                .as_str()
+                .and_then(Line::named)
+                .ok_or_else(|| HarnessError(format!("{}: unknown line {name}", path.display())))?,
         };
         Ok(Self { url, json, line })
     }
@@ -213,8 +214,7 @@ pub fn server() -> &'static TestServer {
             let path = shared_server(line);
             return TestServer::read(&path).unwrap_or_else(|error| panic!("{error}"));
         };
-        let server =
-            TestServer::read(Path::new(&path)).unwrap_or_else(|error| panic!("{error}"));
+        let server = TestServer::read(Path::new(&path)).unwrap_or_else(|error| panic!("{error}"));
         let asked = std::env::var_os(Line::VARIABLE).is_some_and(|name| !name.is_empty());
         assert!(
             !asked || server.line() == line,

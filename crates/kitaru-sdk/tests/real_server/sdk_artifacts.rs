@@ -143,7 +143,10 @@ async fn an_ambiguous_prefix_names_the_matches() {
         let mut by_prefix = BTreeMap::<String, Vec<String>>::new();
         for version in &versions {
             let id = version.id.to_string();
-            by_prefix.entry(id[..digits].to_owned()).or_default().push(id);
+            by_prefix
+                .entry(id[..digits].to_owned())
+                .or_default()
+                .push(id);
         }
         by_prefix
             .into_iter()

@@ -13,7 +13,9 @@ use kitaru_sdk::executions::{
 use kitaru_sdk::{Error, Kitaru, artifacts};
 use serde_json::{Value, json};
 
-use kitaru_testkit::{Line, changing_executions, executions_lock, server, start_waiting_executions};
+use kitaru_testkit::{
+    Line, changing_executions, executions_lock, server, start_waiting_executions,
+};
 
 async fn kitaru() -> Kitaru {
     server().kitaru().await
