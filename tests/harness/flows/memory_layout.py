@@ -16,7 +16,6 @@ those that only a running 0.10 flow knows.
 
 from typing import Any
 
-import kitaru  # noqa: F401  (sets up ZenML's logging the way Kitaru does)
 from zenml.artifacts.utils import save_artifact
 from zenml.enums import ArtifactType
 
