@@ -141,6 +141,20 @@ impl TestServer {
         self.line
     }
 
+    /// Whether the Python of this server's line has memory
+    /// ([`Line::python_memory`]): the Python SDK, the CLI's `kitaru memory`,
+    /// the reference's memory tools. Says so on stderr when it has none, for
+    /// the test that leaves that side out.
+    pub fn python_memory(&self) -> bool {
+        if !self.line.python_memory() {
+            eprintln!(
+                "the {} line's Kitaru has no memory (dropped in 0.11): its Python side is left out",
+                self.line
+            );
+        }
+        self.line.python_memory()
+    }
+
     /// A value from `server.json` by JSON pointer, e.g. `/seed/completed/run_id`.
     pub fn get(&self, pointer: &str) -> &Value {
         self.json

@@ -77,15 +77,6 @@ def entry_json(entry) -> dict | None:
     return json.loads(entry.model_dump_json())
 
 
-def set_value(scope: str, scope_type: str, key: str, value: Any) -> None:
-    """``memory.set`` outside a flow, or its storage layout without it."""
-    if memory is None:
-        memory_layout.write(scope, key, value, scope_type=scope_type)
-    else:
-        memory.configure(scope=scope, scope_type=scope_type)
-        memory.set(key, value)
-
-
 def main() -> None:
     command = sys.argv[1]
     request = json.load(sys.stdin)
@@ -94,7 +85,7 @@ def main() -> None:
         raise SystemExit(f"memory_interop {command}: this kitaru has no memory API (dropped in 0.11)")
     if command == "write":
         for key, value in request["items"]:
-            set_value(request["scope"], request["scope_type"], key, value)
+            memory_layout.record(request["scope"], key, value, scope_type=request["scope_type"])
     elif command == "read":
         memory.configure(scope=request["scope"], scope_type=request["scope_type"])
         client = KitaruClient()
@@ -124,7 +115,7 @@ def main() -> None:
         )
         answer = {"records": [json.loads(record.model_dump_json()) for record in records]}
     elif command == "pickled":
-        set_value(request["scope"], "namespace", request["key"], Opaque("only Python can read me"))
+        memory_layout.record(request["scope"], request["key"], Opaque("only Python can read me"))
     else:
         raise SystemExit(f"unknown command {command!r}")
     print(json.dumps(answer))

@@ -14,12 +14,14 @@ Flow and execution scopes are not written here: 0.10 adds flow metadata to
 those that only a running 0.10 flow knows.
 """
 
+import functools
 from typing import Any
 
 from zenml.artifacts.utils import save_artifact
 from zenml.enums import ArtifactType
 
 
+@functools.cache
 def memory_available() -> bool:
     """Whether this kitaru has the memory API (0.10, not 0.11 and later)."""
     try:
@@ -27,6 +29,22 @@ def memory_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def record(scope: str, key: str, value: Any, *, deleted: bool = False, scope_type: str = "namespace") -> None:
+    """One version of ``key``, as ``memory.set`` (``memory.delete`` when
+    ``deleted``) outside a flow makes it: with kitaru's memory API where it
+    has one, else with :func:`write`."""
+    if not memory_available():
+        write(scope, key, value, deleted=deleted, scope_type=scope_type)
+        return
+    from kitaru import memory
+
+    memory.configure(scope=scope, scope_type=scope_type)
+    if deleted:
+        memory.delete(key)
+    else:
+        memory.set(key, value)
 
 
 def write(scope: str, key: str, value: Any, *, deleted: bool = False, scope_type: str = "namespace") -> None:

@@ -104,18 +104,8 @@ def main() -> int:
     # kitaru 0.10 writes with its memory API; later lines have none, and the
     # same versions are written in its storage layout with ZenML alone.
     with timer.step("memory"):
-        if memory_layout.memory_available():
-            from kitaru import memory
-
-            memory.configure(scope=MEMORY_SCOPE, scope_type=MEMORY_SCOPE_TYPE)
-            for key, value in MEMORY_WRITES:
-                if value is None:
-                    memory.delete(key)
-                else:
-                    memory.set(key, value)
-        else:
-            for key, value in MEMORY_WRITES:
-                memory_layout.write(MEMORY_SCOPE, key, value, deleted=value is None, scope_type=MEMORY_SCOPE_TYPE)
+        for key, value in MEMORY_WRITES:
+            memory_layout.record(MEMORY_SCOPE, key, value, deleted=value is None, scope_type=MEMORY_SCOPE_TYPE)
         report["memory"] = {
             "written_by": "kitaru.memory" if memory_layout.memory_available() else "flows.memory_layout",
             "scope": MEMORY_SCOPE,

@@ -9,16 +9,6 @@ use serde_json::{Value, json};
 use super::{anonymize, assert_same_error, first_difference, ours, reference};
 use kitaru_testkit::{StdioPeer, ToolAnswer, server};
 
-/// Whether the reference of the server's line has memory tools to compare
-/// with; says so when it has none.
-fn reference_has_memory() -> bool {
-    let line = server().line();
-    if !line.python_memory() {
-        eprintln!("the {line} line's reference has no memory tools: nothing to compare with");
-    }
-    line.python_memory()
-}
-
 /// The seeded memory scope and its keys, as the harness recorded them.
 fn seeded() -> (&'static str, Vec<&'static str>) {
     let scope = server().str("/seed/memory/scope");
@@ -34,7 +24,7 @@ fn seeded() -> (&'static str, Vec<&'static str>) {
 
 #[test]
 fn memory_reads_of_the_seeded_scope_match() {
-    if !reference_has_memory() {
+    if !server().python_memory() {
         return;
     }
     let (scope, keys) = seeded();
@@ -65,7 +55,7 @@ fn memory_reads_of_the_seeded_scope_match() {
 
 #[test]
 fn bad_memory_arguments_are_refused_alike() {
-    if !reference_has_memory() {
+    if !server().python_memory() {
         return;
     }
     let (scope, _) = seeded();
@@ -196,7 +186,7 @@ fn same_session(steps: &[(String, Value)], their_scope: &str, our_scope: &str) {
 
 #[test]
 fn the_same_memory_session_gives_the_same_answers() {
-    if !reference_has_memory() {
+    if !server().python_memory() {
         return;
     }
     let common = json!({"scope": "{scope}", "scope_type": "namespace"});
@@ -287,7 +277,7 @@ fn the_same_memory_session_gives_the_same_answers() {
 
 #[test]
 fn compact_refusals_match() {
-    if !reference_has_memory() {
+    if !server().python_memory() {
         return;
     }
     let (scope, _) = seeded();
@@ -325,7 +315,7 @@ fn compact_refusals_match() {
 /// the reference reads the summary and the audit record as ours does.
 #[test]
 fn a_compaction_done_here_reads_the_same_through_the_reference() {
-    if !reference_has_memory() {
+    if !server().python_memory() {
         return;
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -62,7 +62,7 @@ fn python_type(value: &Value) -> &'static str {
 /// runtime (so that the test's pooled connections stay serviced meanwhile).
 /// `flow` runs a real flow: listings of executions must not overlap it.
 /// `write` and `pickled` work on every line; the others need the Python
-/// memory API ([`python_memory`]).
+/// memory API (`TestServer::python_memory`).
 pub(crate) async fn interop(command: &'static str, request: Value) -> Value {
     let runs = if command == "flow" {
         Runs::Flow
@@ -73,20 +73,10 @@ pub(crate) async fn interop(command: &'static str, request: Value) -> Value {
     python("memory_interop", &[command], Some(request), runs).await
 }
 
-/// Whether the server line's Kitaru Python has a memory API to read and
-/// run flows with (0.10; not 0.21). Without it, tests check our side only.
-pub(crate) fn python_memory() -> bool {
-    let line = server().line();
-    if !line.python_memory() {
-        eprintln!("the {line} line's Kitaru Python has no memory API: its side is left out");
-    }
-    line.python_memory()
-}
-
 /// What the Python SDK reads for `keys` in `scope`: key -> {value, entry};
 /// `None` on a line whose Python has no memory API.
 pub(crate) async fn python_reads(scope: &MemoryScope, keys: &[&str]) -> Option<Value> {
-    if !python_memory() {
+    if !server().python_memory() {
         return None;
     }
     Some(
@@ -101,7 +91,7 @@ pub(crate) async fn python_reads(scope: &MemoryScope, keys: &[&str]) -> Option<V
 /// The audit log of `scope` as the Python SDK reads it; `None` on a line
 /// whose Python has no memory API.
 pub(crate) async fn python_log(scope: &MemoryScope) -> Option<Value> {
-    if !python_memory() {
+    if !server().python_memory() {
         return None;
     }
     Some(
@@ -313,7 +303,7 @@ async fn stored_form(kitaru: &Kitaru, artifact_id: &str, scope: &str) -> Value {
 
 #[tokio::test]
 async fn flow_and_execution_scopes_written_in_a_real_flow_read_both_ways() {
-    if !python_memory() {
+    if !server().python_memory() {
         return;
     }
     let kitaru = server().kitaru().await;
@@ -648,7 +638,7 @@ async fn purge_scope_skips_deleted_keys_unless_asked() {
 #[tokio::test]
 async fn versions_a_flow_used_are_not_purged_and_nothing_else_is_either() {
     // Only a flow's memory calls make a run use a memory version.
-    if !python_memory() {
+    if !server().python_memory() {
         return;
     }
     let kitaru = server().kitaru().await;
