@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Provision the pinned Kitaru reference environment and run an isolated,
-seeded, real local Kitaru server for tests.
+"""Provision the pinned Kitaru reference environment of a server line and run
+an isolated, seeded, real local Kitaru server for tests.
 
 Subcommands (see tests/harness/README.md):
 
-  provision                         create/verify the cached reference venv
-  up   --state-dir DIR [--port N] [--watch-pid PID]
+  provision [--line L]              create/verify the cached reference venv
+  up   [--line L] --state-dir DIR [--port N] [--watch-pid PID]
                                     start a private server, seed it, write
                                     DIR/server.json and print its path
   down --state-dir DIR              stop that server (idempotent)
+
+Lines: 0.10 (kitaru 0.10.0 on ZenML 0.94.4, the default) and 0.21 (kitaru
+0.21.0 on ZenML 0.98.0), each with a venv of its own.
 
 Standard library only; runs under the system python3 (3.11). stdout carries
 exactly one line (the server.json path) for `up`; everything else goes to
@@ -33,16 +36,43 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 HARNESS_DIR = Path(__file__).resolve().parent
-CONSTRAINTS_FILE = HARNESS_DIR / "kitaru-0.10.0-constraints.txt"
 FLOWS_DIR = HARNESS_DIR / "flows"
-REQUIREMENT = "kitaru[local,mcp]==0.10.0"
-EXPECTED_VERSIONS = {"kitaru": "0.10.0", "zenml": "0.94.4"}
 MARKER_NAME = ".kitaru-mcp-provisioned.json"
 SERVER_JSON_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Line:
+    """A Kitaru server line: the pinned reference environment that runs it."""
+
+    name: str
+    kitaru: str
+    zenml: str
+
+    @property
+    def requirement(self) -> str:
+        return f"kitaru[local,mcp]=={self.kitaru}"
+
+    @property
+    def constraints(self) -> Path:
+        return HARNESS_DIR / f"kitaru-{self.kitaru}-constraints.txt"
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {"kitaru": self.kitaru, "zenml": self.zenml}
+
+
+LINES = {
+    line.name: line
+    for line in (Line("0.10", kitaru="0.10.0", zenml="0.94.4"), Line("0.21", kitaru="0.21.0", zenml="0.98.0"))
+}
+DEFAULT_LINE = "0.10"
+LINE_HELP = "the Kitaru server line: 0.10 (kitaru 0.10.0, ZenML 0.94.4) or 0.21 (kitaru 0.21.0, ZenML 0.98.0)"
 HOST = "127.0.0.1"  # loopback only, always
 
 WORKLOAD_MANAGER_SOURCE = (
@@ -338,14 +368,14 @@ def cache_root() -> Path:
     return (base / "kitaru-mcp").resolve()
 
 
-def venv_key() -> str:
+def venv_key(line: Line) -> str:
     try:
-        constraints = CONSTRAINTS_FILE.read_bytes()
+        constraints = line.constraints.read_bytes()
     except OSError as exc:
-        raise HarnessError("provision", f"cannot read constraints file {CONSTRAINTS_FILE}: {exc}", code=2)
+        raise HarnessError("provision", f"cannot read constraints file {line.constraints}: {exc}", code=2)
     digest = hashlib.sha256()
     digest.update(constraints)
-    digest.update(REQUIREMENT.encode("utf-8"))
+    digest.update(line.requirement.encode("utf-8"))
     return digest.hexdigest()[:12]
 
 
@@ -357,12 +387,12 @@ class Venv:
         self.kitaru_mcp = path / "bin" / "kitaru-mcp"
         self.marker = path / MARKER_NAME
 
-    def complete(self, key: str) -> dict | None:
+    def complete(self, key: str, line: Line) -> dict | None:
         try:
             marker = json.loads(self.marker.read_text())
         except (OSError, ValueError):
             return None
-        if marker.get("key") != key or marker.get("requirement") != REQUIREMENT:
+        if marker.get("key") != key or marker.get("requirement") != line.requirement:
             return None
         for exe in (self.python, self.kitaru, self.kitaru_mcp):
             if not os.access(exe, os.X_OK):
@@ -397,20 +427,20 @@ def file_lock(path: Path, timeout: float, step: str) -> Iterator[int]:
         os.close(fd)
 
 
-def provision() -> tuple[Venv, dict]:
-    step = "provision"
+def provision(line: Line) -> tuple[Venv, dict]:
+    step = f"provision {line.name}"
     root = cache_root()
-    key = venv_key()
+    key = venv_key(line)
     venv = Venv(root / f"venv-{key}")
     pip_log = root / f"venv-{key}.pip.log"
 
-    marker = venv.complete(key)
+    marker = venv.complete(key, line)
     if marker:
         log(f"reference venv ready (cached): {venv.path}")
         return venv, marker
 
     with file_lock(root / f"venv-{key}.lock", LOCK_TIMEOUT, step) as lock_fd:
-        marker = venv.complete(key)  # another process may have finished it
+        marker = venv.complete(key, line)  # another process may have finished it
         if marker:
             log(f"reference venv ready (built concurrently): {venv.path}")
             return venv, marker
@@ -424,7 +454,7 @@ def provision() -> tuple[Venv, dict]:
         run_logged([base_python, "-m", "venv", str(venv.path)], step=f"{step}: create venv",
                    log_path=pip_log, timeout=VENV_CREATE_TIMEOUT)
 
-        log(f"installing {REQUIREMENT} with constraints {CONSTRAINTS_FILE.name} "
+        log(f"installing {line.requirement} with constraints {line.constraints.name} "
             f"(1-2 min on a cold cache; log: {pip_log})")
         started = time.monotonic()
         pip_env = dict(os.environ)
@@ -432,7 +462,7 @@ def provision() -> tuple[Venv, dict]:
         pip_env.pop("PIP_REQUIRE_VIRTUALENV", None)
         run_logged(
             [str(venv.python), "-m", "pip", "install", "--no-input",
-             "-c", str(CONSTRAINTS_FILE), REQUIREMENT],
+             "-c", str(line.constraints), line.requirement],
             step=f"{step}: pip install", log_path=pip_log, timeout=PIP_TIMEOUT, env=pip_env,
             # pip inherits the lock: should we die, an orphaned pip keeps the
             # venv locked until it exits instead of racing a rebuild.
@@ -449,9 +479,9 @@ def provision() -> tuple[Venv, dict]:
         if probe.returncode != 0:
             raise HarnessError(f"{step}: verify", f"version probe failed: {probe.stderr.strip()}", log=pip_log)
         versions = json.loads(probe.stdout.strip().splitlines()[-1])
-        if versions != EXPECTED_VERSIONS:
+        if versions != line.versions:
             raise HarnessError(
-                f"{step}: verify", f"installed versions {versions} != expected {EXPECTED_VERSIONS}", log=pip_log
+                f"{step}: verify", f"installed versions {versions} != expected {line.versions}", log=pip_log
             )
         for exe in (venv.kitaru, venv.kitaru_mcp):
             if not os.access(exe, os.X_OK):
@@ -459,8 +489,8 @@ def provision() -> tuple[Venv, dict]:
 
         marker = {
             "key": key,
-            "requirement": REQUIREMENT,
-            "constraints_sha256": hashlib.sha256(CONSTRAINTS_FILE.read_bytes()).hexdigest(),
+            "requirement": line.requirement,
+            "constraints_sha256": hashlib.sha256(line.constraints.read_bytes()).hexdigest(),
             "versions": versions,
             "base_python": base_python,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -854,6 +884,7 @@ def collect_seed(rest: Rest, report: dict) -> dict:
         entry["is_deleted"] = latest["is_deleted"]
         entry["value"] = None if latest["is_deleted"] else latest["value"]
     memory = {
+        "written_by": mem["written_by"],
         "scope": scope,
         "scope_type": scope_type,
         "keys": keys,
@@ -903,8 +934,8 @@ def collect_seed(rest: Rest, report: dict) -> dict:
 # ---------------------------------------------------------------------------
 
 
-def cmd_provision(_args: argparse.Namespace) -> int:
-    venv, marker = provision()
+def cmd_provision(args: argparse.Namespace) -> int:
+    venv, marker = provision(LINES[args.line])
     log(f"python: {venv.python}; versions: {marker.get('versions')}")
     return 0
 
@@ -916,6 +947,7 @@ def _atomic_write_json(path: Path, data: dict) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    line = LINES[args.line]
     state_dir = Path(args.state_dir).expanduser().resolve()
     paths = _paths(state_dir)
     if args.watch_pid is not None and not pid_alive(args.watch_pid):
@@ -935,7 +967,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     timings: dict[str, float] = {}
     t = time.monotonic()
-    venv, marker = provision()
+    venv, marker = provision(line)
     timings["provision"] = round(time.monotonic() - t, 3)
 
     port = args.port or free_port()
@@ -944,7 +976,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         # -- start the server ------------------------------------------------
         t = time.monotonic()
-        log(f"starting server on {url} (ZENML_CONFIG_PATH={paths['config']})")
+        log(f"starting a {line.name} server (kitaru {line.kitaru}, ZenML {line.zenml}) on {url} "
+            f"(ZENML_CONFIG_PATH={paths['config']})")
         paths["config"].mkdir(parents=True)
         daemon_started = True  # from here on a failure must stop the daemon
         run_logged(
@@ -958,7 +991,11 @@ def cmd_up(args: argparse.Namespace) -> int:
             raise HarnessError("start server", f"no live daemon pid in {paths['pid_file']}", log=paths["daemon_log"])
         rest = Rest(url, "start server (REST)", paths["daemon_log"])
         info = rest.get("/api/v1/info")
+        if info.get("version") != line.zenml:
+            raise HarnessError("start server", f"the server runs ZenML {info.get('version')}, not {line.zenml} "
+                               f"(line {line.name})", log=paths["daemon_log"])
         openapi = rest.get("/openapi.json")
+        # Both lines publish it under the same path (and operation id).
         if "/api/v1/runs/{run_id}/replay" not in (openapi.get("paths") or {}):
             raise HarnessError("start server", "workload manager is not active (no replay operation in /openapi.json)",
                                log=paths["daemon_log"])
@@ -1000,6 +1037,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         server = {
             "schema_version": SERVER_JSON_SCHEMA_VERSION,
+            "line": line.name,
+            # GET /info names the ZenML release only; the Kitaru release is
+            # the one installed in the venv whose `kitaru login` started it.
+            "kitaru_version": marker["versions"]["kitaru"],
+            "zenml_version": info["version"],
             "server_url": url,
             "host": HOST,
             "port": port,
@@ -1123,8 +1165,10 @@ def main(argv: list[str] | None = None) -> int:
         description="Isolated, seeded, real local Kitaru server for tests.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("provision", help="create or verify the cached reference venv")
+    provision_cmd = sub.add_parser("provision", help="create or verify the cached reference venv of a line")
+    provision_cmd.add_argument("--line", choices=sorted(LINES), default=DEFAULT_LINE, help=LINE_HELP)
     up = sub.add_parser("up", help="start and seed a private server; print the path of server.json")
+    up.add_argument("--line", choices=sorted(LINES), default=DEFAULT_LINE, help=LINE_HELP)
     up.add_argument("--state-dir", required=True, help="fresh directory for config, project, logs, server.json")
     up.add_argument("--port", type=int, default=None, help="loopback port (default: a free one)")
     up.add_argument("--watch-pid", type=int, default=None,

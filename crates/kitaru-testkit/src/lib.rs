@@ -29,7 +29,7 @@ pub use locks::{changing_executions, deployments_lock, executions_lock};
 pub use memory::{register_memory_version, stored_uri};
 pub use names::{free_port, fresh};
 pub use peer::{StdioPeer, ToolAnswer, Watchdog};
-pub use server::{HarnessError, TestServer, repo_root, server, start, stop};
+pub use server::{HarnessError, Line, TestServer, repo_root, server, start, stop};
 
 use serde_json::Value;
 

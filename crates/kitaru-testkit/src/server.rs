@@ -7,6 +7,12 @@
 //! first binary that needs it starts it; the harness stops it when that
 //! cargo process exits). [`start`] and [`stop`] are for programs that run a
 //! server of their own (the demo, the benchmark).
+//!
+//! Two server [`Line`]s: kitaru 0.10.0 on ZenML 0.94.4 (the default) and
+//! kitaru 0.21.0 on ZenML 0.98.0. `KITARU_TEST_SERVER_LINE` (`0.10` or
+//! `0.21`) picks the one started; [`TestServer::line`] says which one a
+//! server is, and its `server.json` names that line's Python environment
+//! (the flows, the `kitaru` CLI, the reference `kitaru-mcp`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,6 +27,77 @@ pub struct TestServer {
     pub url: String,
     /// The whole `server.json`.
     pub json: Value,
+    line: Line,
+}
+
+/// A Kitaru server line the harness runs: a Kitaru release and the ZenML
+/// server under it, each with a pinned Python environment of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// kitaru 0.10.0 on ZenML 0.94.4: the reference the tool set follows.
+    V0_10,
+    /// kitaru 0.21.0 on ZenML 0.98.0: the newest of the ZenML-based line
+    /// (no memory API in its Python package; a reference `kitaru-mcp` of 37
+    /// tools, memory tools gone).
+    V0_21,
+}
+
+impl Line {
+    /// The variable naming the line [`server`] and [`start`] start.
+    pub const VARIABLE: &str = "KITARU_TEST_SERVER_LINE";
+
+    /// `0.10` or `0.21`, as the harness's `--line` and `server.json` name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::V0_10 => "0.10",
+            Self::V0_21 => "0.21",
+        }
+    }
+
+    /// The line named `name`.
+    pub fn named(name: &str) -> Option<Self> {
+        [Self::V0_10, Self::V0_21]
+            .into_iter()
+            .find(|line| line.name() == name)
+    }
+
+    /// The ZenML release of this line's server (what `GET /info` names).
+    pub fn zenml(self) -> &'static str {
+        match self {
+            Self::V0_10 => "0.94.4",
+            Self::V0_21 => "0.98.0",
+        }
+    }
+
+    /// Whether this line's Kitaru Python has the memory API (`kitaru.memory`,
+    /// dropped in 0.11; `kitaru memory` in its CLI too). Where it has none,
+    /// memory tests leave out the Python side: its reads, its audit log, memory
+    /// in a flow. Its writes are still made, in 0.10's storage layout
+    /// (`flows/memory_layout.py`).
+    pub fn python_memory(self) -> bool {
+        self == Self::V0_10
+    }
+
+    /// The line `KITARU_TEST_SERVER_LINE` names, `0.10` when it is unset.
+    pub fn requested() -> Result<Self, HarnessError> {
+        match std::env::var(Self::VARIABLE) {
+            Err(std::env::VarError::NotPresent) => Ok(Self::V0_10),
+            Ok(name) if name.is_empty() => Ok(Self::V0_10),
+            Ok(name) => Self::named(&name).ok_or_else(|| {
+                HarnessError(format!(
+                    "{}={name:?}: the harness runs the lines 0.10 and 0.21",
+                    Self::VARIABLE
+                ))
+            }),
+            Err(error) => Err(HarnessError(format!("{}: {error}", Self::VARIABLE))),
+        }
+    }
+}
+
+impl std::fmt::Display for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The harness could not start or stop a server; its own messages went to
@@ -48,7 +125,34 @@ impl TestServer {
             .ok_or_else(|| HarnessError(format!("{} has no server_url", path.display())))?
             .trim_end_matches('/')
             .to_owned();
-        Ok(Self { url, json })
+        // A server.json from before the harness had lines is a 0.10 server.
+        let line = match json.get("line") {
+            None => Line::V0_10,
+            Some(name) => name
+                .as_str()
+                .and_then(Line::named)
+                .ok_or_else(|| HarnessError(format!("{}: unknown line {name}", path.display())))?,
+        };
+        Ok(Self { url, json, line })
+    }
+
+    /// The server's line.
+    pub fn line(&self) -> Line {
+        self.line
+    }
+
+    /// Whether the Python of this server's line has memory
+    /// ([`Line::python_memory`]): the Python SDK, the CLI's `kitaru memory`,
+    /// the reference's memory tools. Says so on stderr when it has none, for
+    /// the test that leaves that side out.
+    pub fn python_memory(&self) -> bool {
+        if !self.line.python_memory() {
+            eprintln!(
+                "the {} line's Kitaru has no memory (dropped in 0.11): its Python side is left out",
+                self.line
+            );
+        }
+        self.line.python_memory()
     }
 
     /// A value from `server.json` by JSON pointer, e.g. `/seed/completed/run_id`.
@@ -113,15 +217,27 @@ impl TestServer {
     }
 }
 
-/// The tests' server, found or started on first use.
+/// The tests' server, found or started on first use: of the line
+/// `KITARU_TEST_SERVER_LINE` names (a `server.json` named by
+/// `KITARU_TEST_SERVER_JSON` must describe that line when both are set).
 pub fn server() -> &'static TestServer {
     static SERVER: OnceLock<TestServer> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let path = match std::env::var_os("KITARU_TEST_SERVER_JSON") {
-            Some(path) => PathBuf::from(path),
-            None => shared_server(),
+        let line = Line::requested().unwrap_or_else(|error| panic!("{error}"));
+        let Some(path) = std::env::var_os("KITARU_TEST_SERVER_JSON") else {
+            let path = shared_server(line);
+            return TestServer::read(&path).unwrap_or_else(|error| panic!("{error}"));
         };
-        TestServer::read(&path).unwrap_or_else(|error| panic!("{error}"))
+        let server = TestServer::read(Path::new(&path)).unwrap_or_else(|error| panic!("{error}"));
+        let asked = std::env::var_os(Line::VARIABLE).is_some_and(|name| !name.is_empty());
+        assert!(
+            !asked || server.line() == line,
+            "{} names a {} server, but {}={line}",
+            Path::new(&path).display(),
+            server.line(),
+            Line::VARIABLE,
+        );
+        server
     })
 }
 
@@ -135,10 +251,15 @@ fn harness() -> PathBuf {
     repo_root().join("tests/harness/kitaru_test_server.py")
 }
 
-/// Runs the harness's `up` in the new folder `state_dir`: a seeded server
-/// that the harness stops once process `watch_pid` has exited. Returns once
-/// the server is ready; its messages go to stderr.
+/// Runs the harness's `up` in the new folder `state_dir`: a seeded server of
+/// the line `KITARU_TEST_SERVER_LINE` names, that the harness stops once
+/// process `watch_pid` has exited. Returns once the server is ready; its
+/// messages go to stderr.
 pub fn start(state_dir: &Path, watch_pid: u32) -> Result<TestServer, HarnessError> {
+    start_line(state_dir, Line::requested()?, watch_pid)
+}
+
+fn start_line(state_dir: &Path, line: Line, watch_pid: u32) -> Result<TestServer, HarnessError> {
     std::fs::create_dir_all(state_dir).map_err(|e| {
         HarnessError(format!(
             "cannot create the state dir {}: {e}",
@@ -148,6 +269,8 @@ pub fn start(state_dir: &Path, watch_pid: u32) -> Result<TestServer, HarnessErro
     let mut child = Command::new("python3")
         .arg(harness())
         .arg("up")
+        .arg("--line")
+        .arg(line.name())
         .arg("--state-dir")
         .arg(state_dir)
         .arg("--watch-pid")
@@ -207,18 +330,18 @@ pub fn stop(state_dir: &Path) -> Result<(), HarnessError> {
 /// state dir) and lives as long as it; the first binary to need it starts
 /// it, under a file lock, and the later ones find it. A binary run on its
 /// own has a server of its own.
-fn shared_server() -> PathBuf {
+fn shared_server(line: Line) -> PathBuf {
     let (owner, start_time) = test_run();
     let servers = repo_root().join("target").join("kitaru-test-servers");
     std::fs::create_dir_all(&servers).expect("create target/kitaru-test-servers");
-    let name = format!("{owner}-{start_time}");
+    let name = format!("{owner}-{start_time}-{line}");
     let lock = std::fs::File::create(servers.join(format!("{name}.lock")))
         .expect("create the test server's lock file");
     lock.lock().expect("lock the test server's lock file");
     let state_dir = servers.join(name);
     let json = state_dir.join("server.json");
     if !json.is_file() {
-        start(&state_dir, owner).unwrap_or_else(|error| panic!("{error}"));
+        start_line(&state_dir, line, owner).unwrap_or_else(|error| panic!("{error}"));
     }
     json
 }

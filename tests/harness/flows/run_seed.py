@@ -73,8 +73,8 @@ def main() -> int:
 
     with timer.step("import"):
         import kitaru
-        from kitaru import memory
 
+        from flows import memory_layout
         from flows import seed_flows as flows
 
     # --- completed execution ------------------------------------------------
@@ -101,14 +101,13 @@ def main() -> int:
         report["waiting"] = {"exec_id": handle.exec_id}
 
     # --- durable memory -------------------------------------------------------
+    # kitaru 0.10 writes with its memory API; later lines have none, and the
+    # same versions are written in its storage layout with ZenML alone.
     with timer.step("memory"):
-        memory.configure(scope=MEMORY_SCOPE, scope_type=MEMORY_SCOPE_TYPE)
         for key, value in MEMORY_WRITES:
-            if value is None:
-                memory.delete(key)
-            else:
-                memory.set(key, value)
+            memory_layout.record(MEMORY_SCOPE, key, value, deleted=value is None, scope_type=MEMORY_SCOPE_TYPE)
         report["memory"] = {
+            "written_by": "kitaru.memory" if memory_layout.memory_available() else "flows.memory_layout",
             "scope": MEMORY_SCOPE,
             "scope_type": MEMORY_SCOPE_TYPE,
             "writes": [[key, value] for key, value in MEMORY_WRITES],

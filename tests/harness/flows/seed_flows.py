@@ -1,6 +1,7 @@
 """Flows used to seed the test server with real executions.
 
-Runs inside the reference venv (kitaru 0.10.0), from the project folder
+Runs inside the reference venv of the server line (kitaru 0.10.0 or 0.21.0;
+the flows are the same on both), from the project folder
 created by ``kitaru_test_server.py up`` (the folder where ``kitaru init`` ran).
 The constants below are the values the flows produce; the harness reports them
 in ``server.json`` as the expected artifact values.

@@ -63,9 +63,8 @@ fn bad_runs_fail_alike() {
 }
 
 #[test]
-fn bad_replays_and_retries_fail_alike() {
+fn bad_replays_fail_alike() {
     let completed = server().str("/seed/completed/exec_id");
-    let waiting = server().str("/seed/waiting/exec_id");
     for (from, overrides) in [
         ("greet", json!({"wait.approve": true})),
         ("greet", json!({"greeting": 1})),
@@ -86,6 +85,12 @@ fn bad_replays_and_retries_fail_alike() {
         &json!({"exec_id": "nope", "from_": "greet"}),
         &[],
     );
+}
+
+#[test]
+fn bad_retries_fail_alike() {
+    let completed = server().str("/seed/completed/exec_id");
+    let waiting = server().str("/seed/waiting/exec_id");
     for exec_id in [completed, waiting, "nope"] {
         same_launch("kitaru_executions_retry", &json!({"exec_id": exec_id}), &[]);
     }

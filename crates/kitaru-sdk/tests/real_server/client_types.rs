@@ -23,7 +23,7 @@ async fn server_info_and_current_user() {
     let server = server();
     let client = server.client();
     let info = client.server_info().send().await.unwrap().into_inner();
-    assert_eq!(info.version, "0.94.4");
+    assert_eq!(info.version, server.line().zenml());
     assert_eq!(info.auth_scheme, types::AuthScheme::NoAuth);
     let user = client.get_current_user().send().await.unwrap();
     assert_eq!(user.name, server.str("/seed/user/name"));
