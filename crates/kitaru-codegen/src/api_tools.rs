@@ -95,7 +95,7 @@ struct Operation {
 
 /// A name made only of ASCII letters, digits and `_` (spec text is
 /// untrusted; the real names already are).
-fn plain(text: &str) -> String {
+pub(crate) fn plain(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {

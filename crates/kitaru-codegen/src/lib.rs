@@ -241,27 +241,15 @@ fn spec_operations(doc: &Value) -> Vec<SpecOperation> {
                         .get("deprecated")
                         .and_then(Value::as_bool)
                         .unwrap_or(false),
-                    servers: operation_servers(operation),
+                    servers: operation
+                        .as_object()
+                        .map(versions::servers_of)
+                        .unwrap_or_default(),
                 });
             }
         }
     }
     found
-}
-
-/// The server versions a merged document says have the operation.
-fn operation_servers(operation: &Value) -> Vec<String> {
-    operation
-        .get(versions::OPERATION_SERVERS)
-        .and_then(Value::as_array)
-        .map(|servers| {
-            servers
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Removes the deprecated operations (and path items left empty); returns

@@ -228,12 +228,11 @@ pub fn refresh(bytes: &[u8], options: &Options) -> Result<Report, RefreshError> 
     needed.sort_by(|a, b| a.operation.name.cmp(&b.operation.name));
     // What the build reads: every vendored document, this one in place of
     // any of its version, merged.
-    let mut specs: Vec<crate::versions::SpecFile> =
-        crate::versions::read_dir(&openapi, "openapi/")
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|spec| spec.path != spec_file)
-            .collect();
+    let mut specs: Vec<crate::versions::SpecFile> = crate::versions::read_dir(&openapi, "openapi/")
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|spec| spec.path != spec_file)
+        .collect();
     specs.push(crate::versions::SpecFile {
         path: spec_file.clone(),
         bytes: stored.text.clone().into_bytes(),

@@ -48,20 +48,6 @@ impl Operation {
     }
 }
 
-/// A name made only of lowercase ASCII letters, digits and `_`, as
-/// `api_tools` names operations.
-fn plain(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Every operation of `doc` (as served), sorted by path and method.
 pub fn operations(doc: &Value) -> Result<Vec<Operation>, NormaliseError> {
     // The names: the normaliser's `operation_ids` rule, on a copy.
@@ -107,7 +93,7 @@ pub fn operations(doc: &Value) -> Result<Vec<Operation>, NormaliseError> {
                 .map(str::to_owned)
                 .collect();
             found.push(Operation {
-                name: plain(name),
+                name: crate::api_tools::plain(name),
                 operation_id: text("operationId"),
                 method: method.to_ascii_uppercase(),
                 path: path.clone(),

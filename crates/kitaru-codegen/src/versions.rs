@@ -32,6 +32,22 @@ use crate::normalise::METHODS;
 /// Where each operation lists the server versions that have it.
 pub const OPERATION_SERVERS: &str = "x-kitaru-servers";
 
+/// The server versions a merged document says have `operation` (empty for
+/// an operation of an unmerged document).
+pub(crate) fn servers_of(operation: &Map<String, Value>) -> Vec<String> {
+    operation
+        .get(OPERATION_SERVERS)
+        .and_then(Value::as_array)
+        .map(|servers| {
+            servers
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One vendored document.
 #[derive(Clone, Debug)]
 pub struct SpecFile {
@@ -84,8 +100,8 @@ pub fn read_dir(dir: &std::path::Path, prefix: &str) -> Result<Vec<SpecFile>, Co
         .map_err(|e| CodegenError::Specs(format!("cannot read {}: {e}", dir.display())))?;
     let mut found = Vec::new();
     for entry in entries {
-        let entry =
-            entry.map_err(|e| CodegenError::Specs(format!("cannot read {}: {e}", dir.display())))?;
+        let entry = entry
+            .map_err(|e| CodegenError::Specs(format!("cannot read {}: {e}", dir.display())))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(version) = name
             .strip_prefix("kitaru-server-")
@@ -96,10 +112,13 @@ pub fn read_dir(dir: &std::path::Path, prefix: &str) -> Result<Vec<SpecFile>, Co
         let bytes = std::fs::read(entry.path()).map_err(|e| {
             CodegenError::Specs(format!("cannot read {}: {e}", entry.path().display()))
         })?;
-        found.push((ServerVersion(version.to_owned()), SpecFile {
-            path: format!("{prefix}{name}"),
-            bytes,
-        }));
+        found.push((
+            ServerVersion(version.to_owned()),
+            SpecFile {
+                path: format!("{prefix}{name}"),
+                bytes,
+            },
+        ));
     }
     if found.is_empty() {
         return Err(CodegenError::Specs(format!(
@@ -117,9 +136,8 @@ pub fn merge(files: &[SpecFile]) -> Result<Value, CodegenError> {
     let mut docs = Vec::new();
     for file in files {
         let doc: Value = serde_json::from_slice(&file.bytes).map_err(CodegenError::NotJson)?;
-        let version = spec_version(&doc).ok_or_else(|| {
-            CodegenError::Specs(format!("{} has no info.version", file.path))
-        })?;
+        let version = spec_version(&doc)
+            .ok_or_else(|| CodegenError::Specs(format!("{} has no info.version", file.path)))?;
         if let Some(stem) = file
             .path
             .rsplit('/')
@@ -193,7 +211,10 @@ fn merge_operations(merged: &mut Value, older: &Value, version: &ServerVersion) 
     };
     let Some(paths) = merged
         .as_object_mut()
-        .map(|doc| doc.entry("paths").or_insert_with(|| Value::Object(Map::new())))
+        .map(|doc| {
+            doc.entry("paths")
+                .or_insert_with(|| Value::Object(Map::new()))
+        })
         .and_then(Value::as_object_mut)
     else {
         return;
@@ -211,7 +232,8 @@ fn merge_operations(merged: &mut Value, older: &Value, version: &ServerVersion) 
         for (key, older_value) in older_item {
             if !METHODS.contains(&key.as_str()) {
                 // Path-level parameters and the like: the newest form wins.
-                item.entry(key.clone()).or_insert_with(|| older_value.clone());
+                item.entry(key.clone())
+                    .or_insert_with(|| older_value.clone());
                 continue;
             }
             match item.get_mut(key).and_then(Value::as_object_mut) {
@@ -247,8 +269,14 @@ fn add_parameters(operation: &mut Map<String, Value>, older: &Value) {
     };
     let key = |parameter: &Value| {
         (
-            parameter.get("name").and_then(Value::as_str).map(str::to_owned),
-            parameter.get("in").and_then(Value::as_str).map(str::to_owned),
+            parameter
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            parameter
+                .get("in")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         )
     };
     let parameters = operation
@@ -259,7 +287,10 @@ fn add_parameters(operation: &mut Map<String, Value>, older: &Value) {
     };
     for older_parameter in older_parameters {
         let mut parameter = older_parameter.clone();
-        match parameters.iter_mut().find(|p| key(p) == key(older_parameter)) {
+        match parameters
+            .iter_mut()
+            .find(|p| key(p) == key(older_parameter))
+        {
             Some(newer) => {
                 let required = newer.get("required").and_then(Value::as_bool) == Some(true)
                     && older_parameter.get("required").and_then(Value::as_bool) == Some(true);
@@ -287,7 +318,10 @@ fn merge_schemas(merged: &mut Value, older: &Value) {
     };
     let Some(schemas) = merged
         .as_object_mut()
-        .map(|doc| doc.entry("components").or_insert_with(|| Value::Object(Map::new())))
+        .map(|doc| {
+            doc.entry("components")
+                .or_insert_with(|| Value::Object(Map::new()))
+        })
         .and_then(Value::as_object_mut)
         .map(|components| {
             components
@@ -377,7 +411,10 @@ fn merge_object_schema(schema: &mut Map<String, Value>, older: &Value) {
         .map(|names| names.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
-        required.retain(|name| name.as_str().is_some_and(|name| older_required.contains(name)));
+        required.retain(|name| {
+            name.as_str()
+                .is_some_and(|name| older_required.contains(name))
+        });
         if required.is_empty() {
             schema.remove("required");
         }
@@ -436,17 +473,38 @@ mod tests {
         });
         let merged = merge(&[file("0.98.0", new), file("0.94.4", old)]).unwrap();
         assert_eq!(merged["info"]["version"], "0.98.0");
-        assert_eq!(merged["info"][OPERATION_SERVERS], json!(["0.94.4", "0.98.0"]));
-        assert_eq!(merged["paths"]["/a"]["get"][OPERATION_SERVERS], json!(["0.94.4", "0.98.0"]));
-        assert_eq!(merged["paths"]["/gone"]["delete"][OPERATION_SERVERS], json!(["0.94.4"]));
-        assert_eq!(merged["paths"]["/new"]["post"][OPERATION_SERVERS], json!(["0.98.0"]));
+        assert_eq!(
+            merged["info"][OPERATION_SERVERS],
+            json!(["0.94.4", "0.98.0"])
+        );
+        assert_eq!(
+            merged["paths"]["/a"]["get"][OPERATION_SERVERS],
+            json!(["0.94.4", "0.98.0"])
+        );
+        assert_eq!(
+            merged["paths"]["/gone"]["delete"][OPERATION_SERVERS],
+            json!(["0.94.4"])
+        );
+        assert_eq!(
+            merged["paths"]["/new"]["post"][OPERATION_SERVERS],
+            json!(["0.98.0"])
+        );
         let parameters = &merged["paths"]["/a"]["get"]["parameters"];
         assert_eq!(parameters[0]["name"], "tags");
-        assert_eq!(parameters[0]["schema"]["type"], "array", "the older form of a shared parameter");
+        assert_eq!(
+            parameters[0]["schema"]["type"], "array",
+            "the older form of a shared parameter"
+        );
         assert_eq!(parameters[1]["name"], "tag");
-        assert_eq!(parameters[1]["required"], false, "an older-only parameter is optional");
+        assert_eq!(
+            parameters[1]["required"], false,
+            "an older-only parameter is optional"
+        );
         let thing = &merged["components"]["schemas"]["Thing"];
-        assert_eq!(thing["properties"]["x"]["type"], "integer", "the newest form wins");
+        assert_eq!(
+            thing["properties"]["x"]["type"], "integer",
+            "the newest form wins"
+        );
         assert!(thing["properties"]["old"].is_object());
         assert_eq!(thing["required"], json!(["x"]));
         assert!(merged["components"]["schemas"]["OldOnly"].is_object());
@@ -460,10 +518,18 @@ mod tests {
         let mut misnamed = file("0.98.0", doc.clone());
         misnamed.path = "openapi/kitaru-server-0.97.0.openapi.json".into();
         let error = merge(&[misnamed]).unwrap_err().to_string();
-        assert!(error.contains("name it kitaru-server-0.98.0.openapi.json"), "{error}");
+        assert!(
+            error.contains("name it kitaru-server-0.98.0.openapi.json"),
+            "{error}"
+        );
         let mut twice = file("0.98.0", doc.clone());
         twice.path = "elsewhere/x.json".into();
-        let error = merge(&[file("0.98.0", doc), twice]).unwrap_err().to_string();
-        assert!(error.contains("two documents of server version 0.98.0"), "{error}");
+        let error = merge(&[file("0.98.0", doc), twice])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("two documents of server version 0.98.0"),
+            "{error}"
+        );
     }
 }

@@ -54,7 +54,10 @@ fn a_new_operation_is_hidden_until_it_is_decided() {
                 "responses": {"200": {"description": "ok"}}}
     });
     let generated = generate(&spec, &decisions()).expect("an undecided operation builds");
-    assert_eq!(generated.undecided, ["list_brand_new_things (GET /api/v1/brand_new)"]);
+    assert_eq!(
+        generated.undecided,
+        ["list_brand_new_things (GET /api/v1/brand_new)"]
+    );
     assert!(generated.report.contains(&format!(
         "| `list_brand_new_things` | GET | `/api/v1/brand_new` | `api:new` | hidden: {} |",
         api_tools::UNDECIDED
@@ -347,7 +350,10 @@ fn an_operation_is_decided_once_here_or_covered_by_a_tool() {
     fewer.remove("stop_run");
     let generated = api_tools::generate(&spec(), &decisions(), "api_tools.toml", &fewer).unwrap();
     assert!(
-        generated.undecided.iter().any(|u| u.starts_with("stop_run (POST ")),
+        generated
+            .undecided
+            .iter()
+            .any(|u| u.starts_with("stop_run (POST ")),
         "{:?}",
         generated.undecided
     );

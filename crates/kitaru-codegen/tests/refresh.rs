@@ -81,12 +81,25 @@ static VENDORED_0_98: LazyLock<(PathBuf, Report)> = LazyLock::new(|| {
 
 /// The operations 0.98.0 added, which `api_tools.toml` decides since.
 const ADDED_IN_0_98: [&str; 19] = [
-    "create_hook_invocation", "delete_hook_invocation", "get_hook_invocation",
-    "list_hook_invocations", "get_logs_entries", "prune_pipeline_snapshots",
-    "release_resource_request", "renew_resource_request", "get_run_statistics",
-    "publish_run_events", "stream_run_events", "list_webhooks", "create_webhook",
-    "delete_webhook", "get_webhook", "update_webhook", "get_raw_webhook_event",
-    "rotate_webhook_secret", "receive_webhook_event",
+    "create_hook_invocation",
+    "delete_hook_invocation",
+    "get_hook_invocation",
+    "list_hook_invocations",
+    "get_logs_entries",
+    "prune_pipeline_snapshots",
+    "release_resource_request",
+    "renew_resource_request",
+    "get_run_statistics",
+    "publish_run_events",
+    "stream_run_events",
+    "list_webhooks",
+    "create_webhook",
+    "delete_webhook",
+    "get_webhook",
+    "update_webhook",
+    "get_raw_webhook_event",
+    "rotate_webhook_secret",
+    "receive_webhook_event",
 ];
 
 /// The first refresh to 0.98.0, as it met the repository: 0.98.0 arriving

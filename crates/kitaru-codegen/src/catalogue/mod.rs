@@ -220,17 +220,7 @@ fn operation_of(
         summary: text(operation, "summary"),
         description: text(operation, "description"),
         deprecated: operation.get("deprecated").and_then(Value::as_bool) == Some(true),
-        servers: operation
-            .get(crate::versions::OPERATION_SERVERS)
-            .and_then(Value::as_array)
-            .map(|servers| {
-                servers
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        servers: crate::versions::servers_of(operation),
         parameters: params,
         body,
         input_schema: serde_json::to_string(&input_schema).expect("a JSON value always serialises"),
