@@ -28,7 +28,8 @@ fn read(path: &str) -> String {
 
 fn main() {
     println!("cargo:rerun-if-changed={SPECS}");
-    let specs = versions::read_dir(std::path::Path::new(SPECS), SPECS).unwrap_or_else(|e| panic!("{e}"));
+    let specs =
+        versions::read_dir(std::path::Path::new(SPECS), SPECS).unwrap_or_else(|e| panic!("{e}"));
     for spec in &specs {
         println!("cargo:rerun-if-changed={}", spec.path);
     }
@@ -39,7 +40,10 @@ fn main() {
         .flatten()
         .filter_map(|version| version.as_str())
         .collect();
-    println!("cargo:rustc-env=KITARU_SERVER_API_VERSIONS={}", known.join(", "));
+    println!(
+        "cargo:rustc-env=KITARU_SERVER_API_VERSIONS={}",
+        known.join(", ")
+    );
 
     let tools = tools::generate(&read(TOOLS), TOOLS).unwrap_or_else(|e| panic!("{TOOLS}: {e}"));
     let api = api_tools::generate(&spec, &read(API_TOOLS), API_TOOLS, &tools.coverage)

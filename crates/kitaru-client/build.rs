@@ -23,9 +23,13 @@ fn main() {
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let specs_dir = manifest_dir.join(SPECS);
     println!("cargo:rerun-if-changed={}", specs_dir.display());
-    let specs = kitaru_codegen::versions::read_dir(&specs_dir, SPECS).unwrap_or_else(|e| panic!("{e}"));
+    let specs =
+        kitaru_codegen::versions::read_dir(&specs_dir, SPECS).unwrap_or_else(|e| panic!("{e}"));
     for spec in &specs {
-        println!("cargo:rerun-if-changed={}", manifest_dir.join(&spec.path).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            manifest_dir.join(&spec.path).display()
+        );
     }
     let options = kitaru_codegen::Options {
         spec_file: SPECS.to_owned(),
@@ -34,7 +38,8 @@ fn main() {
         include_deprecated: true,
     };
     let started = Instant::now();
-    let generated = kitaru_codegen::generate_versions(&specs, &options).unwrap_or_else(|e| panic!("{e}"));
+    let generated =
+        kitaru_codegen::generate_versions(&specs, &options).unwrap_or_else(|e| panic!("{e}"));
     // Shown by `cargo build -vv`: the cost of generation within the build.
     eprintln!(
         "kitaru-codegen: {} operations, {} lines in {:.2?}; {} callable by name, input schemas {} bytes (largest: {}, {} bytes)",

@@ -177,16 +177,20 @@ fn availability(
     api: &ApiOperation,
 ) -> Option<String> {
     api.unavailable()
-        .or_else(|| server.and_then(|server| server.require(api.operation.name).err()).map(|error| error.to_string()))
         .or_else(|| {
-        (toolbox.selection().is_read_only() && !api.read_only()).then(|| {
-            format!(
-                "`{}` changes things and kitaru-mcp runs read-only (--read-only or \
-                 KITARU_MCP_READ_ONLY); restart it without read-only mode to call it",
-                api.operation.name
-            )
+            server
+                .and_then(|server| server.require(api.operation.name).err())
+                .map(|error| error.to_string())
         })
-    })
+        .or_else(|| {
+            (toolbox.selection().is_read_only() && !api.read_only()).then(|| {
+                format!(
+                    "`{}` changes things and kitaru-mcp runs read-only (--read-only or \
+                 KITARU_MCP_READ_ONLY); restart it without read-only mode to call it",
+                    api.operation.name
+                )
+            })
+        })
 }
 
 /// Lower-case words of `text`, split at anything but letters and digits.

@@ -464,10 +464,16 @@ async fn operations_the_connected_server_lacks_are_not_offered() {
     let line = kitaru_sdk::ServerLine::of(&version);
     // On a 0.10 server the 0.98 statistics; on a 0.21 one the 0.94 resource pools.
     let (lacked, lacked_needs, served) = match line {
-        kitaru_sdk::ServerLine::Kitaru010 => {
-            ("get_run_statistics", "ZenML 0.98.0 (kitaru 0.21)", "list_resource_pools")
-        }
-        _ => ("list_resource_pools", "ZenML 0.94.4 (kitaru 0.10)", "get_run_statistics"),
+        kitaru_sdk::ServerLine::Kitaru010 => (
+            "get_run_statistics",
+            "ZenML 0.98.0 (kitaru 0.21)",
+            "list_resource_pools",
+        ),
+        _ => (
+            "list_resource_pools",
+            "ZenML 0.94.4 (kitaru 0.10)",
+            "get_run_statistics",
+        ),
     };
     let mut peer = ours(&["--toolsets", "api:all,api:discovery"]);
     // Before any connection the version is not known: every tool is listed.
@@ -475,14 +481,19 @@ async fn operations_the_connected_server_lacks_are_not_offered() {
     assert!(names(&before).contains(&format!("api_{lacked}").as_str()));
     let arguments = |operation: &str| {
         if operation == "get_run_statistics" {
-            json!({"body": {}})
+            json!({"body": {"filter": {}}})
         } else {
             json!({})
         }
     };
     let refused = peer.call(&format!("api_{lacked}"), arguments(lacked));
     assert!(refused.is_error);
-    assert_eq!(refused.error_kind.as_deref(), Some("state"), "{:?}", refused.texts);
+    assert_eq!(
+        refused.error_kind.as_deref(),
+        Some("state"),
+        "{:?}",
+        refused.texts
+    );
     let text = refused.texts.join("\n");
     assert!(text.contains(&format!("runs ZenML {version}")), "{text}");
     assert!(text.contains(&format!("needs {lacked_needs}")), "{text}");
@@ -491,7 +502,10 @@ async fn operations_the_connected_server_lacks_are_not_offered() {
     // the server has, and discovery says why it cannot be called.
     let after = peer.tools();
     let listed = names(&after);
-    assert!(!listed.contains(&format!("api_{lacked}").as_str()), "still listed");
+    assert!(
+        !listed.contains(&format!("api_{lacked}").as_str()),
+        "still listed"
+    );
     assert!(listed.contains(&format!("api_{served}").as_str()));
     assert!(listed.contains(&"api_list_runs"));
     let described = peer.call("api_describe", json!({"operation": lacked}));
@@ -514,5 +528,13 @@ async fn operations_the_connected_server_lacks_are_not_offered() {
     assert!(!text.contains("whose API has no"), "{text}");
     if answered.is_error {
         assert!(text.contains("not enabled"), "{text}");
+    }
+    if served == "get_run_statistics" {
+        let answer = answered
+            .structured
+            .clone()
+            .unwrap_or_else(|| serde_json::from_str(&text).expect("a JSON answer"));
+        let groups = &answer["groups"];
+        assert!(groups[0]["run_count"].as_u64().unwrap() > 0, "{groups}");
     }
 }

@@ -383,12 +383,16 @@ mod tests {
     #[test]
     fn availability_follows_the_documents_of_each_version() {
         let both = find("list_runs").unwrap();
-        let newer = find("get_run_statistics").or_else(|| find("run_statistics")).expect(
-            "the run statistics operation of ZenML 0.98.0",
-        );
+        let newer = find("get_run_statistics")
+            .or_else(|| find("run_statistics"))
+            .expect("the run statistics operation of ZenML 0.98.0");
         let older = find("list_resource_pools").unwrap();
         for version in ["0.94.4", "0.98.0", "0.96.1", "0.93.0", "1.2.0"] {
-            assert_eq!(both.availability(version), Availability::Served, "{version}");
+            assert_eq!(
+                both.availability(version),
+                Availability::Served,
+                "{version}"
+            );
         }
         assert_eq!(newer.availability("0.98.0"), Availability::Served);
         assert_eq!(newer.availability("0.99.1"), Availability::Served);
@@ -398,9 +402,12 @@ mod tests {
         assert_eq!(newer.availability("0.94.4"), not_served);
         assert_eq!(newer.availability("0.90.0"), not_served);
         assert_eq!(newer.availability("0.96.0"), Availability::Unknown);
-        assert_eq!(older.availability("0.98.0"), Availability::NotServed {
-            served_by: vec!["0.94.4".into()],
-        });
+        assert_eq!(
+            older.availability("0.98.0"),
+            Availability::NotServed {
+                served_by: vec!["0.94.4".into()],
+            }
+        );
         assert_eq!(older.availability("0.94.4"), Availability::Served);
         assert_eq!(older.availability("not a version"), Availability::Unknown);
     }

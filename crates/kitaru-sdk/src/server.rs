@@ -113,7 +113,12 @@ impl ServerFacts {
 fn described(versions: &[String]) -> String {
     versions
         .iter()
-        .map(|version| format!("ZenML {version} (kitaru {})", ServerLine::of(version).kitaru()))
+        .map(|version| {
+            format!(
+                "ZenML {version} (kitaru {})",
+                ServerLine::of(version).kitaru()
+            )
+        })
         .collect::<Vec<_>>()
         .join(" or ")
 }
@@ -123,7 +128,12 @@ fn described(versions: &[String]) -> String {
 pub fn known_versions() -> String {
     operations::SERVER_VERSIONS
         .iter()
-        .map(|version| format!("ZenML {version} (kitaru {})", ServerLine::of(version).kitaru()))
+        .map(|version| {
+            format!(
+                "ZenML {version} (kitaru {})",
+                ServerLine::of(version).kitaru()
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -150,6 +160,21 @@ impl Kitaru {
     /// [`crate::Connector`] asks on connecting), without asking.
     pub fn known_server(&self) -> Option<&ServerFacts> {
         self.server.get()
+    }
+
+    /// The project kitaru 0.21 scopes its lookups to, as its errors name it
+    /// (the configured name or id, else the active project's id); `None`
+    /// on the 0.10 line, whose lookups name no project. For error texts
+    /// only: asked on the error path.
+    pub(crate) async fn lookup_project(&self) -> Option<String> {
+        let line = self.server().await.ok()?.line;
+        if line != ServerLine::Kitaru021 {
+            return None;
+        }
+        match self.project() {
+            Some(configured) => Some(configured.to_owned()),
+            None => self.active_project().await.ok().map(|p| p.id.to_string()),
+        }
     }
 
     /// `Ok` unless the connected server's API lacks the operation `name`
@@ -182,16 +207,26 @@ mod tests {
         let error = old.require("get_run_statistics").unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::State);
         let text = error.to_string();
-        assert!(text.contains("ZenML 0.94.4 (the kitaru 0.10 line)"), "{text}");
+        assert!(
+            text.contains("ZenML 0.94.4 (the kitaru 0.10 line)"),
+            "{text}"
+        );
         assert!(text.contains("needs ZenML 0.98.0 (kitaru 0.21)"), "{text}");
         assert!(text.contains("POST /api/v1/runs/statistics"), "{text}");
         let new = ServerFacts::of("0.98.0");
         assert!(new.require("get_run_statistics").is_ok());
         let error = new.require("list_resource_pools").unwrap_err().to_string();
-        assert!(error.contains("needs ZenML 0.94.4 (kitaru 0.10)"), "{error}");
+        assert!(
+            error.contains("needs ZenML 0.94.4 (kitaru 0.10)"),
+            "{error}"
+        );
         assert!(new.require("list_runs").is_ok() && old.require("list_runs").is_ok());
         assert!(!ServerFacts::of("0.96.0").known());
-        assert!(ServerFacts::of("0.96.0").require("get_run_statistics").is_ok());
+        assert!(
+            ServerFacts::of("0.96.0")
+                .require("get_run_statistics")
+                .is_ok()
+        );
         assert_eq!(
             known_versions(),
             "ZenML 0.94.4 (kitaru 0.10), ZenML 0.98.0 (kitaru 0.21)"

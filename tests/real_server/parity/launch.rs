@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{assert_same_answers, execution_fixes, ours, reference, strs};
+use super::{assert_same_answers, awaiting_tools_v, execution_fixes, ours, reference, strs};
 use kitaru_testkit::{executions_lock, install_flow_module, server};
 
 const AGENT: &str = "flows/extra_replay.py:research_agent";
@@ -41,9 +41,26 @@ fn a_flow_run_and_its_replay_match() {
         "overrides": {"checkpoint.gather_sources": "OVERRIDDEN NOTES"},
         "flow_inputs": {"topic": "replayed"},
     });
-    let (_, ours) = same_launch("kitaru_executions_replay", &replay, &strs(&allowed));
+    let ours = if awaiting_tools_v("kitaru_executions_replay") {
+        // The 0.21 reference takes its new replay form only: ours alone.
+        ours_only_launch("kitaru_executions_replay", &replay)
+    } else {
+        same_launch("kitaru_executions_replay", &replay, &strs(&allowed)).1
+    };
     assert_eq!(ours["operation"], "replay");
+    assert_eq!(ours["execution"]["status"], "completed", "{ours}");
     assert_eq!(ours["execution"]["original_exec_id"], source.as_str());
+}
+
+/// Calls `tool` on ours alone (holding off listing tests): its payload.
+fn ours_only_launch(tool: &str, arguments: &Value) -> Value {
+    let _changing = executions_lock()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    install_flow_module("extra_replay");
+    let answer = ours().call(tool, arguments.clone());
+    assert!(!answer.is_error, "{tool} {arguments}: {:?}", answer.texts);
+    answer.structured.unwrap()
 }
 
 #[test]
@@ -64,6 +81,10 @@ fn bad_runs_fail_alike() {
 
 #[test]
 fn bad_replays_fail_alike() {
+    if awaiting_tools_v("kitaru_executions_replay") {
+        eprintln!("the 0.21 reference takes only its new replay form: nothing to compare yet");
+        return;
+    }
     let completed = server().str("/seed/completed/exec_id");
     for (from, overrides) in [
         ("greet", json!({"wait.approve": true})),

@@ -249,14 +249,59 @@ fn ours_only(name: &str) -> bool {
     EXTRA_TOOLS.contains(&name) || (memory && !server().line().python_memory())
 }
 
+/// The 0.21 reference's tools that are not here yet (the "Tools V" issue,
+/// listed in docs/reference-differences.md).
+const TOOLS_V_NEW: [&str; 11] = [
+    "kitaru_executions_abort_wait",
+    "kitaru_executions_cohort",
+    "kitaru_executions_diff",
+    "kitaru_executions_diff_matrix",
+    "kitaru_executions_resume",
+    "kitaru_executions_statistics",
+    "kitaru_projects_current",
+    "kitaru_projects_list",
+    "kitaru_projects_show",
+    "kitaru_projects_use",
+    "kitaru_secrets_list",
+];
+/// The 0.21 reference's tools whose arguments changed (its replay form,
+/// `manage_stack`'s `sandbox`): the same issue.
+const TOOLS_V_CHANGED: [&str; 2] = ["kitaru_executions_replay", "manage_stack"];
+
+/// Whether `tool`'s 0.21 form is still to come here (on a 0.21 server).
+fn awaiting_tools_v(tool: &str) -> bool {
+    server().line() == kitaru_testkit::Line::V0_21 && TOOLS_V_CHANGED.contains(&tool)
+}
+
 #[test]
 fn both_servers_list_the_same_tools_with_the_same_arguments() {
     let theirs = reference().tools();
     let ours = ours().tools();
     let mut differences = Vec::new();
+    // The reference's tools ours lacks: none on the 0.10 line; on the 0.21
+    // line, exactly those still to come (so this fails once one lands).
+    let mut missing: Vec<&str> = theirs
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .filter(|name| !ours.iter().any(|o| o["name"] == *name))
+        .collect();
+    missing.sort_unstable();
+    let expected: &[&str] = match server().line() {
+        kitaru_testkit::Line::V0_21 => &TOOLS_V_NEW,
+        _ => &[],
+    };
+    assert_eq!(missing, expected, "the reference's tools ours lacks");
     for tool in &ours {
         let name = tool["name"].as_str().unwrap();
         if ours_only(name) {
+            continue;
+        }
+        if awaiting_tools_v(name) {
+            let reference = theirs.iter().find(|t| t["name"] == tool["name"]).unwrap();
+            assert_ne!(
+                tool["inputSchema"]["properties"], reference["inputSchema"]["properties"],
+                "{name} has its 0.21 form now: leave it to the comparison"
+            );
             continue;
         }
         let extra = |argument: &String| EXTRA_ARGUMENTS.contains(&(name, argument.as_str()));
@@ -743,11 +788,24 @@ fn cancel_of_a_waiting_execution_ends_in_the_same_state() {
     let mut cancelled = ours.structured.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
 
-    // The reference's execution, read back, is in the state ours reported.
     let mut theirs_after = self::ours()
         .call("kitaru_executions_get", json!({"exec_id": fresh[0]}))
         .structured
         .unwrap();
+    if server().line() == kitaru_testkit::Line::V0_21 {
+        // On the 0.21 line the reference's run, only marked stopping, reads
+        // as still waiting (kitaru 0.21 reads stopping as running, waiting
+        // while a wait is pending); ours aborted the wait, so the server
+        // stopped the run (a documented fix).
+        assert_eq!(theirs_after["status"], "waiting", "{theirs_after}");
+        assert_eq!(cancelled["status_reason"], "Wait condition was aborted.");
+        assert_eq!(cancelled["pending_wait"], Value::Null, "{cancelled}");
+        let wait = &theirs_after["pending_wait"]["name"];
+        assert_eq!(wait, "approve_extra", "{theirs_after}");
+        return;
+    }
+    // On the 0.10 line the reference's execution, read back, is in the
+    // state ours reported.
     for execution in [&mut cancelled, &mut theirs_after] {
         anonymize(execution);
         forget_cache_hits(execution);

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{assert_same_answers, ours, reference, same_payload};
+use super::{assert_same_answers, awaiting_tools_v, ours, reference, same_payload};
 use crate::mcp_stacks::unique_name;
 
 /// A payload with `name` written as `<name>`, so that two stacks compare.
@@ -55,8 +55,38 @@ fn bad_stack_options_are_refused_alike() {
         json!({"action": "delete", "name": "never-made-stack"}),
         json!({"action": "delete", "name": "default"}),
     ] {
+        if awaiting_tools_v("manage_stack") {
+            // The 0.21 reference's lists of stack types and `extra` targets
+            // have `modal` and `sandbox`, to come with its `sandbox`
+            // argument: those texts are left out.
+            let theirs = reference().call("manage_stack", arguments.clone());
+            let text = theirs.texts.join("\n");
+            if text.contains("modal") || text.contains("sandbox") {
+                continue;
+            }
+            let ours = ours().call("manage_stack", arguments.clone());
+            assert_same_answers("manage_stack", &arguments, theirs, ours, &[]);
+            continue;
+        }
         same_payload("manage_stack", arguments, &[]);
     }
+}
+
+/// On the 0.21 line the reference gives a local stack a local sandbox
+/// component (its `sandbox` argument, still to come here): the answers'
+/// component lists without it.
+fn without_sandbox(mut answer: kitaru_testkit::ToolAnswer) -> kitaru_testkit::ToolAnswer {
+    if !awaiting_tools_v("manage_stack") {
+        return answer;
+    }
+    if let Some(payload) = answer.structured.as_mut() {
+        for key in ["components_created", "components_deleted"] {
+            if let Some(list) = payload[key].as_array_mut() {
+                list.retain(|item| !item.as_str().is_some_and(|s| s.ends_with("(sandbox)")));
+            }
+        }
+    }
+    answer
 }
 
 #[test]
@@ -72,8 +102,8 @@ fn stacks_made_by_one_are_deleted_by_the_other_with_the_same_payloads() {
     let (x, y) = assert_same_answers(
         "manage_stack",
         &create("<name>"),
-        named_answer(made_by_them, &a),
-        named_answer(made_by_us, &b),
+        without_sandbox(named_answer(made_by_them, &a)),
+        without_sandbox(named_answer(made_by_us, &b)),
         &[],
     );
     assert_eq!(x["stack_type"], "local");
@@ -85,8 +115,8 @@ fn stacks_made_by_one_are_deleted_by_the_other_with_the_same_payloads() {
     let (x, _) = assert_same_answers(
         "manage_stack",
         &delete("<name>"),
-        named_answer(deleted_by_them, &b),
-        named_answer(deleted_by_us, &a),
+        without_sandbox(named_answer(deleted_by_them, &b)),
+        without_sandbox(named_answer(deleted_by_us, &a)),
         &[],
     );
     assert_eq!(

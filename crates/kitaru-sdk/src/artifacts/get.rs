@@ -141,10 +141,16 @@ async fn find(kitaru: &Kitaru, wanted: &str) -> Result<ArtifactVersionResponse, 
                 context()
             ))
         })?),
-        0 => Err(Error::NotFound(format!(
-            "{}: 'No artifact_versions found for name, ID or prefix {wanted}.'",
-            context()
-        ))),
+        0 => {
+            let scope = kitaru
+                .lookup_project()
+                .await
+                .map_or_else(String::new, |project| format!(" in project {project}"));
+            Err(Error::NotFound(format!(
+                "{}: 'No artifact_versions found for name, ID or prefix {wanted}{scope}.'",
+                context()
+            )))
+        }
         total => {
             let ids: Vec<String> = by_prefix.items.iter().map(|v| v.id.to_string()).collect();
             let more = if total > ids.len() as u64 {

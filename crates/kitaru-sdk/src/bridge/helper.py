@@ -10,7 +10,9 @@
 #     {"event": "error", "type": ..., "message": ...}
 # Its stdout and stderr (the flow's output) go to a log file, never to the
 # MCP protocol stream.
+import dataclasses
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -89,13 +91,29 @@ def replay_flow(request):
         if target is not None and callable(getattr(target, "replay", None)) and hasattr(
             target, "_pipeline"
         ):
+            fields = {field.name for field in dataclasses.fields(ReplayPlan)}
+            extra = {}
+            if "runtime_context" in fields:
+                # kitaru 0.21: checkpoints read overrides at run time from a
+                # context; the caller's plan has none beyond the boundary.
+                from kitaru.replay_context import ReplayRuntimeContext
+
+                extra["runtime_context"] = ReplayRuntimeContext(at=plan["from"])
             planned = ReplayPlan(
                 original_run_id=request["source"],
                 steps_to_skip=set(plan["steps_to_skip"]),
                 input_overrides=plan["input_overrides"],
                 step_input_overrides=plan["step_input_overrides"],
+                **extra,
             )
             flow_module.build_replay_plan = lambda **_: planned
+            if "at" in inspect.signature(target.replay).parameters:
+                # kitaru 0.21: replay(execution, at=...) answers a submission
+                # (one row per replayed execution); the caller does the waiting.
+                submission = target.replay(
+                    request["source"], at=plan["from"], wait=False, on_error="fail"
+                )
+                return {"exec_id": str(submission.results[0].replay_exec_id)}
             handle = target.replay(request["source"], from_=plan["from"])
             return {"exec_id": handle.exec_id}
     pipeline = getattr(module, attribute, None)

@@ -1,9 +1,13 @@
 //! Cancelling an execution: the server's forceful stop of a pipeline run.
 
 use kitaru_client::types::ExecutionStatus as ZenmlStatus;
+use kitaru_client::types::{
+    PipelineRunUpdate, RunWaitConditionResolution, RunWaitConditionResolveRequest,
+};
 
 use super::execution::Execution;
-use super::lookup;
+use super::{lookup, waits};
+use crate::ServerLine;
 use crate::{Error, Kitaru};
 use kitaru_client::ApiError;
 
@@ -17,6 +21,14 @@ use kitaru_client::ApiError;
 /// for a paused execution nothing is left running, so that is success; for
 /// one that is running it is an error, since its process goes on until it
 /// ends, fails or reaches a wait.
+///
+/// On the 0.21 line a run only marked stopping would read as running or
+/// waiting forever, so cancelling finishes the job: an execution blocked on
+/// a wait has the wait aborted (the server stops the run, and a runner
+/// polling the wait ends cleanly), and a paused one the orchestrator cannot
+/// kill is marked stopped. Either reads as `cancelled`. (The reference
+/// kitaru-mcp 0.21 reports the local orchestrator's missing forceful stop
+/// as a failure and leaves the run stopping.)
 pub async fn cancel(kitaru: &Kitaru, exec_id: &str) -> Result<Execution, Error> {
     let run = lookup::find_run(kitaru, exec_id).await?;
     if run
@@ -36,6 +48,17 @@ pub async fn cancel(kitaru: &Kitaru, exec_id: &str) -> Result<Execution, Error> 
         return Err(Error::State(refusal.to_owned()));
     }
     let run_id = run.id.to_string();
+    let line = kitaru.server().await.map(|facts| facts.line).ok();
+    if line == Some(ServerLine::Kitaru021) {
+        let pending = waits::pending_waits_of(kitaru, std::slice::from_ref(&run_id))
+            .await?
+            .remove(&run_id)
+            .unwrap_or_default();
+        if let Some(condition) = waits::current_wait(&run, &pending) {
+            abort_wait(kitaru, exec_id, condition.id).await?;
+            return Execution::load(kitaru, lookup::reload(kitaru, &run_id).await?).await;
+        }
+    }
     let answer = kitaru
         .client
         .stop_run()
@@ -49,8 +72,67 @@ pub async fn cancel(kitaru: &Kitaru, exec_id: &str) -> Result<Execution, Error> 
         if !(cannot_kill(&exception) && paused) {
             return Err(stop_failed(exec_id, exception));
         }
+        if line == Some(ServerLine::Kitaru021) {
+            finish_stop(kitaru, exec_id, run.id).await?;
+        }
     }
     Execution::load(kitaru, lookup::reload(kitaru, &run_id).await?).await
+}
+
+/// Ends a run blocked on a wait by aborting the wait: the server then
+/// marks the run stopped (`Wait condition was aborted.`), and a runner
+/// still polling the wait ends without failing the run. Used on the 0.21
+/// line, where a run merely marked stopping reads as still waiting.
+async fn abort_wait(kitaru: &Kitaru, exec_id: &str, condition: uuid::Uuid) -> Result<(), Error> {
+    let request = RunWaitConditionResolveRequest {
+        resolution: RunWaitConditionResolution::Abort,
+        result: None,
+        user: None,
+    };
+    kitaru
+        .client
+        .resolve_run_wait_condition()
+        .run_wait_condition_id(condition)
+        .body(request)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|error| {
+            Error::api(
+                format!("Failed to cancel execution '{exec_id}' (aborting its wait)"),
+                ApiError::from(error),
+            )
+        })
+}
+
+/// Marks a paused run that the server left stopping as stopped: nothing
+/// runs it, so nothing else ever would (on the 0.21 line a stopping run
+/// reads as running).
+async fn finish_stop(kitaru: &Kitaru, exec_id: &str, run_id: uuid::Uuid) -> Result<(), Error> {
+    let update = PipelineRunUpdate {
+        add_logs: None,
+        add_tags: None,
+        exception_info: None,
+        orchestrator_run_id: None,
+        outputs: None,
+        remove_tags: None,
+        status: Some(ZenmlStatus::Stopped),
+        status_reason: Some("Manual stop requested.".to_owned()),
+    };
+    kitaru
+        .client
+        .update_run()
+        .run_id(run_id)
+        .body(update)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|error| {
+            Error::api(
+                format!("Failed to cancel execution '{exec_id}' (marking it stopped)"),
+                ApiError::from(error),
+            )
+        })
 }
 
 /// Why a run in this ZenML status cannot be stopped, if it cannot.

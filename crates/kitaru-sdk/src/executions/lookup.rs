@@ -49,22 +49,42 @@ pub(crate) async fn find_run(
             .iter()
             .map(|run| format!("'{}: {}'", run.name, run.id))
             .collect();
+        let scope = project_scope(kitaru).await;
         return Err(Error::NotFound(format!(
-            "{context}: {} runs have been found that have an ID prefix that matches the provided \
-             string '{exec_id}':\n[{}].\nPlease provide more characters to uniquely identify only \
-             one of the runs.",
+            "{context}: {} runs have been found {scope}that have an ID prefix that matches the \
+             provided string '{exec_id}':\n[{}].\nPlease provide more characters to uniquely \
+             identify only one of the runs.",
             by_prefix.total,
             matches.join(", ")
         )));
     }
-    by_prefix.items.into_iter().next().map(Box::new).ok_or_else(|| {
-        Error::NotFound(format!(
-            "{context}: {}",
-            python_repr(&format!(
-                "No runs have been found that have an ID prefix that matches the provided string '{exec_id}'."
-            ))
-        ))
-    })
+    match by_prefix.items.into_iter().next() {
+        Some(run) => Ok(Box::new(run)),
+        None => {
+            // ZenML 0.98 puts a space of its own after the scope.
+            let mut scope = project_scope(kitaru).await;
+            if !scope.is_empty() {
+                scope.push(' ');
+            }
+            Err(Error::NotFound(format!(
+                "{context}: {}",
+                python_repr(&format!(
+                    "No runs have been found {scope}that have an ID prefix that matches the \
+                     provided string '{exec_id}'."
+                ))
+            )))
+        }
+    }
+}
+
+/// How a lookup's error names where it looked, as ZenML 0.98 words it for
+/// kitaru 0.21 (`in project <project> `, followed by a space of ZenML's
+/// own); nothing on the 0.10 line.
+async fn project_scope(kitaru: &Kitaru) -> String {
+    kitaru
+        .lookup_project()
+        .await
+        .map_or_else(String::new, |project| format!("in project {project} "))
 }
 
 /// The run with this id, read again (after a change).
