@@ -165,6 +165,20 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `kitaru_executions_abort_wait`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsAbortWaitArgs {
+        ///Execution id, id prefix or run name.
+        pub exec_id: String,
+        ///Wait name or id.
+        pub wait: String,
+    }
+    impl crate::tools::Validate for ExecutionsAbortWaitArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
     ///Arguments of `kitaru_executions_watch`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
@@ -368,6 +382,48 @@ pub mod args {
     #[serde(deny_unknown_fields)]
     pub struct StopLocalServerArgs {}
     impl crate::tools::Validate for StopLocalServerArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_projects_list`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ProjectsListArgs {}
+    impl crate::tools::Validate for ProjectsListArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_projects_current`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ProjectsCurrentArgs {}
+    impl crate::tools::Validate for ProjectsCurrentArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_projects_show`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ProjectsShowArgs {
+        ///Project name, id or id prefix.
+        pub name_or_id: String,
+    }
+    impl crate::tools::Validate for ProjectsShowArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_projects_use`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ProjectsUseArgs {
+        ///Project name, id or id prefix.
+        pub name_or_id: String,
+    }
+    impl crate::tools::Validate for ProjectsUseArgs {
         fn validate(&self) -> Result<(), crate::tools::ToolError> {
             Ok(())
         }
@@ -840,5 +896,27 @@ pub mod args {
     }
     fn default_kitaru_secrets_create_private() -> bool {
         false
+    }
+    ///Arguments of `kitaru_secrets_list`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct SecretsListArgs {
+        ///Page, from 1.
+        #[serde(default = "default_kitaru_secrets_list_page")]
+        pub page: i64,
+        ///Secrets per page.
+        #[serde(default = "default_kitaru_secrets_list_size")]
+        pub size: i64,
+    }
+    impl crate::tools::Validate for SecretsListArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_secrets_list_page() -> i64 {
+        1i64
+    }
+    fn default_kitaru_secrets_list_size() -> i64 {
+        20i64
     }
 }

@@ -15,6 +15,8 @@ pub mod names {
     pub const EXECUTIONS_CANCEL: &str = "kitaru_executions_cancel";
     ///`kitaru_executions_input`: Answer a wait
     pub const EXECUTIONS_INPUT: &str = "kitaru_executions_input";
+    ///`kitaru_executions_abort_wait`: Abort a wait
+    pub const EXECUTIONS_ABORT_WAIT: &str = "kitaru_executions_abort_wait";
     ///`kitaru_executions_watch`: Watch an execution
     pub const EXECUTIONS_WATCH: &str = "kitaru_executions_watch";
     ///`kitaru_executions_run`: Run a flow
@@ -35,6 +37,14 @@ pub mod names {
     pub const START_LOCAL_SERVER: &str = "kitaru_start_local_server";
     ///`kitaru_stop_local_server`: Stop the local server
     pub const STOP_LOCAL_SERVER: &str = "kitaru_stop_local_server";
+    ///`kitaru_projects_list`: List projects
+    pub const PROJECTS_LIST: &str = "kitaru_projects_list";
+    ///`kitaru_projects_current`: The active project
+    pub const PROJECTS_CURRENT: &str = "kitaru_projects_current";
+    ///`kitaru_projects_show`: Show a project
+    pub const PROJECTS_SHOW: &str = "kitaru_projects_show";
+    ///`kitaru_projects_use`: Use a project
+    pub const PROJECTS_USE: &str = "kitaru_projects_use";
     ///`kitaru_stacks_list`: List stacks
     pub const STACKS_LIST: &str = "kitaru_stacks_list";
     ///`manage_stack`: Create or delete a stack
@@ -75,6 +85,8 @@ pub mod names {
     pub const DEPLOYMENTS_DELETE: &str = "kitaru_deployments_delete";
     ///`kitaru_secrets_create`: Create a secret
     pub const SECRETS_CREATE: &str = "kitaru_secrets_create";
+    ///`kitaru_secrets_list`: List secrets
+    pub const SECRETS_LIST: &str = "kitaru_secrets_list";
 }
 /// Every tool, in declaration order.
 pub const TOOLS: &[crate::catalog::ToolInfo] = &[
@@ -131,6 +143,15 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
         task: false,
         view: false,
         covers: &["resolve_run_wait_condition"],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_executions_abort_wait",
+        title: "Abort a wait",
+        toolset: "executions",
+        read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
     },
     crate::catalog::ToolInfo {
         name: "kitaru_executions_watch",
@@ -216,6 +237,42 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
     crate::catalog::ToolInfo {
         name: "kitaru_stop_local_server",
         title: "Stop the local server",
+        toolset: "connection",
+        read_only: false,
+        task: false,
+        view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_projects_list",
+        title: "List projects",
+        toolset: "connection",
+        read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_projects_current",
+        title: "The active project",
+        toolset: "connection",
+        read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_projects_show",
+        title: "Show a project",
+        toolset: "connection",
+        read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_projects_use",
+        title: "Use a project",
         toolset: "connection",
         read_only: false,
         task: false,
@@ -402,6 +459,15 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
         view: false,
         covers: &["create_secret"],
     },
+    crate::catalog::ToolInfo {
+        name: "kitaru_secrets_list",
+        title: "List secrets",
+        toolset: "secrets",
+        read_only: true,
+        task: false,
+        view: false,
+        covers: &["list_secrets"],
+    },
 ];
 /// Every toolset, by name.
 pub const TOOLSETS: &[crate::catalog::ToolsetInfo] = &[
@@ -411,7 +477,7 @@ pub const TOOLSETS: &[crate::catalog::ToolsetInfo] = &[
     },
     crate::catalog::ToolsetInfo {
         name: "connection",
-        description: "Connection: which Kitaru server is used, how, and where each setting came from.",
+        description: "Connection: which Kitaru server and project are used, how, and where each setting came from.",
     },
     crate::catalog::ToolsetInfo {
         name: "deployments",
@@ -431,7 +497,7 @@ pub const TOOLSETS: &[crate::catalog::ToolsetInfo] = &[
     },
     crate::catalog::ToolsetInfo {
         name: "secrets",
-        description: "Secrets: create named credentials on the server; values are never shown.",
+        description: "Secrets: create and list named credentials on the server; values are never shown.",
     },
     crate::catalog::ToolsetInfo {
         name: "stacks",

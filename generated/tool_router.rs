@@ -235,6 +235,48 @@ impl crate::tools::Toolbox {
         crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_executions_abort_wait",
+        description = "Abort an execution's pending wait: the server then stops the execution.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsAbortWaitArgs>(),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Execution>(
+
+        ),
+        annotations(
+            title = "Abort a wait",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_executions_abort_wait(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
+                "kitaru_executions_abort_wait",
+                request,
+            )
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsAbortWaitArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::abort_wait(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_executions_watch",
         description = "Follow an execution until it ends, waits or max_wait_seconds pass; progress notifications on the way.",
         input_schema = crate::tools::input_schema::<args::ExecutionsWatchArgs>(),
@@ -626,6 +668,159 @@ impl crate::tools::Toolbox {
             kitaru_sdk::local_server::LocalServerStopped,
             _,
         >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_projects_list",
+        description = "Projects the user can see, the active one marked.",
+        input_schema = crate::tools::input_schema::<args::ProjectsListArgs>(),
+        output_schema = crate::tools::output_schema::<crate::tools::Listed<kitaru_sdk::projects::ProjectInfo>>(
+
+        ),
+        annotations(
+            title = "List projects",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_projects_list(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_projects_list", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ProjectsListArgs = crate::tools::arguments(arguments)?;
+                crate::tools::projects::list(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::Listed<kitaru_sdk::projects::ProjectInfo>,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_projects_current",
+        description = "The active project: queries are scoped to it.",
+        input_schema = crate::tools::input_schema::<args::ProjectsCurrentArgs>(),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::projects::ProjectInfo>(
+
+        ),
+        annotations(
+            title = "The active project",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_projects_current(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_projects_current", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ProjectsCurrentArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::projects::current(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::projects::ProjectInfo, _>(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_projects_show",
+        description = "One project, by name or id.",
+        input_schema = crate::tools::input_schema::<args::ProjectsShowArgs>(),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::projects::ProjectInfo>(
+
+        ),
+        annotations(
+            title = "Show a project",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_projects_show(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_projects_show", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ProjectsShowArgs = crate::tools::arguments(arguments)?;
+                crate::tools::projects::show(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::projects::ProjectInfo, _>(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_projects_use",
+        description = "Make a project the active one (recorded where the CLI keeps it).",
+        input_schema = crate::tools::input_schema::<args::ProjectsUseArgs>(),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::projects::ProjectInfo>(
+
+        ),
+        annotations(
+            title = "Use a project",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_projects_use(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_projects_use", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ProjectsUseArgs = crate::tools::arguments(arguments)?;
+                crate::tools::projects::use_project(
+                        &*self.connector_of(context.request())?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::projects::ProjectInfo, _>(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_stacks_list",
@@ -1423,5 +1618,45 @@ impl crate::tools::Toolbox {
             })
             .await;
         crate::tools::respond::<kitaru_sdk::secrets::SecretSummary, _>(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_secrets_list",
+        description = "Secrets by name: visibility and key names, never values.",
+        input_schema = crate::tools::input_schema::<args::SecretsListArgs>(),
+        output_schema = crate::tools::output_schema::<crate::tools::Listed<kitaru_sdk::secrets::SecretSummary>>(
+
+        ),
+        annotations(
+            title = "List secrets",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_secrets_list(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_secrets_list", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::SecretsListArgs = crate::tools::arguments(arguments)?;
+                crate::tools::secrets::list(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::Listed<kitaru_sdk::secrets::SecretSummary>,
+            _,
+        >(&context, outcome)
     }
 }

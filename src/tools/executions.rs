@@ -7,7 +7,8 @@ use kitaru_sdk::executions::{
 };
 
 use super::args::{
-    ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs, ExecutionsLatestArgs,
+    ExecutionsAbortWaitArgs, ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs,
+    ExecutionsLatestArgs,
     ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsRetryArgs, ExecutionsRunArgs,
     ExecutionsWatchArgs, GetExecutionLogsArgs,
 };
@@ -117,6 +118,15 @@ pub async fn input(
     _: &ToolContext,
 ) -> Result<Execution, ToolError> {
     Ok(executions::input(kitaru, &args.exec_id, &args.wait, args.value).await?)
+}
+
+/// `kitaru_executions_abort_wait`.
+pub async fn abort_wait(
+    kitaru: &Kitaru,
+    args: ExecutionsAbortWaitArgs,
+    _: &ToolContext,
+) -> Result<Execution, ToolError> {
+    Ok(executions::abort_wait(kitaru, &args.exec_id, &args.wait).await?)
 }
 
 /// `kitaru_executions_run`: the flow runs in the user's Kitaru Python,

@@ -18,6 +18,7 @@ mod error;
 mod executions;
 pub mod formats;
 mod memory;
+mod projects;
 mod secrets;
 mod stacks;
 mod toolbox;

@@ -16,6 +16,7 @@ mod mcp_faults;
 mod mcp_fuzz;
 mod mcp_http;
 mod mcp_progress;
+mod mcp_projects;
 mod mcp_prompts;
 mod mcp_python;
 mod mcp_resources;

@@ -63,6 +63,7 @@ mod llm;
 pub mod local_server;
 pub mod memory;
 mod pool;
+pub mod projects;
 mod program;
 mod python_repr;
 pub mod secrets;

@@ -6,6 +6,11 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use kitaru_client::paging::Paged as _;
+use kitaru_client::types::SecretResponse;
+
+use crate::error::ApiContext;
 use crate::python_repr::Py;
 use crate::{Error, ErrorKind, Kitaru};
 
@@ -110,14 +115,81 @@ pub async fn create(
             });
         }
     };
-    let body = created.body.as_ref();
+    Ok(summary(&created))
+}
+
+/// The secrets the user can see, metadata only, ordered by lower-case
+/// name then id, page `page` (from 1) of `size` of them
+/// (`kitaru_secrets_list`). Every secret is listed to order them, as the
+/// Python SDK does; the server's list carries no values, so the key names
+/// of the page's secrets are read from each (the kitaru 0.21 reference
+/// shows `keys: []` for all of them). Values are read only to name the
+/// keys and never leave this function.
+pub async fn list(kitaru: &Kitaru, page: i64, size: i64) -> Result<Vec<SecretSummary>, Error> {
+    if page < 1 {
+        return Err(Error::argument("page", "`page` must be an integer >= 1."));
+    }
+    if size < 1 {
+        return Err(Error::argument("size", "`size` must be an integer >= 1."));
+    }
+    let secrets = kitaru
+        .client
+        .list_secrets()
+        .size(LIST_PAGE_SIZE)
+        .all()
+        .await
+        .context("Failed to list secrets")?;
+    let mut summaries: Vec<SecretSummary> = secrets.iter().map(summary).collect();
+    summaries.sort_by(|a, b| {
+        (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id))
+    });
+    let skip = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
+    let take = usize::try_from(size).unwrap_or(usize::MAX);
+    let shown = summaries.into_iter().skip(skip).take(take);
+    futures_util::stream::iter(shown.map(|listed| with_keys(kitaru, listed)))
+        .buffered(READ_AT_ONCE)
+        .try_collect()
+        .await
+}
+
+/// How many secrets are read at once for their key names.
+const READ_AT_ONCE: usize = 8;
+
+/// `listed` with its key names, read from the secret itself; as listed if
+/// it was deleted meanwhile.
+async fn with_keys(kitaru: &Kitaru, listed: SecretSummary) -> Result<SecretSummary, Error> {
+    let Ok(id) = uuid::Uuid::parse_str(&listed.id) else {
+        return Ok(listed);
+    };
+    match kitaru.client.get_secret().secret_id(id).send().await {
+        Ok(secret) => Ok(summary(&secret.into_inner())),
+        Err(error) => {
+            let error = kitaru_client::ApiError::from(error);
+            if error.status == Some(404) {
+                Ok(listed)
+            } else {
+                Err(Error::api(
+                    format!("Failed to read secret `{}`", listed.name),
+                    error,
+                ))
+            }
+        }
+    }
+}
+
+/// How many secrets one list request asks for.
+const LIST_PAGE_SIZE: i64 = 200;
+
+/// A secret's metadata: its keys sorted, never its values.
+fn summary(secret: &SecretResponse) -> SecretSummary {
+    let body = secret.body.as_ref();
     let mut keys: Vec<String> = body
         .map(|body| body.values.keys().cloned().collect())
         .unwrap_or_default();
     keys.sort();
-    Ok(SecretSummary {
-        id: created.id.to_string(),
-        name: created.name,
+    SecretSummary {
+        id: secret.id.to_string(),
+        name: secret.name.clone(),
         visibility: if body.is_some_and(|body| body.private) {
             "private"
         } else {
@@ -126,7 +198,7 @@ pub async fn create(
         .to_owned(),
         keys,
         has_missing_values: body.is_some_and(|body| body.values.values().any(Option::is_none)),
-    })
+    }
 }
 
 #[cfg(test)]

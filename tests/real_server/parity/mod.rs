@@ -14,6 +14,7 @@ mod deployments;
 mod launch;
 mod memory;
 mod stacks;
+mod tools_v;
 
 fn start(program: &str) -> StdioPeer {
     StdioPeer::start(server().command(program))
@@ -246,18 +247,23 @@ const EXTRA_TOOLS: [&str; 1] = ["kitaru_executions_watch"];
 /// memory (0.21).
 fn ours_only(name: &str) -> bool {
     let memory = kitaru_mcp::catalog::ToolInfo::named(name).is_some_and(|t| t.toolset == "memory");
-    EXTRA_TOOLS.contains(&name) || (memory && !server().line().python_memory())
+    EXTRA_TOOLS.contains(&name)
+        || (memory && !server().line().python_memory())
+        || (server().line() == kitaru_testkit::Line::V0_10 && TOOLS_V_LANDED.contains(&name))
 }
 
 /// The 0.21 reference's tools that are not here yet (the "Tools V" issue,
 /// listed in docs/reference-differences.md).
-const TOOLS_V_NEW: [&str; 11] = [
-    "kitaru_executions_abort_wait",
+const TOOLS_V_NEW: [&str; 5] = [
     "kitaru_executions_cohort",
     "kitaru_executions_diff",
     "kitaru_executions_diff_matrix",
     "kitaru_executions_resume",
     "kitaru_executions_statistics",
+];
+/// The 0.21 reference's tools that are here: the 0.10 reference lacks them.
+const TOOLS_V_LANDED: [&str; 6] = [
+    "kitaru_executions_abort_wait",
     "kitaru_projects_current",
     "kitaru_projects_list",
     "kitaru_projects_show",

@@ -45,7 +45,7 @@ pub use spec::{
 };
 pub use status::ExecutionStatus;
 pub use usage::UsageRecord;
-pub use waits::{PendingWait, input};
+pub use waits::{PendingWait, abort_wait, input};
 
 pub(crate) use checkpoints::run_artifacts;
 

@@ -109,6 +109,25 @@ pub async fn input(
     wait: &str,
     value: Value,
 ) -> Result<Execution, Error> {
+    resolve(kitaru, exec_id, wait, Some(value)).await
+}
+
+/// Aborts a pending wait of an execution (`kitaru_executions_abort_wait`),
+/// named by name or id. The server then marks the run stopped (`status_reason`
+/// `Wait condition was aborted.`) and a runner still polling the wait ends
+/// without failing it; no other wait is touched.
+pub async fn abort_wait(kitaru: &Kitaru, exec_id: &str, wait: &str) -> Result<Execution, Error> {
+    resolve(kitaru, exec_id, wait, None).await
+}
+
+/// Resolves the pending wait `wait` of `exec_id`: continues it with
+/// `value`, or aborts it (`None`).
+async fn resolve(
+    kitaru: &Kitaru,
+    exec_id: &str,
+    wait: &str,
+    value: Option<Value>,
+) -> Result<Execution, Error> {
     let run = lookup::find_run(kitaru, exec_id).await?;
     let run_id = run.id.to_string();
     let pending = pending_waits_of(kitaru, std::slice::from_ref(&run_id))
@@ -120,8 +139,9 @@ pub async fn input(
     }
     let condition = select_wait(&pending, wait, &run_id)?;
     let wait = PendingWait::from_condition(condition);
-    if let Some(expected) = wait.schema.as_ref().and_then(schema_types)
-        && !expected.iter().any(|name| value_has_type(&value, name))
+    if let Some(value) = &value
+        && let Some(expected) = wait.schema.as_ref().and_then(schema_types)
+        && !expected.iter().any(|name| value_has_type(value, name))
     {
         return Err(Error::argument(
             "value",
@@ -132,8 +152,12 @@ pub async fn input(
         ));
     }
     let request = RunWaitConditionResolveRequest {
-        resolution: RunWaitConditionResolution::Continue,
-        result: Some(value),
+        resolution: if value.is_some() {
+            RunWaitConditionResolution::Continue
+        } else {
+            RunWaitConditionResolution::Abort
+        },
+        result: value,
         user: None,
     };
     kitaru

@@ -1,6 +1,7 @@
-//! Making a stack the active one: a local setting, kept where the CLI keeps
-//! it — the repository's `.kitaru/config.yaml` when there is a repository,
-//! else the global `config.yaml` — and not a change on the server.
+//! Making a stack (or a project) the active one: a local setting, kept
+//! where the CLI keeps it — the repository's `.kitaru/config.yaml` when
+//! there is a repository, else the global `config.yaml` — and not a change
+//! on the server.
 
 use kitaru_client::CliConfigFile;
 use kitaru_client::connection::{ResolvedConnection, Source};
@@ -10,6 +11,8 @@ use crate::Error;
 
 /// The key both config files keep the active stack under.
 const ACTIVE_STACK_KEY: &str = "active_stack_id";
+/// The key both config files keep the active project under.
+pub(crate) const ACTIVE_PROJECT_KEY: &str = "active_project_id";
 
 /// The file the CLI would record the active stack in for `connection`.
 pub(crate) fn config_file(connection: &ResolvedConnection) -> CliConfigFile {
@@ -32,13 +35,20 @@ pub(crate) fn file_decides(connection: &ResolvedConnection) -> bool {
 /// setting of the file; the file is replaced in one step, so a CLI reading
 /// it never sees it half-written.
 pub(crate) fn record(file: &CliConfigFile, stack_id: &str) -> Result<(), Error> {
+    record_key(file, ACTIVE_STACK_KEY, stack_id)
+        .map_err(|error| Error::State(format!("Could not record the active stack: {error}")))
+}
+
+/// Records `id` under `key` in `file`, keeping every other setting of the
+/// file, replaced in one step.
+pub(crate) fn record_key(
+    file: &CliConfigFile,
+    key: &str,
+    id: &str,
+) -> Result<(), kitaru_client::CliConfigError> {
     file.update(|settings| {
-        settings.insert(
-            Value::String(ACTIVE_STACK_KEY.to_owned()),
-            Value::String(stack_id.to_owned()),
-        );
+        settings.insert(Value::String(key.to_owned()), Value::String(id.to_owned()));
     })
-    .map_err(|error| Error::State(format!("Could not record the active stack: {error}")))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! `kitaru stack delete` do: fresh components labelled as Kitaru's, the
 //! active stack recorded in the CLI's config files.
 
-mod activate;
+pub(crate) mod activate;
 mod create;
 mod delete;
 mod flavor;

@@ -102,3 +102,54 @@ async fn bad_secrets_are_refused_before_the_server_sees_them() {
         .into_inner();
     assert_eq!(listed.total, 0, "nothing was created");
 }
+
+/// The list orders secrets by lower-case name then id, pages them, and
+/// shows keys and visibility, never a value.
+#[tokio::test]
+async fn secrets_are_listed_by_name_in_pages_without_values() {
+    let kitaru = server().kitaru().await;
+    let stem = kitaru_testkit::fresh("listed");
+    let names = [format!("B-{stem}"), format!("a-{stem}"), format!("c-{stem}")];
+    let mut ids = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let values = json!({"TOKEN": format!("hidden-{i}-{stem}")});
+        let created = secrets::create(&kitaru, name, values.as_object().unwrap(), i == 2)
+            .await
+            .unwrap();
+        ids.push(created.id);
+    }
+    let everything = secrets::list(&kitaru, 1, 100_000).await.unwrap();
+    let order: Vec<(String, String)> = everything
+        .iter()
+        .map(|s| (s.name.to_lowercase(), s.id.clone()))
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "by lower-case name, then id");
+    let ours: Vec<&str> = everything
+        .iter()
+        .filter(|s| s.name.ends_with(&stem))
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(ours, [names[1].as_str(), names[0].as_str(), names[2].as_str()]);
+    let private = everything.iter().find(|s| s.name == names[2]).unwrap();
+    assert_eq!(private.visibility, "private");
+    assert_eq!(private.keys, ["TOKEN"]);
+    let shown = serde_json::to_string(&everything).unwrap();
+    assert!(!shown.contains("hidden-"), "a value was shown");
+
+    // Pages are windows of that order.
+    let at = everything.iter().position(|s| s.name == names[1]).unwrap();
+    let size = 2;
+    let page = i64::try_from(at / size + 1).unwrap();
+    let window = secrets::list(&kitaru, page, 2).await.unwrap();
+    let start = (at / size) * size;
+    assert_eq!(window[0].id, everything[start].id);
+    assert!(window.len() <= size);
+    assert!(secrets::list(&kitaru, 100_000, 20).await.unwrap().is_empty());
+    for (page, size, argument) in [(0, 20, "page"), (1, 0, "size"), (-3, 5, "page")] {
+        let error = secrets::list(&kitaru, page, size).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(error.to_string(), format!("invalid argument `{argument}`: `{argument}` must be an integer >= 1."));
+    }
+}

@@ -1,0 +1,152 @@
+//! Parity of the tools kitaru-mcp 0.21 added (secrets list, projects,
+//! aborting a wait) with the 0.21 reference; on a 0.10 server the
+//! reference has none of them (their behaviour there is tested in
+//! `mcp_stdio` and the SDK's suite).
+
+use serde_json::json;
+
+use super::{assert_same_answers, execution_fixes, ours, reference, same_change, same_payload, strs};
+use kitaru_testkit::{Line, server};
+
+/// Whether the reference of the server's line has the 0.21 tools; says so
+/// when it has not.
+fn reference_has_them() -> bool {
+    let has = server().line() == Line::V0_21;
+    if !has {
+        eprintln!("the {} reference has no such tool: nothing to compare", server().line());
+    }
+    has
+}
+
+/// What ours fixes in the reference's secret list.
+const KEYS_READ: [&str; 2] = ["/result/*/keys", "/result/*/has_missing_values"];
+
+#[test]
+fn secrets_list_pages_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    // Other tests create secrets meanwhile: compare only answers given
+    // while ours answered the same before and after the reference's.
+    for arguments in [
+        json!({}),
+        json!({"page": 1, "size": 1}),
+        json!({"page": 2, "size": 2}),
+        json!({"size": 1000}),
+        json!({"page": 1000}),
+    ] {
+        let mut compared = false;
+        for _ in 0..5 {
+            let before = ours().call("kitaru_secrets_list", arguments.clone());
+            let theirs = reference().call("kitaru_secrets_list", arguments.clone());
+            let after = ours().call("kitaru_secrets_list", arguments.clone());
+            if before.structured != after.structured {
+                continue;
+            }
+            // The reference lists every secret with no keys (the server's
+            // list carries no values): ours reads them (a documented fix).
+            let (_, ours) =
+                assert_same_answers("kitaru_secrets_list", &arguments, theirs, after, &KEYS_READ);
+            let listed = ours["result"].as_array().unwrap();
+            for secret in listed {
+                assert_eq!(secret.as_object().unwrap().len(), 5, "metadata only: {secret}");
+            }
+            if arguments == json!({"size": 1000}) {
+                let seeded = server().str("/seed/secret/name");
+                let seeded = listed.iter().find(|s| s["name"] == seeded).expect("the seeded secret");
+                assert_eq!(seeded["keys"], server().get("/seed/secret/keys").clone(), "{ours}");
+                let text = ours.to_string();
+                for value in server().get("/seed/secret_values").as_object().unwrap().values() {
+                    assert!(!text.contains(value.as_str().unwrap()), "a value was shown");
+                }
+            }
+            compared = true;
+            break;
+        }
+        assert!(compared, "the secrets kept changing: {arguments}");
+    }
+    for arguments in [
+        json!({"page": 0}),
+        json!({"size": 0}),
+        json!({"page": -1, "size": 5}),
+    ] {
+        same_payload("kitaru_secrets_list", arguments, &[]);
+    }
+}
+
+#[test]
+fn projects_read_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let (_, listed) = same_payload("kitaru_projects_list", json!({}), &[]);
+    let listed = listed.structured.unwrap();
+    let projects = listed["result"].as_array().unwrap();
+    assert_eq!(
+        projects.iter().filter(|p| p["is_active"] == true).count(),
+        1,
+        "{listed}"
+    );
+    let (_, current) = same_payload("kitaru_projects_current", json!({}), &[]);
+    let current = current.structured.unwrap();
+    assert_eq!(current["id"], server().str("/seed/project/id"));
+    let id = current["id"].as_str().unwrap().to_owned();
+    for selector in [
+        json!(id),
+        json!(current["name"]),
+        json!(&id[..8]),
+        json!(format!("  {}  ", current["name"].as_str().unwrap())),
+        json!("nope"),
+        json!("   "),
+        json!("00000000-0000-4000-8000-000000000000"),
+    ] {
+        same_payload("kitaru_projects_show", json!({"name_or_id": selector}), &[]);
+    }
+}
+
+/// `use` the reference refuses on a server that is not ZenML Pro; ours
+/// makes the project the active one (a documented difference), so it is
+/// tested in `mcp_stdio`; here the refusal of bad selectors is the same.
+#[test]
+fn projects_use_refuses_bad_selectors_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let theirs = reference().call("kitaru_projects_use", json!({"name_or_id": "default"}));
+    assert!(theirs.is_error);
+    assert!(theirs.texts[0].contains("requires a ZenML Pro/Cloud server"), "{:?}", theirs.texts);
+    let ours = ours().call("kitaru_projects_use", json!({"name_or_id": "   "}));
+    assert_eq!(ours.error_kind.as_deref(), Some("invalid_argument"), "{:?}", ours.texts);
+    assert!(ours.texts[0].contains("Project name_or_id cannot be empty."), "{:?}", ours.texts);
+}
+
+#[test]
+fn aborting_a_wait_ends_in_the_same_state() {
+    if !reference_has_them() {
+        return;
+    }
+    let allowed = execution_fixes("");
+    same_change(
+        "kitaru_executions_abort_wait",
+        |exec_id| json!({"exec_id": exec_id, "wait": "approve_extra"}),
+        &strs(&allowed),
+    );
+    // An unknown wait, and an execution with nothing pending.
+    same_change(
+        "kitaru_executions_abort_wait",
+        |exec_id| json!({"exec_id": exec_id, "wait": "nope"}),
+        &[],
+    );
+    let completed = server().str("/seed/completed/exec_id");
+    let (theirs, ours) = same_payload(
+        "kitaru_executions_abort_wait",
+        json!({"exec_id": completed, "wait": "x"}),
+        &[],
+    );
+    assert!(theirs.is_error && ours.is_error);
+    same_payload(
+        "kitaru_executions_abort_wait",
+        json!({"exec_id": "nope", "wait": "x"}),
+        &[],
+    );
+}
