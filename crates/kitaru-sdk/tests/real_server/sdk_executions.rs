@@ -858,36 +858,29 @@ async fn cancel_a_paused_execution() {
     let exec_id = fresh_waiting_executions()[1].clone();
     let kitaru = kitaru().await;
     let cancelled = executions::cancel(&kitaru, &exec_id).await.unwrap();
-    assert_eq!(
-        cancelled.summary.status_reason.as_deref(),
-        Some("Manual stop requested.")
-    );
-    // The server marks the run `stopping`: kitaru 0.10 reads that as
-    // cancelled, kitaru 0.21 as still running (its wait still pending).
-    let status = match line().await {
-        ServerLine::Kitaru021 => {
-            let wait = cancelled.summary.pending_wait.as_ref().expect("its wait");
-            assert_eq!(wait.name, "approve_extra");
-            ExecutionStatus::Waiting
-        }
-        _ => {
-            assert_eq!(cancelled.summary.pending_wait, None);
-            ExecutionStatus::Cancelled
-        }
+    // On the 0.10 line the server marks the run `stopping`, which kitaru
+    // 0.10 reads as cancelled. On the 0.21 line, where `stopping` reads as
+    // still running (waiting, with its wait pending), the wait is aborted
+    // instead: the server stops the run.
+    let (reason, again) = match line().await {
+        ServerLine::Kitaru021 => ("Wait condition was aborted.", "Run is already stopped."),
+        _ => ("Manual stop requested.", "Run is already being stopped."),
     };
-    assert_eq!(cancelled.summary.status, status);
+    assert_eq!(cancelled.summary.status_reason.as_deref(), Some(reason));
+    assert_eq!(cancelled.summary.pending_wait, None);
+    assert_eq!(cancelled.summary.status, ExecutionStatus::Cancelled);
     let listed = list(
         &kitaru,
         ExecutionFilter::default()
-            .status(status)
+            .status(ExecutionStatus::Cancelled)
             .flow("extra_waiting"),
     )
     .await
     .unwrap();
     assert!(listed.iter().any(|e| e.summary.exec_id == exec_id));
 
-    let again = executions::cancel(&kitaru, &exec_id).await.unwrap_err();
-    assert_eq!(again.to_string(), "Run is already being stopped.");
+    let error = executions::cancel(&kitaru, &exec_id).await.unwrap_err();
+    assert_eq!(error.to_string(), again);
 }
 
 // --- the kitaru 0.21 line's LLM usage ---------------------------------------
