@@ -466,7 +466,7 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
         read_only: true,
         task: false,
         view: false,
-        covers: &["list_secrets"],
+        covers: &[],
     },
 ];
 /// Every toolset, by name.

@@ -8,9 +8,8 @@ use kitaru_sdk::executions::{
 
 use super::args::{
     ExecutionsAbortWaitArgs, ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs,
-    ExecutionsLatestArgs,
-    ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsRetryArgs, ExecutionsRunArgs,
-    ExecutionsWatchArgs, GetExecutionLogsArgs,
+    ExecutionsLatestArgs, ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsRetryArgs,
+    ExecutionsRunArgs, ExecutionsWatchArgs, GetExecutionLogsArgs,
 };
 use super::{Listed, ToolContext, ToolError, optional_limit};
 

@@ -83,20 +83,42 @@ fn a_second_project_is_listed_used_and_scopes_the_next_queries() {
         let shown = result(&peer.call("kitaru_projects_show", json!({"name_or_id": selector})));
         assert_eq!(shown, entry, "{selector}");
     }
-    let missing = peer.call("kitaru_projects_show", json!({"name_or_id": "nope-project"}));
-    assert_eq!(missing.error_kind.as_deref(), Some("not_found"), "{:?}", missing.texts);
-    assert!(missing.texts[0].contains("Failed to load project 'nope-project'"), "{:?}", missing.texts);
+    let missing = peer.call(
+        "kitaru_projects_show",
+        json!({"name_or_id": "nope-project"}),
+    );
+    assert_eq!(
+        missing.error_kind.as_deref(),
+        Some("not_found"),
+        "{:?}",
+        missing.texts
+    );
+    assert!(
+        missing.texts[0].contains("Failed to load project 'nope-project'"),
+        "{:?}",
+        missing.texts
+    );
 
     let runs_before = result(&peer.call("kitaru_executions_list", json!({"limit": 5})));
-    assert!(!runs_before["result"].as_array().unwrap().is_empty(), "the seeded project has runs");
+    assert!(
+        !runs_before["result"].as_array().unwrap().is_empty(),
+        "the seeded project has runs"
+    );
 
     let used = result(&peer.call("kitaru_projects_use", json!({"name_or_id": name})));
     assert_eq!(used["id"], made.0.as_str());
     assert_eq!(used["is_active"], true);
-    assert_eq!(recorded_project(folder.path()), made.0, "recorded in the repository config");
+    assert_eq!(
+        recorded_project(folder.path()),
+        made.0,
+        "recorded in the repository config"
+    );
     let current = result(&peer.call("kitaru_projects_current", json!({})));
-    assert_eq!(current, json!({"id": made.0, "name": name, "display_name": format!("{name} shown"),
-                               "description": "made by mcp_projects", "is_active": true}));
+    assert_eq!(
+        current,
+        json!({"id": made.0, "name": name, "display_name": format!("{name} shown"),
+                               "description": "made by mcp_projects", "is_active": true})
+    );
     // The next queries are scoped to it: it has no executions.
     let runs = result(&peer.call("kitaru_executions_list", json!({"limit": 5})));
     assert_eq!(runs["result"], json!([]), "{runs}");
@@ -126,6 +148,12 @@ fn read_only_mode_offers_no_project_switch() {
             json!({"name": "kitaru_projects_use", "arguments": {"name_or_id": "default"}}),
         )
         .unwrap_err();
-    assert!(refused["message"].as_str().unwrap().contains("read-only"), "{refused}");
-    assert_eq!(recorded_project(folder.path()), recorded_project(Path::new(server().str("/project_dir"))));
+    assert!(
+        refused["message"].as_str().unwrap().contains("read-only"),
+        "{refused}"
+    );
+    assert_eq!(
+        recorded_project(folder.path()),
+        recorded_project(Path::new(server().str("/project_dir")))
+    );
 }

@@ -91,6 +91,18 @@ pub(crate) fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
             "kitaru_deployments_delete",
             json!({"flow": "never_deployed", "version": 1}),
         ),
+        ("kitaru_secrets_list", json!({"size": 3})),
+        ("kitaru_projects_list", json!({})),
+        ("kitaru_projects_current", json!({})),
+        ("kitaru_projects_show", json!({"name_or_id": "default"})),
+        // Refused by the server's own checks: nothing is pending.
+        (
+            "kitaru_executions_abort_wait",
+            json!({"exec_id": completed, "wait": "w"}),
+        ),
+        // Native (its lifecycle is in mcp_projects): a refusal, so that
+        // the active project stays.
+        ("kitaru_projects_use", json!({"name_or_id": "nope-project"})),
         // Native (its lifecycle is in mcp_stacks): a refusal, so that no
         // stack listing changes here.
         (
@@ -150,6 +162,8 @@ fn native_tools_never_start_python_and_python_tools_say_what_to_install() {
         let refused = tool.ends_with("_cancel")
             || tool.ends_with("_input")
             || tool.ends_with("_compact")
+            || tool.ends_with("_abort_wait")
+            || tool.ends_with("_projects_use")
             || (tool.contains("_deployments_") && !tool.ends_with("_list"))
             || *tool == "manage_stack";
         if !PYTHON_TOOLS.contains(tool) && !refused {

@@ -353,7 +353,7 @@ async fn every_tool_answers_what_its_output_schema_says() {
         let _changing = kitaru_testkit::executions_lock()
             .write()
             .unwrap_or_else(|p| p.into_inner());
-        let waiting = tokio::task::spawn_blocking(|| kitaru_testkit::start_waiting_executions(2))
+        let waiting = tokio::task::spawn_blocking(|| kitaru_testkit::start_waiting_executions(3))
             .await
             .unwrap();
         (launch_sources().await, waiting)
@@ -391,12 +391,17 @@ async fn every_tool_answers_what_its_output_schema_says() {
         ["kitaru_memory_purge_scope", mem(json!({"include_deleted": true}))],
         ["kitaru_memory_compaction_log", mem(json!({}))],
         ["kitaru_secrets_create", {"name": scope, "values": {"K": "v"}}],
+        ["kitaru_secrets_list", {"size": 5}],
+        ["kitaru_projects_list", {}],
+        ["kitaru_projects_current", {}],
+        ["kitaru_projects_show", {"name_or_id": server.str("/seed/project/name")}],
         ["kitaru_executions_run", {"target": "flows/extra_replay.py:research_agent", "args": {"topic": "schemas"}}],
         ["kitaru_executions_replay", {"exec_id": sources.0, "from_": "summarize"}],
         ["kitaru_executions_retry", {"exec_id": sources.1}],
         ["kitaru_executions_watch", {"exec_id": exec_id, "max_wait_seconds": 1}],
         ["kitaru_executions_input", {"exec_id": waiting[0], "wait": "approve_extra", "value": true}],
         ["kitaru_executions_cancel", {"exec_id": waiting[1]}],
+        ["kitaru_executions_abort_wait", {"exec_id": waiting[2], "wait": "approve_extra"}],
         ["kitaru_deployments_list", {"flow": "research_agent"}],
         ["kitaru_deployments_get", {"flow": "research_agent", "tag": scope}],
         ["kitaru_deployments_tag", deployment(json!({"tag": "schemas-x", "exclusive": true}))],
@@ -418,6 +423,9 @@ async fn every_tool_answers_what_its_output_schema_says() {
             // Adds a stack, which comparisons of listings must not straddle:
             // checked the same way, under the lock, in mcp_stacks.
             "manage_stack",
+            // Changes the active project in the CLI config: checked the
+            // same way, in a repository config of its own, in mcp_projects.
+            "kitaru_projects_use",
             // Cannot succeed here: the test server's only stacks are local,
             // and it neither deploys from nor runs a deployment of a stack
             // with local components (deploy refuses it before compiling;

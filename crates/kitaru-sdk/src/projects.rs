@@ -8,11 +8,11 @@
 //! (an open-source server serves several projects, only its dashboard
 //! shows the default one), so it is done on any server here.
 
+use kitaru_client::ApiError;
 use kitaru_client::builder::ListProjects;
 use kitaru_client::connection::Source;
-use kitaru_client::types::{PageProjectResponse, ProjectResponse};
-use kitaru_client::ApiError;
 use kitaru_client::paging::Paged as _;
+use kitaru_client::types::{PageProjectResponse, ProjectResponse};
 use serde::Serialize;
 
 use crate::error::ApiContext;
@@ -89,7 +89,12 @@ pub async fn current(kitaru: &Kitaru) -> Result<ProjectInfo, Error> {
 /// prefix of its id (`kitaru_projects_show`).
 pub async fn show(kitaru: &Kitaru, name_or_id: &str) -> Result<ProjectInfo, Error> {
     let selector = selector(name_or_id)?;
-    let project = find(kitaru, selector, &format!("Failed to load project '{selector}'")).await?;
+    let project = find(
+        kitaru,
+        selector,
+        &format!("Failed to load project '{selector}'"),
+    )
+    .await?;
     let active = active_id(kitaru).await?;
     Ok(ProjectInfo::of(&project, active.as_deref()))
 }
@@ -159,12 +164,21 @@ async fn find(kitaru: &Kitaru, selector: &str, context: &str) -> Result<ProjectR
                 }
             });
     }
-    let by_name = page(kitaru, |request| request.name(format!("equals:{selector}")), context).await?;
+    let by_name = page(
+        kitaru,
+        |request| request.name(format!("equals:{selector}")),
+        context,
+    )
+    .await?;
     if let Some(project) = by_name.items.into_iter().next() {
         return Ok(project);
     }
-    let by_prefix = page(kitaru, |request| request.id(format!("startswith:{selector}")), context)
-        .await?;
+    let by_prefix = page(
+        kitaru,
+        |request| request.id(format!("startswith:{selector}")),
+        context,
+    )
+    .await?;
     if by_prefix.total > 1 {
         let matches: Vec<String> = by_prefix
             .items
@@ -195,7 +209,11 @@ async fn page(
     filter: impl FnOnce(ListProjects<'_>) -> ListProjects<'_>,
     context: &str,
 ) -> Result<PageProjectResponse, Error> {
-    let request = kitaru.client.list_projects().hydrate(true).size(AMBIGUOUS_SHOWN);
+    let request = kitaru
+        .client
+        .list_projects()
+        .hydrate(true)
+        .size(AMBIGUOUS_SHOWN);
     filter(request)
         .send()
         .await

@@ -140,9 +140,7 @@ pub async fn list(kitaru: &Kitaru, page: i64, size: i64) -> Result<Vec<SecretSum
         .await
         .context("Failed to list secrets")?;
     let mut summaries: Vec<SecretSummary> = secrets.iter().map(summary).collect();
-    summaries.sort_by(|a, b| {
-        (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id))
-    });
+    summaries.sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
     let skip = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
     let take = usize::try_from(size).unwrap_or(usize::MAX);
     let shown = summaries.into_iter().skip(skip).take(take);

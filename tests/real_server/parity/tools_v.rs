@@ -5,7 +5,9 @@
 
 use serde_json::json;
 
-use super::{assert_same_answers, execution_fixes, ours, reference, same_change, same_payload, strs};
+use super::{
+    assert_same_answers, execution_fixes, ours, reference, same_change, same_payload, strs,
+};
 use kitaru_testkit::{Line, server};
 
 /// Whether the reference of the server's line has the 0.21 tools; says so
@@ -13,7 +15,10 @@ use kitaru_testkit::{Line, server};
 fn reference_has_them() -> bool {
     let has = server().line() == Line::V0_21;
     if !has {
-        eprintln!("the {} reference has no such tool: nothing to compare", server().line());
+        eprintln!(
+            "the {} reference has no such tool: nothing to compare",
+            server().line()
+        );
     }
     has
 }
@@ -49,14 +54,30 @@ fn secrets_list_pages_alike() {
                 assert_same_answers("kitaru_secrets_list", &arguments, theirs, after, &KEYS_READ);
             let listed = ours["result"].as_array().unwrap();
             for secret in listed {
-                assert_eq!(secret.as_object().unwrap().len(), 5, "metadata only: {secret}");
+                assert_eq!(
+                    secret.as_object().unwrap().len(),
+                    5,
+                    "metadata only: {secret}"
+                );
             }
             if arguments == json!({"size": 1000}) {
                 let seeded = server().str("/seed/secret/name");
-                let seeded = listed.iter().find(|s| s["name"] == seeded).expect("the seeded secret");
-                assert_eq!(seeded["keys"], server().get("/seed/secret/keys").clone(), "{ours}");
+                let seeded = listed
+                    .iter()
+                    .find(|s| s["name"] == seeded)
+                    .expect("the seeded secret");
+                assert_eq!(
+                    seeded["keys"],
+                    server().get("/seed/secret/keys").clone(),
+                    "{ours}"
+                );
                 let text = ours.to_string();
-                for value in server().get("/seed/secret_values").as_object().unwrap().values() {
+                for value in server()
+                    .get("/seed/secret_values")
+                    .as_object()
+                    .unwrap()
+                    .values()
+                {
                     assert!(!text.contains(value.as_str().unwrap()), "a value was shown");
                 }
             }
@@ -114,10 +135,23 @@ fn projects_use_refuses_bad_selectors_alike() {
     }
     let theirs = reference().call("kitaru_projects_use", json!({"name_or_id": "default"}));
     assert!(theirs.is_error);
-    assert!(theirs.texts[0].contains("requires a ZenML Pro/Cloud server"), "{:?}", theirs.texts);
+    assert!(
+        theirs.texts[0].contains("requires a ZenML Pro/Cloud server"),
+        "{:?}",
+        theirs.texts
+    );
     let ours = ours().call("kitaru_projects_use", json!({"name_or_id": "   "}));
-    assert_eq!(ours.error_kind.as_deref(), Some("invalid_argument"), "{:?}", ours.texts);
-    assert!(ours.texts[0].contains("Project name_or_id cannot be empty."), "{:?}", ours.texts);
+    assert_eq!(
+        ours.error_kind.as_deref(),
+        Some("invalid_argument"),
+        "{:?}",
+        ours.texts
+    );
+    assert!(
+        ours.texts[0].contains("Project name_or_id cannot be empty."),
+        "{:?}",
+        ours.texts
+    );
 }
 
 #[test]

@@ -883,6 +883,54 @@ async fn cancel_a_paused_execution() {
     assert_eq!(error.to_string(), again);
 }
 
+#[test]
+fn aborting_a_wait_stops_the_execution() {
+    changing_executions(abort_a_wait());
+}
+
+async fn abort_a_wait() {
+    let exec_id = start_waiting_executions(1).remove(0);
+    let kitaru = kitaru().await;
+    let unknown = executions::abort_wait(&kitaru, &exec_id, "ship_it")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        format!(
+            "Execution '{exec_id}' has no pending wait 'ship_it'. Available waits: approve_extra."
+        )
+    );
+    let aborted = executions::abort_wait(&kitaru, &exec_id, "approve_extra")
+        .await
+        .unwrap();
+    assert_eq!(aborted.summary.status, ExecutionStatus::Cancelled);
+    assert_eq!(
+        aborted.summary.status_reason.as_deref(),
+        Some("Wait condition was aborted.")
+    );
+    assert_eq!(aborted.summary.pending_wait, None);
+    // Over REST: the server stopped the run.
+    let run = kitaru
+        .client
+        .get_run()
+        .run_id(uuid::Uuid::parse_str(&exec_id).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        run.body.unwrap().status,
+        kitaru_client::types::ExecutionStatus::Stopped
+    );
+    let again = executions::abort_wait(&kitaru, &exec_id, "approve_extra")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.to_string(),
+        format!("Execution '{exec_id}' has no pending waits to resolve.")
+    );
+}
+
 // --- the kitaru 0.21 line's LLM usage ---------------------------------------
 
 /// A fresh execution of `flows/llm_usage.py` (kitaru 0.21 only): its id,

@@ -109,7 +109,11 @@ async fn bad_secrets_are_refused_before_the_server_sees_them() {
 async fn secrets_are_listed_by_name_in_pages_without_values() {
     let kitaru = server().kitaru().await;
     let stem = kitaru_testkit::fresh("listed");
-    let names = [format!("B-{stem}"), format!("a-{stem}"), format!("c-{stem}")];
+    let names = [
+        format!("B-{stem}"),
+        format!("a-{stem}"),
+        format!("c-{stem}"),
+    ];
     let mut ids = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let values = json!({"TOKEN": format!("hidden-{i}-{stem}")});
@@ -131,7 +135,10 @@ async fn secrets_are_listed_by_name_in_pages_without_values() {
         .filter(|s| s.name.ends_with(&stem))
         .map(|s| s.name.as_str())
         .collect();
-    assert_eq!(ours, [names[1].as_str(), names[0].as_str(), names[2].as_str()]);
+    assert_eq!(
+        ours,
+        [names[1].as_str(), names[0].as_str(), names[2].as_str()]
+    );
     let private = everything.iter().find(|s| s.name == names[2]).unwrap();
     assert_eq!(private.visibility, "private");
     assert_eq!(private.keys, ["TOKEN"]);
@@ -146,10 +153,18 @@ async fn secrets_are_listed_by_name_in_pages_without_values() {
     let start = (at / size) * size;
     assert_eq!(window[0].id, everything[start].id);
     assert!(window.len() <= size);
-    assert!(secrets::list(&kitaru, 100_000, 20).await.unwrap().is_empty());
+    assert!(
+        secrets::list(&kitaru, 100_000, 20)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     for (page, size, argument) in [(0, 20, "page"), (1, 0, "size"), (-3, 5, "page")] {
         let error = secrets::list(&kitaru, page, size).await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidArgument);
-        assert_eq!(error.to_string(), format!("invalid argument `{argument}`: `{argument}` must be an integer >= 1."));
+        assert_eq!(
+            error.to_string(),
+            format!("invalid argument `{argument}`: `{argument}` must be an integer >= 1.")
+        );
     }
 }
