@@ -179,9 +179,20 @@ async fn an_ambiguous_prefix_names_the_matches() {
 async fn an_unknown_name_is_not_found() {
     let error = get("no-such-artifact").await.unwrap_err();
     assert!(matches!(error, Error::NotFound(_)), "{error:?}");
+    // Kitaru 0.21 names the project it searched (ZenML 0.98's words).
+    let kitaru = server().kitaru().await;
+    let scope = match kitaru.server().await.unwrap().line {
+        kitaru_sdk::ServerLine::Kitaru021 => {
+            format!(" in project {}", server().str("/seed/project/id"))
+        }
+        _ => String::new(),
+    };
     assert_eq!(
         error.to_string(),
-        "Failed to load artifact 'no-such-artifact': 'No artifact_versions found for name, ID or prefix no-such-artifact.'"
+        format!(
+            "Failed to load artifact 'no-such-artifact': 'No artifact_versions found for name, \
+             ID or prefix no-such-artifact{scope}.'"
+        )
     );
 }
 

@@ -360,9 +360,18 @@ async fn an_execution_is_found_by_run_name_id_prefix_or_any_uuid_form() {
 
 #[tokio::test]
 async fn an_unknown_execution_fails_with_the_references_words() {
+    // Kitaru 0.21 names the project it searched (ZenML 0.98's words, its
+    // own space after the scope included).
+    let scope = match line().await {
+        ServerLine::Kitaru021 => format!("in project {}  ", seed("/seed/project/id")),
+        _ => String::new(),
+    };
     assert_eq!(
         get("nope").await.unwrap_err().to_string(),
-        "Failed to load execution 'nope': \"No runs have been found that have an ID prefix that matches the provided string 'nope'.\""
+        format!(
+            "Failed to load execution 'nope': \"No runs have been found {scope}that have an ID \
+             prefix that matches the provided string 'nope'.\""
+        )
     );
     let missing = "00000000-0000-4000-8000-000000000000";
     assert_eq!(
