@@ -1,8 +1,8 @@
 //! A small headless-Chromium driver for tests of pages (Chrome DevTools
 //! Protocol over a WebSocket), and a tiny HTTP server for the pages.
 //!
-//! [`Browser`] starts `/usr/bin/chromium` (or `$KITARU_TEST_CHROMIUM`)
-//! headless with a fresh profile, attaches to its first page and drives it:
+//! [`Browser`] starts Chromium ([`kitaru_testkit::chromium`]: found, or
+//! installed when it can be) headless with a fresh profile, attaches to its first page and drives it:
 //! navigate, evaluate JavaScript, poll for a condition, emulate the colour
 //! scheme, take screenshots. [`PageServer`] serves fixed pages and answers
 //! JSON POSTs through a closure, on `127.0.0.1`.
@@ -21,9 +21,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-/// The variable naming another Chromium binary than `/usr/bin/chromium`.
-pub const CHROMIUM_VAR: &str = "KITARU_TEST_CHROMIUM";
 
 /// How long Chromium may take to start, and a CDP command to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,23 +43,18 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts /usr/bin/chromium (or $KITARU_TEST_CHROMIUM) headless with a
+    /// Starts Chromium ([`kitaru_testkit::chromium`]) headless with a
     /// fresh `--user-data-dir` (a tempdir) and `--remote-debugging-port=0`,
     /// reads the "DevTools listening on ws://..." line from its stderr (30 s),
     /// then attaches to the first page target (`/json/list`, or `/json/new`
     /// when there is none yet), connects its websocket and sets the viewport
     /// to exactly `width` × `height` (Emulation.setDeviceMetricsOverride).
     ///
-    /// Panics with how to install Chromium when the binary is missing.
+    /// Panics with how to install Chromium when there is none and it cannot
+    /// be installed.
     pub async fn start(width: u32, height: u32) -> Browser {
-        let program = std::env::var(CHROMIUM_VAR).unwrap_or_else(|_| "/usr/bin/chromium".into());
-        if !Path::new(&program).exists() {
-            panic!(
-                "no Chromium at {program}: the browser tests need it. Install it with \
-                 `apt-get install -y --no-install-recommends chromium` (Debian/Ubuntu; \
-                 .ci/run does this), or point ${CHROMIUM_VAR} at a Chromium or Chrome binary"
-            );
-        }
+        let program = kitaru_testkit::chromium().unwrap_or_else(|why| panic!("{why}"));
+        let program = program.display().to_string();
         let profile = tempfile::tempdir().expect("a temporary Chromium profile directory");
         let mut child = Command::new(&program)
             .args([

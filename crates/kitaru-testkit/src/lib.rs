@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod binary;
+mod chromium;
 mod executions;
 mod fake_llm;
 mod flows;
@@ -19,6 +20,7 @@ mod peer;
 mod server;
 
 pub use binary::McpBinary;
+pub use chromium::{CHROMIUM_VAR, chromium};
 pub use executions::ExecutionTemplate;
 pub use fake_llm::{FakeLlm, Received};
 pub use flows::{
