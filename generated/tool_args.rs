@@ -54,6 +54,50 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `kitaru_executions_statistics`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsStatisticsArgs {
+        ///status, flow, stack, tag, time:<hour|day|week|month>, metadata:<key>.
+        #[serde(default)]
+        pub group_by: Option<Vec<String>>,
+        ///name:<duration|step_count|cached_step_count|output_artifact_count>:<avg|sum|min|max>, name:metadata:<key>:<agg>, llm_display_cost, llm_estimated_cost, llm_total_tokens or llm_incurred_tokens.
+        #[serde(default)]
+        pub metrics: Option<Vec<serde_json::Value>>,
+        ///Only this flow (exact name).
+        #[serde(default)]
+        pub flow: Option<String>,
+        ///Only this status.
+        #[serde(default)]
+        #[schemars(
+            extend(
+                "enum" = ["running",
+                "waiting",
+                "completed",
+                "failed",
+                "cancelled",
+                null]
+            )
+        )]
+        pub status: Option<String>,
+        ///Only this stack (exact name).
+        #[serde(default)]
+        pub stack: Option<String>,
+        ///Only executions with these tags.
+        #[serde(default)]
+        pub tags: Option<Vec<String>>,
+        ///At most this many groups (1 to 10000).
+        #[serde(default = "default_kitaru_executions_statistics_max_groups")]
+        pub max_groups: i64,
+    }
+    impl crate::tools::Validate for ExecutionsStatisticsArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_executions_statistics_max_groups() -> i64 {
+        1000i64
+    }
     ///Arguments of `kitaru_executions_get`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]

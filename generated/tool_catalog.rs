@@ -5,6 +5,8 @@
 pub mod names {
     ///`kitaru_executions_list`: List executions
     pub const EXECUTIONS_LIST: &str = "kitaru_executions_list";
+    ///`kitaru_executions_statistics`: Execution statistics
+    pub const EXECUTIONS_STATISTICS: &str = "kitaru_executions_statistics";
     ///`kitaru_executions_get`: Get an execution
     pub const EXECUTIONS_GET: &str = "kitaru_executions_get";
     ///`kitaru_executions_latest`: Latest execution
@@ -93,6 +95,15 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
     crate::catalog::ToolInfo {
         name: "kitaru_executions_list",
         title: "List executions",
+        toolset: "executions",
+        read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_executions_statistics",
+        title: "Execution statistics",
         toolset: "executions",
         read_only: true,
         task: false,
@@ -509,6 +520,11 @@ pub const TOOLSETS: &[crate::catalog::ToolsetInfo] = &[
 pub const ALLOWED_VALUES: &[(&str, &str, &[&str])] = &[
     (
         "kitaru_executions_list",
+        "status",
+        &["running", "waiting", "completed", "failed", "cancelled"],
+    ),
+    (
+        "kitaru_executions_statistics",
         "status",
         &["running", "waiting", "completed", "failed", "cancelled"],
     ),

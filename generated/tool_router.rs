@@ -44,6 +44,48 @@ impl crate::tools::Toolbox {
         >(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_executions_statistics",
+        description = "Count executions per group (status, flow, stack, tag, time bucket, metadata value) and aggregate metrics.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsStatisticsArgs>(),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Statistics>(
+
+        ),
+        annotations(
+            title = "Execution statistics",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_executions_statistics(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
+                "kitaru_executions_statistics",
+                request,
+            )
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsStatisticsArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::statistics(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::executions::Statistics, _>(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_executions_get",
         description = "One execution in detail.",
         input_schema = crate::tools::input_schema::<args::ExecutionsGetArgs>(),

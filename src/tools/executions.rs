@@ -3,13 +3,13 @@
 use kitaru_sdk::Kitaru;
 use kitaru_sdk::executions::{
     self, Execution, ExecutionFilter, ExecutionStatus, FlowRun, LaunchOptions, LogQuery, Observer,
-    Relaunch,
+    Relaunch, Statistics, StatisticsQuery,
 };
 
 use super::args::{
     ExecutionsAbortWaitArgs, ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs,
     ExecutionsLatestArgs, ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsRetryArgs,
-    ExecutionsRunArgs, ExecutionsWatchArgs, GetExecutionLogsArgs,
+    ExecutionsRunArgs, ExecutionsStatisticsArgs, ExecutionsWatchArgs, GetExecutionLogsArgs,
 };
 use super::{Listed, ToolContext, ToolError, optional_limit};
 
@@ -34,6 +34,24 @@ pub async fn list(
             ))
         }
     }
+}
+
+/// `kitaru_executions_statistics`.
+pub async fn statistics(
+    kitaru: &Kitaru,
+    args: ExecutionsStatisticsArgs,
+    _: &ToolContext,
+) -> Result<Statistics, ToolError> {
+    let query = StatisticsQuery {
+        group_by: args.group_by.unwrap_or_default(),
+        metrics: args.metrics.unwrap_or_default(),
+        flow: args.flow,
+        status: args.status,
+        stack: args.stack,
+        tags: args.tags,
+        max_groups: args.max_groups,
+    };
+    Ok(executions::statistics(kitaru, &query).await?)
 }
 
 /// How many executions a list without `limit` returns.

@@ -392,6 +392,7 @@ async fn every_tool_answers_what_its_output_schema_says() {
         ["kitaru_memory_compaction_log", mem(json!({}))],
         ["kitaru_secrets_create", {"name": scope, "values": {"K": "v"}}],
         ["kitaru_secrets_list", {"size": 5}],
+        ["kitaru_executions_statistics", {"group_by": ["status", "time:day"], "metrics": ["d:duration:avg", "llm_total_tokens", {"name": "s", "source": "step_count", "aggregation": "sum"}]}],
         ["kitaru_projects_list", {}],
         ["kitaru_projects_current", {}],
         ["kitaru_projects_show", {"name_or_id": server.str("/seed/project/name")}],

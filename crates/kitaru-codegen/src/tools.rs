@@ -119,6 +119,8 @@ enum ParamKind {
     Object,
     Any,
     StringList,
+    /// A list of any JSON values (the adapter checks each).
+    List,
 }
 
 /// What the declarations generate.
@@ -374,6 +376,7 @@ fn rust_type(param: &Param) -> TokenStream {
         ParamKind::Object => quote!(serde_json::Map<String, serde_json::Value>),
         ParamKind::Any => quote!(serde_json::Value),
         ParamKind::StringList => quote!(Vec<String>),
+        ParamKind::List => quote!(Vec<serde_json::Value>),
     };
     if param.required || param.default.is_some() {
         base
@@ -654,6 +657,7 @@ fn tool_section(out: &mut String, Resolved { tool, params }: &Resolved<'_>) {
             ParamKind::Object => "object",
             ParamKind::Any => "any JSON",
             ParamKind::StringList => "list of strings",
+            ParamKind::List => "list",
         };
         let mut facts = Vec::new();
         if param.required {

@@ -184,3 +184,77 @@ fn aborting_a_wait_ends_in_the_same_state() {
         &[],
     );
 }
+
+/// Statistics answers alike, on whatever executions the server has (other
+/// tests add some meanwhile: an answer counts when ours was the same
+/// before and after the reference's).
+#[test]
+fn statistics_group_and_aggregate_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let metrics = json!([
+        "took:duration:avg",
+        "longest:duration:max",
+        "steps:step_count:sum",
+        "cached:cached_step_count:max",
+        "outputs:output_artifact_count:min",
+        "llm_total_tokens",
+        "llm_display_cost",
+        {"name": "spec", "source": "metadata", "aggregation": "avg", "metadata_key": "kitaru_execution_spec"},
+    ]);
+    let flow = server().str("/seed/completed/flow_name");
+    for arguments in [
+        json!({}),
+        json!({"group_by": ["status"]}),
+        json!({"group_by": ["status", "flow"], "metrics": metrics}),
+        json!({"group_by": ["flow"], "metrics": metrics, "status": "completed"}),
+        json!({"group_by": ["status"], "status": "failed"}),
+        json!({"group_by": ["time:day", "stack"], "metrics": ["d:duration:sum"]}),
+        json!({"group_by": ["tag", "time:hour"]}),
+        json!({"group_by": ["metadata:kitaru_execution_spec", "status"]}),
+        json!({"group_by": ["flow"], "max_groups": 1}),
+        json!({"group_by": ["status"], "max_groups": 2, "flow": flow}),
+        json!({"flow": flow, "stack": "default", "metrics": ["n:step_count:avg"]}),
+        json!({"tags": ["no-such-tag"], "group_by": ["status"]}),
+    ] {
+        let mut compared = false;
+        for _ in 0..5 {
+            let before = ours().call("kitaru_executions_statistics", arguments.clone());
+            let theirs = reference().call("kitaru_executions_statistics", arguments.clone());
+            let after = ours().call("kitaru_executions_statistics", arguments.clone());
+            if before.structured != after.structured {
+                continue;
+            }
+            let (_, answer) = assert_same_answers(
+                "kitaru_executions_statistics",
+                &arguments,
+                theirs,
+                after,
+                &[],
+            );
+            assert!(answer["groups"].is_array(), "{answer}");
+            compared = true;
+            break;
+        }
+        assert!(compared, "the executions kept changing: {arguments}");
+    }
+    for arguments in [
+        json!({"max_groups": 0}),
+        json!({"max_groups": 10001}),
+        json!({"group_by": ["time:year"]}),
+        json!({"group_by": ["Status"]}),
+        json!({"group_by": ["time:day", "time:week"]}),
+        json!({"group_by": ["tag", "tag"]}),
+        json!({"group_by": ["metadata:  "]}),
+        json!({"metrics": ["a:b"]}),
+        json!({"metrics": ["x:speed:avg"]}),
+        json!({"metrics": ["x:duration:median"]}),
+        json!({"metrics": ["x:metadata:avg"]}),
+        json!({"metrics": ["x:duration:avg", "x:step_count:sum"]}),
+        json!({"metrics": [{"name": "x", "source": "duration", "aggregation": "sum", "metadata_key": "k"}]}),
+        json!({"tags": ["a", "  "]}),
+    ] {
+        same_payload("kitaru_executions_statistics", arguments, &[]);
+    }
+}

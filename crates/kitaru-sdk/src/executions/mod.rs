@@ -22,6 +22,7 @@ pub mod replay;
 mod run;
 mod settle;
 mod spec;
+mod statistics;
 mod status;
 mod usage;
 mod waits;
@@ -42,6 +43,10 @@ pub use settle::{Observer, Update, watch};
 pub use spec::{
     ConnectionSettings, FlowDefaults, FrozenExecutionSpec, ImageSettings, LlmEstimatedCosts,
     ModelAlias, ModelRegistry, ResolvedExecution,
+};
+pub use statistics::{
+    Aggregation, Dimension, Granularity, Grouping, Metric, Source, Statistics, StatisticsGroup,
+    StatisticsQuery, statistics, statistics_computed_here,
 };
 pub use status::ExecutionStatus;
 pub use usage::UsageRecord;

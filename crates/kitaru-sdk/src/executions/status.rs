@@ -37,6 +37,9 @@ const FILTER_VALUES: [ExecutionStatus; 5] = [
 ];
 
 impl ExecutionStatus {
+    /// Every status, in the order kitaru lists them.
+    pub const ALL: [ExecutionStatus; 5] = FILTER_VALUES;
+
     /// The status as the payloads spell it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -130,6 +133,17 @@ impl ExecutionStatus {
                 let mapped = Self::from_zenml(status, line);
                 mapped == self || (self == Self::Waiting && mapped.may_wait())
             })
+            .map(|status| status.as_str())
+            .collect()
+    }
+
+    /// The ZenML statuses that read as exactly this status on a server of
+    /// `line`, waits aside (a running run blocked on a wait is `running`
+    /// here): what the server's statistics group a Kitaru status by.
+    pub(crate) fn zenml_statuses(self, line: ServerLine) -> Vec<&'static str> {
+        ZenmlStatus::KNOWN
+            .iter()
+            .filter(|status| Self::from_zenml(status, line) == self)
             .map(|status| status.as_str())
             .collect()
     }
