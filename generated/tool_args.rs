@@ -315,6 +315,18 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `kitaru_executions_resume`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsResumeArgs {
+        ///Execution id, id prefix or run name.
+        pub exec_id: String,
+    }
+    impl crate::tools::Validate for ExecutionsResumeArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
     ///Arguments of `kitaru_artifacts_list`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]

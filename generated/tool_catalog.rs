@@ -27,6 +27,8 @@ pub mod names {
     pub const EXECUTIONS_REPLAY: &str = "kitaru_executions_replay";
     ///`kitaru_executions_retry`: Retry a failed execution
     pub const EXECUTIONS_RETRY: &str = "kitaru_executions_retry";
+    ///`kitaru_executions_resume`: Resume a paused execution
+    pub const EXECUTIONS_RESUME: &str = "kitaru_executions_resume";
     ///`kitaru_artifacts_list`: List artifacts
     pub const ARTIFACTS_LIST: &str = "kitaru_artifacts_list";
     ///`kitaru_artifacts_get`: Get an artifact
@@ -198,6 +200,15 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
         read_only: false,
         task: true,
         view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_executions_resume",
+        title: "Resume a paused execution",
+        toolset: "executions",
+        read_only: false,
+        task: false,
+        view: true,
         covers: &[],
     },
     crate::catalog::ToolInfo {

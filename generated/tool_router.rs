@@ -471,6 +471,45 @@ impl crate::tools::Toolbox {
         crate::tools::respond::<kitaru_sdk::executions::Relaunch, _>(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_executions_resume",
+        description = "Continue a paused execution whose waits are resolved, in place (same execution).",
+        input_schema = crate::tools::input_schema::<args::ExecutionsResumeArgs>(),
+        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Execution>(
+
+        ),
+        annotations(
+            title = "Resume a paused execution",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn kitaru_executions_resume(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_resume", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsResumeArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::resume(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_artifacts_list",
         description = "Artifacts an execution produced, in order.",
         input_schema = crate::tools::input_schema::<args::ArtifactsListArgs>(),

@@ -8,8 +8,9 @@ use kitaru_sdk::executions::{
 
 use super::args::{
     ExecutionsAbortWaitArgs, ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs,
-    ExecutionsLatestArgs, ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsRetryArgs,
-    ExecutionsRunArgs, ExecutionsStatisticsArgs, ExecutionsWatchArgs, GetExecutionLogsArgs,
+    ExecutionsLatestArgs, ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsResumeArgs,
+    ExecutionsRetryArgs, ExecutionsRunArgs, ExecutionsStatisticsArgs, ExecutionsWatchArgs,
+    GetExecutionLogsArgs,
 };
 use super::{Listed, ToolContext, ToolError, optional_limit};
 
@@ -203,6 +204,17 @@ pub async fn retry(
     relaunched.execution =
         ask_while_waiting(kitaru, context, relaunched.execution, &options).await?;
     Ok(relaunched)
+}
+
+/// `kitaru_executions_resume`.
+pub async fn resume(
+    kitaru: &Kitaru,
+    args: ExecutionsResumeArgs,
+    context: &ToolContext,
+) -> Result<Execution, ToolError> {
+    let options = launch_options(wait_seconds(), context);
+    let execution = executions::resume(kitaru, &args.exec_id, &options).await?;
+    Ok(ask_while_waiting(kitaru, context, execution, &options).await?)
 }
 
 /// How long replay and retry follow the new execution before they return

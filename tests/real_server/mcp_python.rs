@@ -116,6 +116,7 @@ pub(crate) fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
     ];
     // The checks a Python tool makes before it needs Python.
     calls.push(("kitaru_executions_retry", json!({"exec_id": completed})));
+    calls.push(("kitaru_executions_resume", json!({"exec_id": completed})));
     calls.push((
         "kitaru_executions_replay",
         json!({"exec_id": completed, "from_": "nope"}),
@@ -127,8 +128,9 @@ pub(crate) fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
 }
 
 /// Tools that need Python for their main work.
-const PYTHON_TOOLS: [&str; 5] = [
+const PYTHON_TOOLS: [&str; 6] = [
     "kitaru_deployments_deploy",
+    "kitaru_executions_resume",
     "kitaru_executions_run",
     "kitaru_executions_replay",
     "kitaru_executions_retry",

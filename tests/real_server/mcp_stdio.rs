@@ -399,6 +399,7 @@ async fn every_tool_answers_what_its_output_schema_says() {
         ["kitaru_executions_run", {"target": "flows/extra_replay.py:research_agent", "args": {"topic": "schemas"}}],
         ["kitaru_executions_replay", {"exec_id": sources.0, "from_": "summarize"}],
         ["kitaru_executions_retry", {"exec_id": sources.1}],
+        ["kitaru_executions_resume", {"exec_id": server.str("/seed/completed/exec_id")}],
         ["kitaru_executions_watch", {"exec_id": exec_id, "max_wait_seconds": 1}],
         ["kitaru_executions_input", {"exec_id": waiting[0], "wait": "approve_extra", "value": true}],
         ["kitaru_executions_cancel", {"exec_id": waiting[1]}],

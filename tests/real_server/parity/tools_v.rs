@@ -258,3 +258,47 @@ fn statistics_group_and_aggregate_alike() {
         same_payload("kitaru_executions_statistics", arguments, &[]);
     }
 }
+
+/// Resuming: the same refusals, and an execution whose wait was answered
+/// goes on to the same end (each side resumes an execution of its own).
+#[test]
+fn resume_refuses_and_resumes_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let allowed = execution_fixes("");
+    // A pending wait, then a finished execution.
+    same_change(
+        "kitaru_executions_resume",
+        |exec_id| json!({"exec_id": exec_id}),
+        &strs(&allowed),
+    );
+    same_payload(
+        "kitaru_executions_resume",
+        json!({"exec_id": server().str("/seed/completed/exec_id")}),
+        &[],
+    );
+    same_payload("kitaru_executions_resume", json!({"exec_id": "nope"}), &[]);
+    // Answered first: both resume to the end.
+    let _changing = kitaru_testkit::executions_lock()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let fresh = kitaru_testkit::start_waiting_executions(2);
+    for exec_id in &fresh {
+        let answered = ours().call(
+            "kitaru_executions_input",
+            json!({"exec_id": exec_id, "wait": "approve_extra", "value": true}),
+        );
+        assert!(!answered.is_error, "{:?}", answered.texts);
+    }
+    let theirs = reference().call("kitaru_executions_resume", json!({"exec_id": fresh[0]}));
+    let ours = ours().call("kitaru_executions_resume", json!({"exec_id": fresh[1]}));
+    let (_, answer) = assert_same_answers(
+        "kitaru_executions_resume",
+        &json!({"exec_id": "<exec_id>"}),
+        theirs,
+        ours,
+        &strs(&allowed),
+    );
+    assert_eq!(answer["status"], "completed", "{answer}");
+}

@@ -161,6 +161,35 @@ def compile_deployment(request):
     return compiled
 
 
+def resume_run(request):
+    """Continue a paused run in place: the caller checked it and marked it
+    resuming; the orchestrator of the run's stack goes on with it, the
+    stack active meanwhile as the Kitaru CLI does it."""
+    from zenml.client import Client
+
+    client = Client()
+    run = client.get_pipeline_run(request["exec_id"])
+    snapshot = run.snapshot
+    previous = client.active_stack_model.id
+    client.activate_stack(snapshot.stack.id)
+    failure = None
+    try:
+        stack = client.active_stack
+        stack.orchestrator.resume_run(snapshot=snapshot, run=run, stack=stack)
+    except Exception as exc:
+        failure = exc
+    try:
+        client.activate_stack(previous)
+    except Exception as restore:
+        first = f"{failure}. " if failure is not None else ""
+        raise RuntimeError(
+            f"{first}Additionally failed to restore the previous active Kitaru stack: {restore}."
+        ) from failure
+    if failure is not None:
+        raise failure
+    return {"exec_id": str(run.id)}
+
+
 def start_local_server(request):
     from kitaru._local_server import start_or_connect_local_server
 
@@ -178,6 +207,7 @@ def stop_local_server(request):
 OPERATIONS = {
     "run": run_flow,
     "replay": replay_flow,
+    "resume": resume_run,
     "compile_deployment": compile_deployment,
     "start_local_server": start_local_server,
     "stop_local_server": stop_local_server,

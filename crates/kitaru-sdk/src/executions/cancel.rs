@@ -1,9 +1,7 @@
 //! Cancelling an execution: the server's forceful stop of a pipeline run.
 
 use kitaru_client::types::ExecutionStatus as ZenmlStatus;
-use kitaru_client::types::{
-    PipelineRunUpdate, RunWaitConditionResolution, RunWaitConditionResolveRequest,
-};
+use kitaru_client::types::{RunWaitConditionResolution, RunWaitConditionResolveRequest};
 
 use super::execution::Execution;
 use super::{lookup, waits};
@@ -109,30 +107,19 @@ async fn abort_wait(kitaru: &Kitaru, exec_id: &str, condition: uuid::Uuid) -> Re
 /// runs it, so nothing else ever would (on the 0.21 line a stopping run
 /// reads as running).
 async fn finish_stop(kitaru: &Kitaru, exec_id: &str, run_id: uuid::Uuid) -> Result<(), Error> {
-    let update = PipelineRunUpdate {
-        add_logs: None,
-        add_tags: None,
-        exception_info: None,
-        orchestrator_run_id: None,
-        outputs: None,
-        remove_tags: None,
-        status: Some(ZenmlStatus::Stopped),
-        status_reason: Some("Manual stop requested.".to_owned()),
-    };
-    kitaru
-        .client
-        .update_run()
-        .run_id(run_id)
-        .body(update)
-        .send()
-        .await
-        .map(drop)
-        .map_err(|error| {
-            Error::api(
-                format!("Failed to cancel execution '{exec_id}' (marking it stopped)"),
-                ApiError::from(error),
-            )
-        })
+    super::resume::mark(
+        kitaru,
+        run_id,
+        ZenmlStatus::Stopped,
+        "Manual stop requested.",
+    )
+    .await
+    .map_err(|error| {
+        Error::api(
+            format!("Failed to cancel execution '{exec_id}' (marking it stopped)"),
+            error,
+        )
+    })
 }
 
 /// Why a run in this ZenML status cannot be stopped, if it cannot.

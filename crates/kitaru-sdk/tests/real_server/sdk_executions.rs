@@ -1111,3 +1111,95 @@ async fn on_the_0_21_line_llm_usage_comes_as_the_sdk_recorded_and_summed_it() {
         (6, detail.artifacts.len())
     );
 }
+
+#[test]
+fn a_paused_execution_resumes_in_place_once_its_wait_is_answered() {
+    changing_executions(resume_a_paused_execution());
+}
+
+async fn resume_a_paused_execution() {
+    let [exec_id, broken_id]: [String; 2] = start_waiting_executions(2).try_into().unwrap();
+    let kitaru = kitaru().await;
+    let options = kitaru_testkit::launch_options();
+    let refused = executions::resume(&kitaru, &exec_id, &options)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        format!("Resolve pending wait input before resuming execution '{exec_id}'.")
+    );
+    let completed = seed("/seed/completed/exec_id");
+    let refused = executions::resume(&kitaru, completed, &options)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "Only paused executions can be resumed. Execution '{completed}' is currently \
+             'completed'."
+        )
+    );
+    for id in [&exec_id, &broken_id] {
+        let answered = executions::input(&kitaru, id, "approve_extra", json!(true))
+            .await
+            .unwrap();
+        assert_eq!(answered.summary.pending_wait, None, "{answered:?}");
+    }
+
+    // A Python that fails: the run is paused again, with kitaru's reason.
+    let dir = tempfile::tempdir().unwrap();
+    let failing = dir.path().join("python");
+    std::fs::write(
+        &failing,
+        "#!/bin/sh\necho 'no orchestrator here' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &failing,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut broken = kitaru_testkit::launch_options();
+    broken.python.as_mut().unwrap().path = failing;
+    let error = executions::resume(&kitaru, &broken_id, &broken)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!("Failed to resume execution '{broken_id}': ")),
+        "{error}"
+    );
+    assert!(error.contains("no orchestrator here"), "{error}");
+    let after = get(&broken_id).await.unwrap();
+    assert_eq!(after.summary.status, ExecutionStatus::Waiting);
+    assert_eq!(
+        after.summary.status_reason.as_deref(),
+        Some("Manual resume failed.")
+    );
+
+    // Through the Kitaru Python: the same execution goes on and ends.
+    let resumed = executions::resume(&kitaru, &exec_id, &options)
+        .await
+        .unwrap();
+    assert_eq!(resumed.summary.exec_id, exec_id);
+    assert_eq!(
+        resumed.summary.status,
+        ExecutionStatus::Completed,
+        "{resumed:?}"
+    );
+    let names: Vec<&str> = detail(&resumed)
+        .checkpoints
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(names.contains(&"publish_extra"), "{names:?}");
+    // And the one whose resume failed can be resumed after all.
+    let resumed = executions::resume(&kitaru, &broken_id, &options)
+        .await
+        .unwrap();
+    assert_eq!(
+        resumed.summary.status,
+        ExecutionStatus::Completed,
+        "{resumed:?}"
+    );
+}
