@@ -388,6 +388,54 @@ pub const PROMPTS: &[PromptSpec] = &[
             )
         },
     },
+    PromptSpec {
+        name: "where_time_goes",
+        title: "Where time and cost go",
+        description: "Group executions and show where time, tokens and cost go, with the \
+                      outliers. Changes nothing.",
+        arguments: &[
+            PromptArg {
+                name: "by",
+                description: "What to group by (default flow).",
+                required: false,
+                completion: Completion::OneOf(&[
+                    "flow",
+                    "status",
+                    "stack",
+                    "tag",
+                    "time:day",
+                    "time:week",
+                ]),
+            },
+            PromptArg {
+                name: "flow",
+                description: "Only executions of this flow.",
+                required: false,
+                completion: Completion::Flow,
+            },
+        ],
+        tools: &[names::EXECUTIONS_STATISTICS, names::EXECUTIONS_LIST],
+        render: |values| {
+            let by = values.get("by").unwrap_or_else(|| "flow".to_owned());
+            let (flow, flow_argument) = match values.get("flow") {
+                Some(flow) => (format!(" of flow `{flow}`"), format!(", flow \"{flow}\"")),
+                None => (String::new(), String::new()),
+            };
+            format!(
+                "Find where time and cost go in my Kitaru executions{flow}. Call \
+                 `kitaru_executions_statistics` with group_by [\"{by}\"]{flow_argument} and \
+                 metrics [\"mean_seconds:duration:avg\", \"longest_seconds:duration:max\", \
+                 \"mean_checkpoints:step_count:avg\", \"llm_total_tokens\", \
+                 \"llm_display_cost\"]. Show the groups as a table (executions, mean and longest \
+                 duration, checkpoints, tokens, cost) and say which groups take most of the time \
+                 and of the cost, and which look like outliers (a mean far from the others, a \
+                 longest run far above the mean). If the answer says it was computed by the \
+                 client or truncated, say so. For the costliest group, list a few of its \
+                 executions with `kitaru_executions_list` so I can look closer. This is a \
+                 read-only look: change nothing."
+            )
+        },
+    },
 ];
 
 impl PromptSpec {

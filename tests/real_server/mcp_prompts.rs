@@ -52,7 +52,8 @@ fn prompts_are_listed_with_their_arguments() {
             "inspect_results",
             "read_memory",
             "manage_local_stack",
-            "deploy_and_invoke"
+            "deploy_and_invoke",
+            "where_time_goes"
         ]
     );
     let read_memory = &prompts[5];
@@ -313,7 +314,15 @@ fn read_only_mode_drops_the_prompts_that_change_executions() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["status_check", "inspect_results", "read_memory"]);
+    assert_eq!(
+        names,
+        [
+            "status_check",
+            "inspect_results",
+            "read_memory",
+            "where_time_goes"
+        ]
+    );
     let refused = peer
         .try_request("prompts/get", json!({"name": "resolve_wait"}))
         .unwrap_err();
@@ -336,4 +345,36 @@ fn a_toolset_offers_only_the_prompts_its_tools_serve() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["read_memory"], "{listed}");
+}
+
+#[test]
+fn where_time_goes_asks_for_the_statistics_it_names_and_changes_nothing() {
+    let flow = server().str("/seed/completed/flow_name");
+    let text = rendered("where_time_goes", json!({"by": "time:day", "flow": flow}));
+    for part in [
+        "`kitaru_executions_statistics`",
+        "group_by [\"time:day\"], flow \"",
+        "\"llm_display_cost\"",
+        "read-only",
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    assert!(text.contains(flow), "{text}");
+    let default = rendered("where_time_goes", json!({}));
+    assert!(default.contains("group_by [\"flow\"] and"), "{default}");
+    // The metrics it names are ones the tool accepts.
+    let mut peer = ours(&[]);
+    let answer = peer.call(
+        "kitaru_executions_statistics",
+        json!({"group_by": ["flow"], "metrics": [
+            "mean_seconds:duration:avg", "longest_seconds:duration:max",
+            "mean_checkpoints:step_count:avg", "llm_total_tokens", "llm_display_cost"
+        ]}),
+    );
+    assert!(!answer.is_error, "{:?}", answer.texts);
+    // Its arguments complete: the groupings, and flows from the server.
+    let by = complete(&mut peer, "where_time_goes", "by", "time", json!({}));
+    assert_eq!(by, ["time:day", "time:week"]);
+    let flows = complete(&mut peer, "where_time_goes", "flow", &flow[..4], json!({}));
+    assert!(flows.iter().any(|f| f == flow), "{flows:?}");
 }
