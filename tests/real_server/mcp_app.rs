@@ -16,10 +16,11 @@ use kitaru_testkit::{StdioPeer, executions_lock, server, start_waiting_execution
 const EXTENSION: &str = "io.modelcontextprotocol/ui";
 const MIME: &str = "text/html;profile=mcp-app";
 const VIEW: &str = "ui://kitaru/execution";
-const LINKED: [&str; 5] = [
+const LINKED: [&str; 6] = [
     "kitaru_executions_get",
     "kitaru_executions_latest",
     "kitaru_executions_replay",
+    "kitaru_executions_resume",
     "kitaru_executions_run",
     "kitaru_executions_watch",
 ];
@@ -133,6 +134,10 @@ fn url(page: &PageServer, tool: &str, arguments: Value, theme: &str) -> String {
         page.url
     )
 }
+
+/// The frame's sandbox in the wait test: without `allow-forms`, as hosts
+/// may set it (a form's submission is blocked there).
+const NO_FORMS: &str = "allow-scripts allow-same-origin";
 
 /// What the view shows, read from its document.
 const VIEW_DOC: &str = "document.getElementById('view').contentDocument";
@@ -339,14 +344,31 @@ async fn the_view_answers_a_wait_through_a_labelled_form() {
         .await
         .unwrap();
     let (mut browser, page) = viewing().await;
-    open(
-        &mut browser,
-        &page,
-        "kitaru_executions_get",
-        json!({"exec_id": waiting}),
-        "light",
-    )
-    .await;
+    browser
+        .goto(&format!(
+            "{}&sandbox={}",
+            url(
+                &page,
+                "kitaru_executions_get",
+                json!({"exec_id": waiting}),
+                "light"
+            ),
+            NO_FORMS.replace(' ', "%20")
+        ))
+        .await;
+    let ready = browser
+        .wait_for(
+            &format!("{VIEW_DOC} && {VIEW_DOC}.body && {VIEW_DOC}.body.dataset.ready"),
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(ready, "1", "{}", shown(&mut browser).await);
+    assert_eq!(
+        browser
+            .eval("document.getElementById('view').getAttribute('sandbox')")
+            .await,
+        NO_FORMS
+    );
     let question = browser
         .eval(&format!(
             "{VIEW_DOC}.getElementById('wait-question').textContent"
@@ -434,4 +456,109 @@ async fn without_a_host_the_view_is_a_readable_static_page() {
         text.as_str().unwrap().contains("kitaru_executions_get"),
         "{text}"
     );
+}
+
+/// The view answers the host's requests (`ping`; anything it does not know
+/// with "method not found") and reports the size of its content whenever it
+/// changes: below the frame's height for a short page, larger once a
+/// traceback is opened.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_view_answers_pings_and_reports_the_size_of_its_content() {
+    let (mut browser, page) = viewing().await;
+    let failed = server().str("/seed/failed/exec_id");
+    open(
+        &mut browser,
+        &page,
+        "kitaru_executions_get",
+        json!({"exec_id": failed}),
+        "light",
+    )
+    .await;
+    let answer = |id: u32| {
+        format!("window.hostLog.map(e => e.message).find(m => m.id === {id} && !m.method) || null")
+    };
+    browser.eval("toView({ id: 4242, method: 'ping' })").await;
+    let pong = browser
+        .wait_for(&answer(4242), Duration::from_secs(5))
+        .await;
+    assert_eq!(pong["result"], json!({}), "{pong}");
+    browser
+        .eval("toView({ id: 4243, method: 'ui/something-new', params: {} })")
+        .await;
+    let refused = browser
+        .wait_for(&answer(4243), Duration::from_secs(5))
+        .await;
+    assert_eq!(refused["error"]["code"], -32601, "{refused}");
+
+    let heights = "window.hostLog.filter(e => e.from && e.message.method === \
+                   'ui/notifications/size-changed').map(e => e.message.params.height)";
+    let reported = browser.wait_for(heights, Duration::from_secs(5)).await;
+    let before = reported
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    let content = browser
+        .eval(&format!(
+            "{VIEW_DOC}.getElementById('app').getBoundingClientRect().height"
+        ))
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(
+        before < 900.0,
+        "the frame is 900 px high; the content {content}: {reported}"
+    );
+    assert!((before - content).abs() <= 30.0, "{before} vs {content}");
+    browser
+        .eval(&format!(
+            "{VIEW_DOC}.querySelector('#failure details').open = true"
+        ))
+        .await;
+    let grown = browser
+        .wait_for(
+            &format!("(() => {{ const h = {heights}; const last = h[h.length - 1]; return last > {before} ? last : null; }})()"),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(grown.as_f64().unwrap() > before, "{grown}");
+    // A checkpoint's failure spans the checkpoint's row, not its first column.
+    let widths = browser
+        .eval(&format!(
+            "(() => {{ const box = {VIEW_DOC}.getElementById('checkpoint-failure'); \
+             if (!box) return null; const row = box.closest('li'); \
+             return [box.getBoundingClientRect().width, row.getBoundingClientRect().width]; }})()"
+        ))
+        .await;
+    let widths: Vec<f64> = serde_json::from_value(widths).expect("the failed checkpoint's box");
+    assert!(
+        widths[0] >= widths[1] - 1.0,
+        "box {} in a row of {}",
+        widths[0],
+        widths[1]
+    );
+
+    // Artifact names and producers wrap at their separators, never inside
+    // a part (each part between break opportunities is one line box).
+    open(
+        &mut browser,
+        &page,
+        "kitaru_executions_get",
+        json!({"exec_id": server().str("/seed/completed/exec_id")}),
+        "light",
+    )
+    .await;
+    let broken = browser
+        .eval(&format!(
+            "(() => {{ const d = {VIEW_DOC}; const broken = []; \
+             for (const td of d.querySelectorAll('tbody td:nth-child(-n+2)')) \
+               for (const n of td.childNodes) if (n.nodeType === 3 && n.textContent) {{ \
+                 const r = d.createRange(); r.selectNodeContents(n); \
+                 if (r.getClientRects().length > 1) broken.push(n.textContent); }} \
+             return broken; }})()"
+        ))
+        .await;
+    assert_eq!(broken, json!([]), "parts wrapped inside");
 }

@@ -1,7 +1,6 @@
 //! Cancelling an execution: the server's forceful stop of a pipeline run.
 
 use kitaru_client::types::ExecutionStatus as ZenmlStatus;
-use kitaru_client::types::{RunWaitConditionResolution, RunWaitConditionResolveRequest};
 
 use super::execution::Execution;
 use super::{lookup, waits};
@@ -82,23 +81,12 @@ pub async fn cancel(kitaru: &Kitaru, exec_id: &str) -> Result<Execution, Error> 
 /// still polling the wait ends without failing the run. Used on the 0.21
 /// line, where a run merely marked stopping reads as still waiting.
 async fn abort_wait(kitaru: &Kitaru, exec_id: &str, condition: uuid::Uuid) -> Result<(), Error> {
-    let request = RunWaitConditionResolveRequest {
-        resolution: RunWaitConditionResolution::Abort,
-        result: None,
-        user: None,
-    };
-    kitaru
-        .client
-        .resolve_run_wait_condition()
-        .run_wait_condition_id(condition)
-        .body(request)
-        .send()
+    super::waits::resolve_condition(kitaru, condition, None)
         .await
-        .map(drop)
         .map_err(|error| {
             Error::api(
                 format!("Failed to cancel execution '{exec_id}' (aborting its wait)"),
-                ApiError::from(error),
+                error,
             )
         })
 }

@@ -15,7 +15,7 @@ use kitaru_client::types::{ExecutionStatus as ZenmlStatus, PipelineRunUpdate};
 
 use super::replay::LaunchOptions;
 use super::settle::settle;
-use super::waits::pending_waits_of;
+use super::waits::run_with_pending_waits;
 use super::{Execution, lookup};
 use crate::bridge::Job;
 use crate::{Error, Kitaru};
@@ -62,12 +62,8 @@ pub async fn resume(
     exec_id: &str,
     options: &LaunchOptions,
 ) -> Result<Execution, Error> {
-    let run = lookup::find_run(kitaru, exec_id).await?;
+    let (run, pending) = run_with_pending_waits(kitaru, exec_id).await?;
     let run_id = run.id.to_string();
-    let pending = pending_waits_of(kitaru, std::slice::from_ref(&run_id))
-        .await?
-        .remove(&run_id)
-        .unwrap_or_default();
     if !pending.is_empty() {
         return Err(Error::State(format!(
             "Resolve pending wait input before resuming execution '{exec_id}'."

@@ -80,6 +80,26 @@ pub(crate) async fn pending_waits_of(
     Ok(by_run)
 }
 
+/// Execution `exec_id`'s run and its pending waits, oldest first.
+pub(crate) async fn run_with_pending_waits(
+    kitaru: &Kitaru,
+    exec_id: &str,
+) -> Result<
+    (
+        Box<types::PipelineRunResponse>,
+        Vec<RunWaitConditionResponse>,
+    ),
+    Error,
+> {
+    let run = lookup::find_run(kitaru, exec_id).await?;
+    let run_id = run.id.to_string();
+    let pending = pending_waits_of(kitaru, std::slice::from_ref(&run_id))
+        .await?
+        .remove(&run_id)
+        .unwrap_or_default();
+    Ok((run, pending))
+}
+
 /// The wait an execution is blocked on: the run's active condition when it
 /// is pending, else its oldest pending one.
 pub(crate) fn current_wait<'a>(
@@ -128,12 +148,8 @@ async fn resolve(
     wait: &str,
     value: Option<Value>,
 ) -> Result<Execution, Error> {
-    let run = lookup::find_run(kitaru, exec_id).await?;
+    let (run, pending) = run_with_pending_waits(kitaru, exec_id).await?;
     let run_id = run.id.to_string();
-    let pending = pending_waits_of(kitaru, std::slice::from_ref(&run_id))
-        .await?
-        .remove(&run_id)
-        .unwrap_or_default();
     if pending.is_empty() {
         return Err(Error::State(no_pending_wait(exec_id, &run)));
     }
@@ -151,24 +167,9 @@ async fn resolve(
             ),
         ));
     }
-    let request = RunWaitConditionResolveRequest {
-        resolution: if value.is_some() {
-            RunWaitConditionResolution::Continue
-        } else {
-            RunWaitConditionResolution::Abort
-        },
-        result: value,
-        user: None,
-    };
-    kitaru
-        .client
-        .resolve_run_wait_condition()
-        .run_wait_condition_id(condition.id)
-        .body(request)
-        .send()
+    resolve_condition(kitaru, condition.id, value)
         .await
-        .map_err(|error| {
-            let exception = ApiError::from(error);
+        .map_err(|exception| {
             if exception.is_validation() {
                 Error::argument(
                     "value",
@@ -188,6 +189,33 @@ async fn resolve(
             }
         })?;
     Execution::load(kitaru, lookup::reload(kitaru, &run_id).await?).await
+}
+
+/// Resolves wait condition `condition`: continues it with `value`, or
+/// aborts it (`None`: the server then stops the run).
+pub(crate) async fn resolve_condition(
+    kitaru: &Kitaru,
+    condition: uuid::Uuid,
+    value: Option<Value>,
+) -> Result<(), ApiError> {
+    let request = RunWaitConditionResolveRequest {
+        resolution: if value.is_some() {
+            RunWaitConditionResolution::Continue
+        } else {
+            RunWaitConditionResolution::Abort
+        },
+        result: value,
+        user: None,
+    };
+    kitaru
+        .client
+        .resolve_run_wait_condition()
+        .run_wait_condition_id(condition)
+        .body(request)
+        .send()
+        .await
+        .map(drop)
+        .map_err(ApiError::from)
 }
 
 /// Why there is nothing to give input to, and what to do instead.
