@@ -92,6 +92,10 @@ pub(crate) fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
             json!({"flow": "never_deployed", "version": 1}),
         ),
         ("kitaru_secrets_list", json!({"size": 3})),
+        (
+            "kitaru_executions_cohort",
+            json!({"flow": "seed_completed", "at": "greet", "limit": 1}),
+        ),
         ("kitaru_projects_list", json!({})),
         ("kitaru_projects_current", json!({})),
         ("kitaru_projects_show", json!({"name_or_id": "default"})),

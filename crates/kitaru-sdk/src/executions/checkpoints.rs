@@ -401,6 +401,17 @@ fn shown_inputs(
         .flatten()
 }
 
+/// How many of the checkpoints these steps make `at` names, by name or
+/// call id, as the reference of `line` shows them.
+pub(crate) fn calls_named(steps: &[StepRunResponse], line: ServerLine, at: &str) -> usize {
+    lineages(steps, line)
+        .iter()
+        .filter(|lineage| {
+            checkpoint_name(&lineage.shown.name) == at || lineage.shown.id.to_string() == at
+        })
+        .count()
+}
+
 /// How many checkpoints and distinct artifacts these steps make, as the
 /// reference of `line` counts them.
 pub(crate) fn counts(steps: &[StepRunResponse], line: ServerLine) -> (usize, usize) {
