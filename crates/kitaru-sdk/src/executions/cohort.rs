@@ -141,7 +141,24 @@ pub struct RankedExecution {
 
 /// Resolves a cohort (`kitaru_executions_cohort`).
 ///
-/// Fails when no execution matches, naming what each check left out.
+/// Fails when no execution matches (`not_found`), naming what each check
+/// left out; bad arguments are `invalid_argument` errors naming the
+/// argument.
+///
+/// ```no_run
+/// # async fn example(kitaru: &kitaru_sdk::Kitaru) -> Result<(), kitaru_sdk::Error> {
+/// use kitaru_sdk::executions::{self, CohortQuery};
+///
+/// let query = CohortQuery {
+///     order_by: "total_tokens".into(),
+///     limit: 5,
+///     ..CohortQuery::new("research_agent", "summarize")
+/// };
+/// let cohort = executions::cohort(kitaru, &query).await?;
+/// println!("{:?} of {} looked at", cohort.exec_ids, cohort.scanned);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn cohort(kitaru: &Kitaru, query: &CohortQuery) -> Result<Cohort, Error> {
     let checked = Checked::of(query)?;
     let target_version = match (&query.deployment, query.deployment_version) {
@@ -725,7 +742,7 @@ mod tests {
     #[test]
     fn ranking_puts_missing_values_last_then_the_newest_then_the_id() {
         let order = Order::parse("-display_cost_usd").unwrap();
-        let mut candidates = vec![
+        let mut candidates = [
             candidate("a", Some("2026-01-01T00:00:00"), None),
             candidate(
                 "b",
