@@ -248,6 +248,9 @@ fn cohorts_pick_and_rank_alike() {
         cohort(json!({"until": day})),
         cohort(json!({"deployment_version": 7})),
         cohort(json!({"deployment": "nope"})),
+        cohort(json!({"deployment": " default "})),
+        cohort(json!({"deployment": ""})),
+        cohort(json!({"deployment": "kitaru:x"})),
         cohort(json!({"deployment": "x", "deployment_version": 1})),
         cohort(json!({"order_by": "-"})),
         cohort(json!({"order_by": " "})),
@@ -297,4 +300,27 @@ fn cohort_windows_with_an_offset_are_read_in_utc() {
         );
         assert_eq!(shifted.structured, naive.structured);
     }
+}
+
+/// A deployment tag names the version a cohort keeps the runs of; the
+/// runs of `research_agent` the tests make outside a deployment record no
+/// version, so both leave them all out, alike.
+#[tokio::test]
+async fn cohort_deployment_tags_resolve_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let _one = kitaru_testkit::deployments_lock().await;
+    let deployed = kitaru_testkit::python_deploy("cohort", true, "cohort").await;
+    let version = deployed["version"].clone();
+    tokio::task::spawn_blocking(move || {
+        for arguments in [
+            json!({"flow": "research_agent", "at": "summarize", "deployment": "cohort"}),
+            json!({"flow": "research_agent", "at": "summarize", "deployment_version": version}),
+        ] {
+            same_payload("kitaru_executions_cohort", arguments, &[]);
+        }
+    })
+    .await
+    .unwrap();
 }

@@ -716,6 +716,35 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_cohort_anchor_names_checkpoints_as_the_line_shows_them() {
+        let steps = [
+            step(
+                S1,
+                "__kitaru_checkpoint_source_flaky",
+                "retried",
+                None,
+                json!({}),
+            ),
+            step(
+                S2,
+                "__kitaru_checkpoint_source_flaky",
+                "completed",
+                None,
+                json!({}),
+            ),
+            step(S3, "greet", "completed", None, json!({})),
+        ];
+        // Each in-run retry is a checkpoint of its own on the 0.10 line.
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru010, "flaky"), 2);
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru021, "flaky"), 1);
+        // By call id: the attempt the checkpoint shows.
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru021, S2), 1);
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru021, S1), 0);
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru021, "nope"), 0);
+        assert_eq!(calls_named(&[], ServerLine::Kitaru021, "greet"), 0);
+    }
+
+    #[test]
     fn a_checkpoint_shows_its_latest_attempt_and_its_outputs_once_in_the_servers_order() {
         let saved = created_version(V1, "seed_response", "manual", "2026-11-26T13:45:18.95");
         let outputs = json!({

@@ -164,7 +164,11 @@ pub async fn cohort(kitaru: &Kitaru, query: &CohortQuery) -> Result<Cohort, Erro
     let target_version = match (&query.deployment, query.deployment_version) {
         (_, Some(version)) => Some(version),
         (Some(tag), None) => {
-            let selector = Selector::of(None, Some(tag))?;
+            // The tag is this function's `deployment` argument.
+            let selector = Selector::of(None, Some(tag)).map_err(|error| match error {
+                Error::InvalidArgument { reason, .. } => Error::argument("deployment", reason),
+                other => other,
+            })?;
             Some(i64::from(
                 deployments::get(kitaru, &query.flow, &selector)
                     .await?

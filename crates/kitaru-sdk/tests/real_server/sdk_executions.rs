@@ -1302,6 +1302,13 @@ async fn a_cohort_nothing_matches_is_an_error_with_the_counts() {
             },
             "order_by",
         ),
+        (
+            executions::CohortQuery {
+                deployment: Some("  ".into()),
+                ..query.clone()
+            },
+            "deployment",
+        ),
     ] {
         match executions::cohort(&kitaru().await, &bad).await {
             Err(Error::InvalidArgument { argument: got, .. }) => assert_eq!(got, argument),
