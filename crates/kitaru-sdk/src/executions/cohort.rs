@@ -26,8 +26,8 @@ use crate::{Error, Kitaru};
 /// The fields a cohort can be ranked by.
 const RANK_FIELDS: [&str; 4] = ["display_cost_usd", "duration", "started_at", "total_tokens"];
 
-/// Runs per page of the runs query, at most.
-const MAX_PAGE_SIZE: usize = 1000;
+/// Runs per page of the runs query, at most (a hydrated run is ~20 kB).
+const MAX_PAGE_SIZE: usize = 500;
 
 /// Which executions a cohort takes and how it ranks them. [`CohortQuery::new`]
 /// gives the reference's defaults.
@@ -180,10 +180,13 @@ pub async fn cohort(kitaru: &Kitaru, query: &CohortQuery) -> Result<Cohort, Erro
     let line = kitaru.server().await?.line;
     let filter = ExecutionFilter::default().flow(query.flow.as_str());
     let max_scan = u64::try_from(query.max_scan).unwrap_or(u64::MAX);
+    // The reference's pages (five times the limit, at least 50), never
+    // more than the scan may read.
     let page_size = usize::try_from(query.limit)
         .unwrap_or(usize::MAX)
         .saturating_mul(5)
-        .clamp(50, MAX_PAGE_SIZE);
+        .clamp(50, MAX_PAGE_SIZE)
+        .min(usize::try_from(max_scan).unwrap_or(usize::MAX));
     // Only a wanted `running` or `waiting` needs the pending waits: a run
     // that may wait is neither of the other statuses, waits or not.
     let needs_waits = checked.statuses.iter().any(|status| status.may_wait());
