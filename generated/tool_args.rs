@@ -327,6 +327,56 @@ pub mod args {
             Ok(())
         }
     }
+    ///Arguments of `kitaru_executions_cohort`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsCohortArgs {
+        ///Flow name.
+        pub flow: String,
+        ///Checkpoint name or call id.
+        pub at: String,
+        ///Only the version with this deployment tag.
+        #[serde(default)]
+        pub deployment: Option<String>,
+        ///Only this deployment version.
+        #[serde(default)]
+        pub deployment_version: Option<i64>,
+        ///started_at, duration, display_cost_usd or total_tokens; -: descending.
+        #[serde(default = "default_kitaru_executions_cohort_order_by")]
+        pub order_by: String,
+        ///At most this many.
+        #[serde(default = "default_kitaru_executions_cohort_limit")]
+        pub limit: i64,
+        ///Started at or after (ISO 8601).
+        #[serde(default)]
+        pub since: Option<String>,
+        ///Started at or before (ISO 8601).
+        #[serde(default)]
+        pub until: Option<String>,
+        ///Scan at most this many, newest first.
+        #[serde(default = "default_kitaru_executions_cohort_max_scan")]
+        pub max_scan: i64,
+        ///Failed ones too.
+        #[serde(default = "default_kitaru_executions_cohort_include_failed")]
+        pub include_failed: bool,
+    }
+    impl crate::tools::Validate for ExecutionsCohortArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    fn default_kitaru_executions_cohort_order_by() -> String {
+        "-started_at".to_owned()
+    }
+    fn default_kitaru_executions_cohort_limit() -> i64 {
+        50i64
+    }
+    fn default_kitaru_executions_cohort_max_scan() -> i64 {
+        500i64
+    }
+    fn default_kitaru_executions_cohort_include_failed() -> bool {
+        false
+    }
     ///Arguments of `kitaru_artifacts_list`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]

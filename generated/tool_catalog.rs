@@ -29,6 +29,8 @@ pub mod names {
     pub const EXECUTIONS_RETRY: &str = "kitaru_executions_retry";
     ///`kitaru_executions_resume`: Resume a paused execution
     pub const EXECUTIONS_RESUME: &str = "kitaru_executions_resume";
+    ///`kitaru_executions_cohort`: Pick an execution cohort
+    pub const EXECUTIONS_COHORT: &str = "kitaru_executions_cohort";
     ///`kitaru_artifacts_list`: List artifacts
     pub const ARTIFACTS_LIST: &str = "kitaru_artifacts_list";
     ///`kitaru_artifacts_get`: Get an artifact
@@ -209,6 +211,15 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
         read_only: false,
         task: false,
         view: true,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_executions_cohort",
+        title: "Pick an execution cohort",
+        toolset: "executions",
+        read_only: true,
+        task: false,
+        view: false,
         covers: &[],
     },
     crate::catalog::ToolInfo {

@@ -510,6 +510,48 @@ impl crate::tools::Toolbox {
         crate::tools::respond::<kitaru_sdk::executions::Execution, _>(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_executions_cohort",
+        description = "Original executions of a flow that passed checkpoint `at`, filtered and ranked.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsCohortArgs>(),
+        output_schema = crate::tools::output_schema::<crate::tools::executions::CohortAnswer>(
+
+        ),
+        annotations(
+            title = "Pick an execution cohort",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_executions_cohort(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_cohort", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsCohortArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::cohort(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::executions::CohortAnswer,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_artifacts_list",
         description = "Artifacts an execution produced, in order.",
         input_schema = crate::tools::input_schema::<args::ArtifactsListArgs>(),

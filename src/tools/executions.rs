@@ -2,15 +2,16 @@
 
 use kitaru_sdk::Kitaru;
 use kitaru_sdk::executions::{
-    self, Execution, ExecutionFilter, ExecutionStatus, FlowRun, LaunchOptions, LogQuery, Observer,
-    Relaunch, Statistics, StatisticsQuery,
+    self, Cohort, CohortQuery, Execution, ExecutionFilter, ExecutionStatus, FlowRun, LaunchOptions,
+    LogQuery, Observer, Relaunch, Statistics, StatisticsQuery,
 };
+use serde::Serialize;
 
 use super::args::{
-    ExecutionsAbortWaitArgs, ExecutionsCancelArgs, ExecutionsGetArgs, ExecutionsInputArgs,
-    ExecutionsLatestArgs, ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsResumeArgs,
-    ExecutionsRetryArgs, ExecutionsRunArgs, ExecutionsStatisticsArgs, ExecutionsWatchArgs,
-    GetExecutionLogsArgs,
+    ExecutionsAbortWaitArgs, ExecutionsCancelArgs, ExecutionsCohortArgs, ExecutionsGetArgs,
+    ExecutionsInputArgs, ExecutionsLatestArgs, ExecutionsListArgs, ExecutionsReplayArgs,
+    ExecutionsResumeArgs, ExecutionsRetryArgs, ExecutionsRunArgs, ExecutionsStatisticsArgs,
+    ExecutionsWatchArgs, GetExecutionLogsArgs,
 };
 use super::{Listed, ToolContext, ToolError, optional_limit};
 
@@ -145,6 +146,46 @@ pub async fn abort_wait(
     _: &ToolContext,
 ) -> Result<Execution, ToolError> {
     Ok(executions::abort_wait(kitaru, &args.exec_id, &args.wait).await?)
+}
+
+/// What `kitaru_executions_cohort` answers: the cohort, marked as the
+/// reference marks it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CohortAnswer {
+    /// Always true.
+    pub available: bool,
+    /// Always `cohort`.
+    pub operation: String,
+    /// The chosen executions and how they were chosen.
+    pub cohort: Cohort,
+}
+
+/// `kitaru_executions_cohort`: completed originals, or failed ones too.
+pub async fn cohort(
+    kitaru: &Kitaru,
+    args: ExecutionsCohortArgs,
+    _: &ToolContext,
+) -> Result<CohortAnswer, ToolError> {
+    let mut statuses = vec![ExecutionStatus::Completed];
+    if args.include_failed {
+        statuses.push(ExecutionStatus::Failed);
+    }
+    let query = CohortQuery {
+        deployment: args.deployment,
+        deployment_version: args.deployment_version,
+        order_by: args.order_by,
+        limit: args.limit,
+        statuses,
+        since: args.since,
+        until: args.until,
+        max_scan: args.max_scan,
+        ..CohortQuery::new(args.flow, args.at)
+    };
+    Ok(CohortAnswer {
+        available: true,
+        operation: "cohort".into(),
+        cohort: executions::cohort(kitaru, &query).await?,
+    })
 }
 
 /// `kitaru_executions_run`: the flow runs in the user's Kitaru Python,

@@ -96,6 +96,10 @@ pub(crate) fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
             "kitaru_executions_statistics",
             json!({"group_by": ["flow", "status"], "metrics": ["d:duration:max", "o:output_artifact_count:sum"]}),
         ),
+        (
+            "kitaru_executions_cohort",
+            json!({"flow": "seed_completed", "at": "greet", "limit": 1}),
+        ),
         ("kitaru_projects_list", json!({})),
         ("kitaru_projects_current", json!({})),
         ("kitaru_projects_show", json!({"name_or_id": "default"})),

@@ -370,6 +370,7 @@ async fn every_tool_answers_what_its_output_schema_says() {
         ["kitaru_executions_list", {"limit": 3}],
         ["kitaru_executions_get", {"exec_id": exec_id}],
         ["kitaru_executions_latest", {"status": "failed"}],
+        ["kitaru_executions_cohort", {"flow": "seed_completed", "at": "greet"}],
         ["get_execution_logs", {"exec_id": exec_id}],
         ["kitaru_artifacts_list", {"exec_id": exec_id}],
         ["kitaru_artifacts_get", {"artifact_id": artifact_id}],

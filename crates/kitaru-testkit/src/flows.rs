@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use kitaru_sdk::bridge::Python;
@@ -119,6 +120,23 @@ pub async fn python(
 pub fn start_waiting_executions(count: usize) -> Vec<String> {
     let ids = python_module("extra_waiting", &[&count.to_string()], None);
     serde_json::from_value(ids).expect("flows.extra_waiting prints a JSON list of ids")
+}
+
+/// The executions of `cohort_flow` that `tests/harness/flows/cohort.py`
+/// made: made once per test process, under [`executions_lock`] for
+/// writing. `runs` lists them oldest first (`exec_id`, `started_at` as the
+/// server stores it, `status`, `topic`, `version`: the deployment version
+/// in its metadata); `replay` is the replay of the first one from `review`
+/// (null where the reference's replay refuses). Earlier processes' runs
+/// stay on the server: a test reads this batch by its ids or its window.
+pub fn cohort_executions() -> &'static Value {
+    static MADE: OnceLock<Value> = OnceLock::new();
+    MADE.get_or_init(|| {
+        let _changing = executions_lock()
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        python_module("cohort", &[], None)
+    })
 }
 
 /// Launch options running the harness's Kitaru Python in the seeded project,

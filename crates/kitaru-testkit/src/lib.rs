@@ -24,8 +24,8 @@ pub use chromium::{CHROMIUM_VAR, chromium};
 pub use executions::ExecutionTemplate;
 pub use fake_llm::{FakeLlm, Received};
 pub use flows::{
-    FLOWS, Runs, install_flow_module, launch_options, python, python_deploy, python_module,
-    start_waiting_executions,
+    FLOWS, Runs, cohort_executions, install_flow_module, launch_options, python, python_deploy,
+    python_module, start_waiting_executions,
 };
 pub use locks::{changing_executions, deployments_lock, executions_lock};
 pub use memory::{register_memory_version, stored_uri};

@@ -1,5 +1,5 @@
 //! Parity of the tools kitaru-mcp 0.21 added (secrets list, projects,
-//! aborting a wait) with the 0.21 reference; on a 0.10 server the
+//! aborting a wait, cohorts) with the 0.21 reference; on a 0.10 server the
 //! reference has none of them (their behaviour there is tested in
 //! `mcp_stdio` and the SDK's suite).
 
@@ -301,4 +301,144 @@ fn resume_refuses_and_resumes_alike() {
         &strs(&allowed),
     );
     assert_eq!(answer["status"], "completed", "{answer}");
+}
+
+/// The cohort tool's arguments for `cohort_flow`, with `extra` added.
+fn cohort(extra: serde_json::Value) -> serde_json::Value {
+    let mut arguments = json!({"flow": "cohort_flow", "at": "review"});
+    arguments
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    arguments
+}
+
+#[test]
+fn cohorts_pick_and_rank_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let made = kitaru_testkit::cohort_executions();
+    let runs = made["runs"].as_array().unwrap();
+    let started = |index: usize| runs[index]["started_at"].as_str().unwrap().to_owned();
+    let first = runs[0]["exec_id"].as_str().unwrap();
+    let detail = ours().call("kitaru_executions_get", json!({"exec_id": first}));
+    let review_call = detail.structured.unwrap()["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|checkpoint| checkpoint["name"] == "review")
+        .expect("the review checkpoint")["call_id"]
+        .clone();
+    let day = &started(0)[..10];
+    let mut calls = vec![
+        cohort(json!({})),
+        cohort(json!({"at": "draft", "include_failed": true})),
+        cohort(json!({"at": review_call})),
+        cohort(json!({"limit": 2})),
+        cohort(json!({"limit": 2, "max_scan": 3})),
+        cohort(json!({"max_scan": 2, "include_failed": true})),
+        cohort(json!({"deployment_version": 1})),
+        cohort(json!({"deployment_version": 2, "include_failed": true})),
+        cohort(json!({"since": started(1), "until": started(3), "include_failed": true})),
+        cohort(json!({"since": started(2)})),
+        cohort(json!({"since": day, "until": "  "})),
+        cohort(json!({"since": format!("{day} 00:00")})),
+    ];
+    for order_by in [
+        "started_at",
+        "-started_at",
+        "duration",
+        "-duration",
+        "display_cost_usd",
+        "-display_cost_usd",
+        "total_tokens",
+        " -total_tokens ",
+    ] {
+        calls.push(cohort(
+            json!({"order_by": order_by, "include_failed": true}),
+        ));
+    }
+    // Refusals, and cohorts nothing matches.
+    calls.extend([
+        cohort(json!({"at": "nope"})),
+        cohort(json!({"flow": "never_ran_flow"})),
+        cohort(json!({"until": day})),
+        cohort(json!({"deployment_version": 7})),
+        cohort(json!({"deployment": "nope"})),
+        cohort(json!({"deployment": " default "})),
+        cohort(json!({"deployment": ""})),
+        cohort(json!({"deployment": "kitaru:x"})),
+        cohort(json!({"deployment": "x", "deployment_version": 1})),
+        cohort(json!({"order_by": "-"})),
+        cohort(json!({"order_by": " "})),
+        cohort(json!({"order_by": "cost"})),
+        cohort(json!({"limit": 0})),
+        cohort(json!({"max_scan": 0})),
+        cohort(json!({"flow": "  "})),
+        cohort(json!({"at": ""})),
+        cohort(json!({"since": "yesterday"})),
+    ]);
+    for arguments in calls {
+        same_payload("kitaru_executions_cohort", arguments, &[]);
+    }
+}
+
+/// A window bound with an offset: the reference cannot compare it with the
+/// server's times (a documented fix); ours reads it in UTC, as the same
+/// bound without an offset.
+#[test]
+fn cohort_windows_with_an_offset_are_read_in_utc() {
+    if !reference_has_them() {
+        return;
+    }
+    let made = kitaru_testkit::cohort_executions();
+    let since = made["runs"][1]["started_at"].as_str().unwrap();
+    let theirs = reference().call(
+        "kitaru_executions_cohort",
+        cohort(json!({"since": format!("{since}+00:00")})),
+    );
+    assert!(theirs.is_error, "{:?}", theirs.structured);
+    assert!(
+        theirs.texts[0].contains("can't compare offset-naive and offset-aware datetimes"),
+        "{:?}",
+        theirs.texts
+    );
+    let (_, naive) = same_payload(
+        "kitaru_executions_cohort",
+        cohort(json!({"since": since})),
+        &[],
+    );
+    let hour: u32 = since[11..13].parse().unwrap();
+    if hour < 22 {
+        let shifted = format!("{}T{:02}{}+02:00", &since[..10], hour + 2, &since[13..]);
+        let shifted = ours().call(
+            "kitaru_executions_cohort",
+            cohort(json!({"since": shifted})),
+        );
+        assert_eq!(shifted.structured, naive.structured);
+    }
+}
+
+/// A deployment tag names the version a cohort keeps the runs of; the
+/// runs of `research_agent` the tests make outside a deployment record no
+/// version, so both leave them all out, alike.
+#[tokio::test]
+async fn cohort_deployment_tags_resolve_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let _one = kitaru_testkit::deployments_lock().await;
+    let deployed = kitaru_testkit::python_deploy("cohort", true, "cohort").await;
+    let version = deployed["version"].clone();
+    tokio::task::spawn_blocking(move || {
+        for arguments in [
+            json!({"flow": "research_agent", "at": "summarize", "deployment": "cohort"}),
+            json!({"flow": "research_agent", "at": "summarize", "deployment_version": version}),
+        ] {
+            same_payload("kitaru_executions_cohort", arguments, &[]);
+        }
+    })
+    .await
+    .unwrap();
 }

@@ -401,6 +401,17 @@ fn shown_inputs(
         .flatten()
 }
 
+/// How many of the checkpoints these steps make `at` names, by name or
+/// call id, as the reference of `line` shows them.
+pub(crate) fn calls_named(steps: &[StepRunResponse], line: ServerLine, at: &str) -> usize {
+    lineages(steps, line)
+        .iter()
+        .filter(|lineage| {
+            checkpoint_name(&lineage.shown.name) == at || lineage.shown.id.to_string() == at
+        })
+        .count()
+}
+
 /// How many checkpoints and distinct artifacts these steps make, as the
 /// reference of `line` counts them.
 pub(crate) fn counts(steps: &[StepRunResponse], line: ServerLine) -> (usize, usize) {
@@ -702,6 +713,35 @@ pub(crate) mod tests {
             groups,
             vec![vec![S1.to_owned(), S3.to_owned()], vec![S2.to_owned()]]
         );
+    }
+
+    #[test]
+    fn a_cohort_anchor_names_checkpoints_as_the_line_shows_them() {
+        let steps = [
+            step(
+                S1,
+                "__kitaru_checkpoint_source_flaky",
+                "retried",
+                None,
+                json!({}),
+            ),
+            step(
+                S2,
+                "__kitaru_checkpoint_source_flaky",
+                "completed",
+                None,
+                json!({}),
+            ),
+            step(S3, "greet", "completed", None, json!({})),
+        ];
+        // Each in-run retry is a checkpoint of its own on the 0.10 line.
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru010, "flaky"), 2);
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru021, "flaky"), 1);
+        // By call id: the attempt the checkpoint shows.
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru021, S2), 1);
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru021, S1), 0);
+        assert_eq!(calls_named(&steps, ServerLine::Kitaru021, "nope"), 0);
+        assert_eq!(calls_named(&[], ServerLine::Kitaru021, "greet"), 0);
     }
 
     #[test]

@@ -138,6 +138,22 @@ impl RunState {
             .collect())
     }
 
+    /// The state of a run whose pending waits are not asked for: exact
+    /// for every status but `running` and `waiting`, which a pending wait
+    /// decides between.
+    pub(crate) fn unresolved(run: Box<PipelineRunResponse>, line: ServerLine) -> Self {
+        Self {
+            run,
+            pending: Vec::new(),
+            line,
+        }
+    }
+
+    /// The run.
+    pub(crate) fn run(&self) -> &PipelineRunResponse {
+        &self.run
+    }
+
     /// The run's id.
     pub(crate) fn id(&self) -> String {
         self.run.id.to_string()

@@ -199,7 +199,12 @@ impl ExecutionFilter {
 
     /// The runs that may match on a server of `line`, newest first, `size`
     /// a page.
-    fn query<'a>(&self, kitaru: &'a Kitaru, line: ServerLine, size: usize) -> ListRuns<'a> {
+    pub(super) fn query<'a>(
+        &self,
+        kitaru: &'a Kitaru,
+        line: ServerLine,
+        size: usize,
+    ) -> ListRuns<'a> {
         let mut request = newest_runs(kitaru).size(i64::try_from(size).unwrap_or(i64::MAX));
         if let Some(status) = self.status {
             request = request.status(one_of(&status.zenml_candidates(line)));
@@ -215,7 +220,7 @@ impl ExecutionFilter {
     }
 
     /// The exact flow and stack checks, on one run.
-    fn admits(&self, run: &PipelineRunResponse) -> bool {
+    pub(super) fn admits(&self, run: &PipelineRunResponse) -> bool {
         self.flow
             .as_ref()
             .is_none_or(|flow| flow_name(run).as_ref() == Some(flow))

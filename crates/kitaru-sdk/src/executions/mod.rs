@@ -3,7 +3,7 @@
 //! An execution is a pipeline run, a checkpoint one of its steps, a pending
 //! wait a run wait condition. The functions here are the execution tools:
 //! [`list`], [`latest`], [`get`], [`logs`], [`cancel`], [`input`],
-//! [`replay`], [`retry`], [`run`] and [`watch`]; the payloads they return keep the
+//! [`replay`], [`retry`], [`run`], [`watch`] and [`cohort`]; the payloads they return keep the
 //! reference server's field names and order. Running flow code needs the
 //! user's Kitaru Python ([`crate::bridge`]); nothing else does.
 //!
@@ -13,6 +13,7 @@
 
 mod cancel;
 mod checkpoints;
+mod cohort;
 mod execution;
 mod failure;
 mod list;
@@ -31,6 +32,7 @@ mod waits;
 pub use cancel::cancel;
 pub(crate) use checkpoints::checkpoint_name;
 pub use checkpoints::{Attempt, Checkpoint, CheckpointOrigin, CheckpointProvenance};
+pub use cohort::{Cohort, CohortFiltered, CohortQuery, RankedExecution, cohort};
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
 pub(crate) use execution::{PIPELINE_NAME_PREFIX, flow_name};
 pub use failure::{Failure, FailureOrigin};

@@ -1203,3 +1203,208 @@ async fn resume_a_paused_execution() {
         "{resumed:?}"
     );
 }
+
+// --- cohorts ----------------------------------------------------------------
+
+/// This process's executions of `flows/cohort.py` (oldest first: alpha,
+/// beta, gamma, delta which failed in `review`, epsilon; deployment
+/// versions 1, 2, none, 1, 1) and a query of `review` over exactly their
+/// window (earlier processes' runs of the flow stay on the server).
+async fn cohort_batch() -> (Vec<String>, executions::CohortQuery) {
+    let made = tokio::task::spawn_blocking(kitaru_testkit::cohort_executions)
+        .await
+        .unwrap();
+    let runs = made["runs"].as_array().unwrap();
+    let started = |run: &Value| run["started_at"].as_str().unwrap().to_owned();
+    let query = executions::CohortQuery {
+        since: Some(started(&runs[0])),
+        until: Some(started(runs.last().unwrap())),
+        ..executions::CohortQuery::new("cohort_flow", "review")
+    };
+    let ids = runs
+        .iter()
+        .map(|run| run["exec_id"].as_str().unwrap().to_owned())
+        .collect();
+    (ids, query)
+}
+
+/// The ids at these indices.
+fn picked(ids: &[String], indices: &[usize]) -> Vec<String> {
+    indices.iter().map(|&index| ids[index].clone()).collect()
+}
+
+#[tokio::test]
+async fn a_cohort_takes_the_completed_originals_that_passed_the_checkpoint_newest_first() {
+    let (ids, query) = cohort_batch().await;
+    let cohort = executions::cohort(&kitaru().await, &query).await.unwrap();
+    assert_eq!(cohort.exec_ids, picked(&ids, &[4, 2, 1, 0]));
+    assert_eq!(cohort.matched, 4);
+    assert!(!cohort.partial);
+    assert!(cohort.filtered.status >= 1, "{:?}", cohort.filtered);
+    assert_eq!(cohort.filtered.checkpoint, 0);
+    let values: Vec<f64> = cohort
+        .ranked
+        .iter()
+        .map(|ranked| ranked.sort_value.unwrap())
+        .collect();
+    assert!(
+        values.windows(2).all(|pair| pair[0] > pair[1]),
+        "{values:?}"
+    );
+    assert_eq!(cohort.deployment_version, None);
+    // The reference's key order.
+    let text = serde_json::to_string(&cohort).unwrap();
+    let positions: Vec<usize> = [
+        "flow",
+        "at",
+        "deployment",
+        "deployment_version",
+        "order_by",
+        "exec_ids",
+        "scanned",
+        "matched",
+        "partial",
+        "filtered",
+        "ranked",
+    ]
+    .iter()
+    .map(|key| text.find(&format!("\"{key}\":")).unwrap())
+    .collect();
+    assert!(positions.is_sorted(), "{text}");
+}
+
+#[tokio::test]
+async fn a_cohort_ranks_by_usage_and_keeps_failed_ones_when_asked() {
+    let (ids, query) = cohort_batch().await;
+    let query = executions::CohortQuery {
+        order_by: "-total_tokens".into(),
+        statuses: vec![ExecutionStatus::Completed, ExecutionStatus::Failed],
+        ..query
+    };
+    let cohort = executions::cohort(&kitaru().await, &query).await.unwrap();
+    let expected = if line().await == ServerLine::Kitaru021 {
+        // Tokens 41, 31, 21, 11, 6 (input tokens plus one output token).
+        [4, 1, 2, 0, 3]
+    } else {
+        // No usage on the 0.10 line: the newest first.
+        [4, 3, 2, 1, 0]
+    };
+    assert_eq!(cohort.exec_ids, picked(&ids, &expected));
+    let cost = executions::CohortQuery {
+        order_by: "display_cost_usd".into(),
+        limit: 2,
+        ..query.clone()
+    };
+    let cohort = executions::cohort(&kitaru().await, &cost).await.unwrap();
+    if line().await == ServerLine::Kitaru021 {
+        // Gamma's usage has no cost (its display cost is 0), then beta's
+        // 0.001.
+        assert_eq!(cohort.exec_ids, picked(&ids, &[2, 1]));
+    }
+    assert_eq!(cohort.matched, 2);
+}
+
+#[tokio::test]
+async fn a_cohort_keeps_one_deployment_version_and_one_checkpoint_call() {
+    let (ids, query) = cohort_batch().await;
+    let kitaru = kitaru().await;
+    let version_1 = executions::CohortQuery {
+        deployment_version: Some(1),
+        statuses: vec![ExecutionStatus::Completed, ExecutionStatus::Failed],
+        ..query.clone()
+    };
+    let cohort = executions::cohort(&kitaru, &version_1).await.unwrap();
+    assert_eq!(cohort.exec_ids, picked(&ids, &[4, 3, 0]));
+    assert_eq!(cohort.deployment_version, Some(1));
+    // Beta and gamma, and other versions of earlier processes' runs.
+    assert!(cohort.filtered.deployment >= 2, "{:?}", cohort.filtered);
+
+    let first = executions::get(&kitaru, &ids[0]).await.unwrap();
+    let review = first.detail.unwrap().checkpoints;
+    let review = review.iter().find(|c| c.name == "review").unwrap();
+    let by_call = executions::CohortQuery {
+        at: review.call_id.clone(),
+        ..query
+    };
+    let cohort = executions::cohort(&kitaru, &by_call).await.unwrap();
+    assert_eq!(cohort.exec_ids, picked(&ids, &[0]));
+    assert_eq!(cohort.filtered.checkpoint, 3, "{:?}", cohort.filtered);
+}
+
+#[tokio::test]
+async fn a_cohort_stops_at_max_scan_and_says_it_is_partial() {
+    cohort_batch().await;
+    let query = executions::CohortQuery {
+        max_scan: 1,
+        limit: 2,
+        originals_only: false,
+        ..executions::CohortQuery::new("cohort_flow", "review")
+    };
+    let cohort = executions::cohort(&kitaru().await, &query).await.unwrap();
+    assert_eq!((cohort.scanned, cohort.matched), (1, 1));
+    assert!(cohort.partial);
+}
+
+#[tokio::test]
+async fn a_cohort_nothing_matches_is_an_error_with_the_counts() {
+    let (_, query) = cohort_batch().await;
+    let nothing = executions::CohortQuery {
+        at: "nope".into(),
+        ..query.clone()
+    };
+    let error = executions::cohort(&kitaru().await, &nothing)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), kitaru_sdk::ErrorKind::NotFound);
+    let text = error.to_string();
+    assert!(
+        text.starts_with(
+            "Cohort selection matched 0 executions. flow='cohort_flow', at='nope', \
+             deployment=None, deployment_version=None, scanned="
+        ),
+        "{text}"
+    );
+    assert!(text.contains("'checkpoint': 4"), "{text}");
+    for (bad, argument) in [
+        (
+            executions::CohortQuery {
+                limit: 0,
+                ..query.clone()
+            },
+            "limit",
+        ),
+        (
+            executions::CohortQuery {
+                statuses: Vec::new(),
+                ..query.clone()
+            },
+            "status",
+        ),
+        (
+            executions::CohortQuery {
+                until: Some("tomorrow".into()),
+                ..query.clone()
+            },
+            "until",
+        ),
+        (
+            executions::CohortQuery {
+                order_by: "-cost".into(),
+                ..query.clone()
+            },
+            "order_by",
+        ),
+        (
+            executions::CohortQuery {
+                deployment: Some("  ".into()),
+                ..query.clone()
+            },
+            "deployment",
+        ),
+    ] {
+        match executions::cohort(&kitaru().await, &bad).await {
+            Err(Error::InvalidArgument { argument: got, .. }) => assert_eq!(got, argument),
+            other => panic!("{argument}: {other:?}"),
+        }
+    }
+}
