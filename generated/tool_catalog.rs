@@ -25,6 +25,10 @@ pub mod names {
     pub const EXECUTIONS_REPLAY: &str = "kitaru_executions_replay";
     ///`kitaru_executions_retry`: Retry a failed execution
     pub const EXECUTIONS_RETRY: &str = "kitaru_executions_retry";
+    ///`kitaru_executions_diff`: Diff replays
+    pub const EXECUTIONS_DIFF: &str = "kitaru_executions_diff";
+    ///`kitaru_executions_diff_matrix`: Diff many executions
+    pub const EXECUTIONS_DIFF_MATRIX: &str = "kitaru_executions_diff_matrix";
     ///`kitaru_artifacts_list`: List artifacts
     pub const ARTIFACTS_LIST: &str = "kitaru_artifacts_list";
     ///`kitaru_artifacts_get`: Get an artifact
@@ -186,6 +190,24 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
         toolset: "executions",
         read_only: false,
         task: true,
+        view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_executions_diff",
+        title: "Diff replays",
+        toolset: "executions",
+        read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_executions_diff_matrix",
+        title: "Diff many executions",
+        toolset: "executions",
+        read_only: true,
+        task: false,
         view: false,
         covers: &[],
     },

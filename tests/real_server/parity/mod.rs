@@ -254,16 +254,16 @@ fn ours_only(name: &str) -> bool {
 
 /// The 0.21 reference's tools that are not here yet (the "Tools V" issue,
 /// listed in docs/reference-differences.md).
-const TOOLS_V_NEW: [&str; 5] = [
+const TOOLS_V_NEW: [&str; 3] = [
     "kitaru_executions_cohort",
-    "kitaru_executions_diff",
-    "kitaru_executions_diff_matrix",
     "kitaru_executions_resume",
     "kitaru_executions_statistics",
 ];
 /// The 0.21 reference's tools that are here: the 0.10 reference lacks them.
-const TOOLS_V_LANDED: [&str; 6] = [
+const TOOLS_V_LANDED: [&str; 8] = [
     "kitaru_executions_abort_wait",
+    "kitaru_executions_diff",
+    "kitaru_executions_diff_matrix",
     "kitaru_projects_current",
     "kitaru_projects_list",
     "kitaru_projects_show",

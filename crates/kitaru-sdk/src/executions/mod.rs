@@ -3,9 +3,10 @@
 //! An execution is a pipeline run, a checkpoint one of its steps, a pending
 //! wait a run wait condition. The functions here are the execution tools:
 //! [`list`], [`latest`], [`get`], [`logs`], [`cancel`], [`input`],
-//! [`replay`], [`retry`], [`run`] and [`watch`]; the payloads they return keep the
-//! reference server's field names and order. Running flow code needs the
-//! user's Kitaru Python ([`crate::bridge`]); nothing else does.
+//! [`replay`], [`retry`], [`run`], [`watch`], [`diff`] and [`diff_matrix`];
+//! the payloads they return keep the reference server's field names and
+//! order. Running flow code needs the user's Kitaru Python
+//! ([`crate::bridge`]); nothing else does.
 //!
 //! Listing and detail use few requests: the runs query filters on the
 //! server, and the wait conditions and steps of a whole page of runs come in
@@ -13,6 +14,7 @@
 
 mod cancel;
 mod checkpoints;
+mod diff;
 mod execution;
 mod failure;
 mod list;
@@ -29,6 +31,10 @@ mod waits;
 pub use cancel::cancel;
 pub(crate) use checkpoints::checkpoint_name;
 pub use checkpoints::{Attempt, Checkpoint, CheckpointOrigin, CheckpointProvenance};
+pub use diff::{
+    CheckpointDiff, DiffMatrix, ExecutionDiff, HashPair, REPLAY_SCAN_LIMIT, ReplayComparison,
+    TokenDelta, diff, diff_matrix,
+};
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
 pub(crate) use execution::{PIPELINE_NAME_PREFIX, flow_name};
 pub use failure::{Failure, FailureOrigin};
