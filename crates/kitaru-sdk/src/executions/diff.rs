@@ -126,6 +126,34 @@ pub struct DiffMatrix {
 /// execution: a run id, exact run name or unique id prefix), or, when none
 /// are named, with every replay of it found by a bounded scan of its flow's
 /// runs.
+///
+/// ```no_run
+/// # async fn example(kitaru: &kitaru_sdk::Kitaru) -> Result<(), kitaru_sdk::Error> {
+/// use kitaru_sdk::executions;
+///
+/// let diff = executions::diff(kitaru, "my-run-id", &[]).await?; // its replays
+/// for replay in &diff.compared {
+///     for checkpoint in &replay.checkpoints {
+///         let changed = checkpoint
+///             .artifact_hashes
+///             .values()
+///             .any(|hashes| hashes.original != hashes.replay);
+///         println!(
+///             "{} {}: same status {}, {:?} ms slower, tokens {:?}, ${:?}, values changed {changed}",
+///             replay.replay_exec_id,
+///             checkpoint.name,
+///             checkpoint.status_match,
+///             checkpoint.duration_delta_ms,
+///             checkpoint.token_delta,
+///             checkpoint.cost_delta_usd,
+///         );
+///     }
+/// }
+/// let matrix = executions::diff_matrix(kitaru, &["run-a".into(), "run-b".into()]).await?;
+/// assert_eq!(matrix.rows.len(), 2);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn diff(
     kitaru: &Kitaru,
     original: &str,
