@@ -227,13 +227,8 @@ fn artifact_hashes_match_pythons_for_every_json_kind() {
     if !reference_has_them() {
         return;
     }
-    let made = {
-        let _changing = kitaru_testkit::executions_lock()
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        kitaru_testkit::python_module("json_kinds", &[], None)
-    };
-    let exec_id = made["exec_id"].as_str().unwrap();
+    let made = new_executions("json_kinds", 1);
+    let exec_id = made[0].as_str();
     let (_, ours) = same_payload(
         "kitaru_executions_diff",
         json!({"original": exec_id, "executions": [exec_id]}),
@@ -332,18 +327,8 @@ fn llm_usage_deltas_match() {
     if !reference_has_them() {
         return;
     }
-    let (first, second) = {
-        let _changing = kitaru_testkit::executions_lock()
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let first = kitaru_testkit::python_module("llm_usage", &[], None);
-        let second = kitaru_testkit::python_module("llm_usage", &[], None);
-        (first, second)
-    };
-    let (first, second) = (
-        first["exec_id"].as_str().unwrap(),
-        second["exec_id"].as_str().unwrap(),
-    );
+    let made = new_executions("llm_usage", 2);
+    let (first, second) = (made[0].as_str(), made[1].as_str());
     let completed = server().str("/seed/completed/exec_id");
     let (_, ours) = same_payload(
         "kitaru_executions_diff",
@@ -369,4 +354,18 @@ fn llm_usage_deltas_match() {
         json!({"original": completed, "executions": [first]}),
         &[],
     );
+}
+
+/// The ids of `count` new executions of `tests/harness/flows/<module>.py`
+/// (which prints `{"exec_id": ...}`), made while no listing runs.
+fn new_executions(module: &str, count: usize) -> Vec<String> {
+    let _changing = kitaru_testkit::executions_lock()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    (0..count)
+        .map(|_| {
+            let made = kitaru_testkit::python_module(module, &[], None);
+            made["exec_id"].as_str().unwrap().to_owned()
+        })
+        .collect()
 }

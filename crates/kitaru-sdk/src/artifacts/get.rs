@@ -97,7 +97,7 @@ pub async fn get(kitaru: &Kitaru, wanted: &str) -> Result<Artifact, Error> {
 
 /// The hydrated artifact version `wanted` names, looked up as the Python
 /// client does.
-async fn find(kitaru: &Kitaru, wanted: &str) -> Result<ArtifactVersionResponse, Error> {
+pub(super) async fn find(kitaru: &Kitaru, wanted: &str) -> Result<ArtifactVersionResponse, Error> {
     let context = || format!("Failed to load artifact '{wanted}'");
     if let Ok(id) = uuid::Uuid::parse_str(wanted) {
         return Ok(kitaru

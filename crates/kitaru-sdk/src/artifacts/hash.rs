@@ -6,32 +6,26 @@ use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
 
-use super::get::{body, import_path};
+use super::get::{body, find, import_path};
 use crate::Kitaru;
 
 /// The content hash of artifact version `artifact_id`'s value: SHA-256 (hex)
 /// of the bytes Python's `json.dumps(value, sort_keys=True, default=str)`
 /// writes for the loaded value, the hash kitaru 0.21's execution diff shows.
 ///
+/// `artifact_id` is looked up as the Python client looks it up: a version
+/// id, an artifact name (its latest version) or a unique id prefix.
+///
 /// `None` when the value cannot be hashed here: the version cannot be read,
 /// its value only Python can load (pickled objects, numpy, custom
 /// materializers), or Python's `json.dumps` would refuse it (mapping keys it
 /// cannot sort or write).
 pub async fn content_hash(kitaru: &Kitaru, artifact_id: &str) -> Option<String> {
-    let id = uuid::Uuid::parse_str(artifact_id).ok()?;
-    let version = kitaru
-        .client
-        .get_artifact_version()
-        .artifact_version_id(id)
-        .hydrate(true)
-        .send()
-        .await
-        .ok()?
-        .into_inner();
+    let version = find(kitaru, artifact_id).await.ok()?;
     let body = body(&version).ok()?;
     let value = super::value::load_py(
         kitaru,
-        artifact_id,
+        &version.id.to_string(),
         &body.uri,
         &import_path(&body.materializer),
         &import_path(&body.data_type),
