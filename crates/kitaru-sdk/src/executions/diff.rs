@@ -6,8 +6,9 @@
 //! with a link to the UI's comparison page.
 //!
 //! A replay is found by its `original_run`: the runs of the original's flow
-//! are scanned newest first, at most [`REPLAY_SCAN_LIMIT`] of them; when
-//! older ones remain, the row says so in its `warnings`.
+//! are scanned newest first, at most [`REPLAY_SCAN_LIMIT`] of them (or as
+//! many as a [`ReplayScan`] says); when older ones remain, the row says so
+//! in its `warnings`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr as _;
@@ -159,74 +160,179 @@ pub async fn diff(
     original: &str,
     replays: &[String],
 ) -> Result<ExecutionDiff, Error> {
-    let mut differ = Differ::new(kitaru).await;
-    let original = Loaded::find(kitaru, original).await?;
-    let (replays, warnings) = if replays.is_empty() {
-        let id = original.id().to_owned();
-        let (mut found, warnings) =
-            discover_replays(kitaru, original.flow_name(), std::slice::from_ref(&id)).await?;
-        (found.remove(&id).unwrap_or_default(), warnings)
-    } else {
-        (replays.to_vec(), Vec::new())
-    };
-    differ.compare(&original, &replays, warnings).await
+    ReplayScan::default().diff(kitaru, original, replays).await
 }
 
 /// Compares each execution `exec_ids` names with its replays (found as
 /// [`diff`] finds them, one scan per flow): one row per execution, in the
 /// order asked.
 pub async fn diff_matrix(kitaru: &Kitaru, exec_ids: &[String]) -> Result<DiffMatrix, Error> {
-    let mut differ = Differ::new(kitaru).await;
-    let mut by_selector: HashMap<&str, String> = HashMap::new();
-    let mut originals: Vec<Loaded> = Vec::new();
-    let mut order: Vec<String> = Vec::new();
-    for selector in exec_ids {
-        if let Some(id) = by_selector.get(selector.as_str()) {
+    ReplayScan::default().diff_matrix(kitaru, exec_ids).await
+}
+
+/// How [`diff`] and [`diff_matrix`] find replays when none are named: among
+/// the newest `limit` runs of the original's flow (by default
+/// [`REPLAY_SCAN_LIMIT`], as kitaru 0.21); a row whose scan stopped before
+/// the flow's oldest run says so in its `warnings`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayScan {
+    /// How many runs of a flow to read, newest first.
+    pub limit: usize,
+}
+
+impl Default for ReplayScan {
+    fn default() -> Self {
+        Self {
+            limit: REPLAY_SCAN_LIMIT,
+        }
+    }
+}
+
+impl ReplayScan {
+    /// [`diff`], scanning this far.
+    pub async fn diff(
+        self,
+        kitaru: &Kitaru,
+        original: &str,
+        replays: &[String],
+    ) -> Result<ExecutionDiff, Error> {
+        let mut differ = Differ::new(kitaru).await;
+        let original = Loaded::find(kitaru, original).await?;
+        let (replays, warnings) = if replays.is_empty() {
+            let id = original.id().to_owned();
+            let (mut found, warnings) = self
+                .discover(kitaru, original.flow_name(), std::slice::from_ref(&id))
+                .await?;
+            (found.remove(&id).unwrap_or_default(), warnings)
+        } else {
+            (replays.to_vec(), Vec::new())
+        };
+        differ.compare(&original, &replays, warnings).await
+    }
+
+    /// [`diff_matrix`], scanning this far.
+    pub async fn diff_matrix(
+        self,
+        kitaru: &Kitaru,
+        exec_ids: &[String],
+    ) -> Result<DiffMatrix, Error> {
+        let mut differ = Differ::new(kitaru).await;
+        let mut by_selector: HashMap<&str, String> = HashMap::new();
+        let mut originals: Vec<Loaded> = Vec::new();
+        let mut order: Vec<String> = Vec::new();
+        for selector in exec_ids {
+            if let Some(id) = by_selector.get(selector.as_str()) {
+                order.push(id.clone());
+                continue;
+            }
+            let loaded = Loaded::find(kitaru, selector).await?;
+            let id = loaded.id().to_owned();
+            by_selector.insert(selector, id.clone());
             order.push(id.clone());
-            continue;
+            if originals.iter().all(|known| known.id() != id) {
+                originals.push(loaded);
+            }
         }
-        let loaded = Loaded::find(kitaru, selector).await?;
-        let id = loaded.id().to_owned();
-        by_selector.insert(selector, id.clone());
-        order.push(id.clone());
-        if originals.iter().all(|known| known.id() != id) {
-            originals.push(loaded);
+        // One scan per flow, flows in the order their first execution was asked.
+        let mut flows: Vec<Option<String>> = Vec::new();
+        for original in &originals {
+            let flow = original.flow_name().map(str::to_owned);
+            if !flows.contains(&flow) {
+                flows.push(flow);
+            }
         }
+        let mut replays: HashMap<String, Vec<String>> = HashMap::new();
+        let mut warnings: HashMap<Option<String>, Vec<String>> = HashMap::new();
+        for flow in flows {
+            let ids: Vec<String> = originals
+                .iter()
+                .filter(|original| original.flow_name() == flow.as_deref())
+                .map(|original| original.id().to_owned())
+                .collect();
+            let (found, flow_warnings) = self.discover(kitaru, flow.as_deref(), &ids).await?;
+            replays.extend(found);
+            warnings.insert(flow, flow_warnings);
+        }
+        let mut rows: HashMap<String, ExecutionDiff> = HashMap::new();
+        for original in &originals {
+            let found = replays.remove(original.id()).unwrap_or_default();
+            let flow = original.flow_name().map(str::to_owned);
+            let flow_warnings = warnings.get(&flow).cloned().unwrap_or_default();
+            let row = differ.compare(original, &found, flow_warnings).await?;
+            rows.insert(original.id().to_owned(), row);
+        }
+        Ok(DiffMatrix {
+            rows: order
+                .iter()
+                .filter_map(|id| rows.get(id).cloned())
+                .collect(),
+        })
     }
-    // One scan per flow, flows in the order their first execution was asked.
-    let mut flows: Vec<Option<String>> = Vec::new();
-    for original in &originals {
-        let flow = original.flow_name().map(str::to_owned);
-        if !flows.contains(&flow) {
-            flows.push(flow);
-        }
-    }
-    let mut replays: HashMap<String, Vec<String>> = HashMap::new();
-    let mut warnings: HashMap<Option<String>, Vec<String>> = HashMap::new();
-    for flow in flows {
-        let ids: Vec<String> = originals
+
+    /// The replays of `originals` (ids of executions of flow `flow`, `None`
+    /// for executions without a flow name) among the flow's newest `limit`
+    /// runs, newest first, by original; and the warning that older runs
+    /// were not read, when some remain.
+    async fn discover(
+        self,
+        kitaru: &Kitaru,
+        flow: Option<&str>,
+        originals: &[String],
+    ) -> Result<(HashMap<String, Vec<String>>, Vec<String>), Error> {
+        let mut found: HashMap<String, Vec<String>> = originals
             .iter()
-            .filter(|original| original.flow_name() == flow.as_deref())
-            .map(|original| original.id().to_owned())
+            .map(|id| (id.clone(), Vec::new()))
             .collect();
-        let (found, flow_warnings) = discover_replays(kitaru, flow.as_deref(), &ids).await?;
-        replays.extend(found);
-        warnings.insert(flow, flow_warnings);
+        let mut request = kitaru
+            .client
+            .list_runs()
+            .hydrate(false)
+            .sort_by("desc:created")
+            .size(SCAN_PAGE_SIZE)
+            .in_project(kitaru);
+        if let Some(flow) = flow {
+            let registered = format!("{PIPELINE_NAME_PREFIX}{flow}");
+            request = request.pipeline_name(one_of(&[flow, registered.as_str()]));
+        }
+        let mut runs = std::pin::pin!(request.stream());
+        let mut scanned = 0;
+        while let Some(run) = runs
+            .try_next()
+            .await
+            .map_err(|e| Error::api("Failed to list the executions to find replays in", e))?
+        {
+            scanned += 1;
+            if scanned > self.limit {
+                return Ok((found, vec![self.warning(flow)]));
+            }
+            if flow_name(&run).as_deref() != flow {
+                continue;
+            }
+            let source = run
+                .resources
+                .as_ref()
+                .and_then(|resources| resources.original_run.as_ref())
+                .map(|original| original.id.to_string());
+            if let Some(replays) = source.and_then(|source| found.get_mut(&source)) {
+                replays.push(run.id.to_string());
+            }
+        }
+        Ok((found, Vec::new()))
     }
-    let mut rows: HashMap<String, ExecutionDiff> = HashMap::new();
-    for original in &originals {
-        let found = replays.remove(original.id()).unwrap_or_default();
-        let flow = original.flow_name().map(str::to_owned);
-        let flow_warnings = warnings.get(&flow).cloned().unwrap_or_default();
-        let row = differ.compare(original, &found, flow_warnings).await?;
-        rows.insert(original.id().to_owned(), row);
+
+    /// The warning of a row whose scan stopped before the flow's oldest run.
+    fn warning(self, flow: Option<&str>) -> String {
+        let scope = flow.map_or_else(
+            || "executions without an available flow name".to_owned(),
+            |flow| format!("flow {flow}"),
+        );
+        format!(
+            "Replay discovery for {scope} scanned {} executions before confirming that older \
+             executions remain. This row may omit older replays; pass replay execution IDs \
+             explicitly to compare them.",
+            self.limit
+        )
     }
-    Ok(DiffMatrix {
-        rows: order
-            .iter()
-            .filter_map(|id| rows.get(id).cloned())
-            .collect(),
-    })
 }
 
 /// An execution in detail, with the project it is in.
@@ -506,69 +612,6 @@ fn usage_totals(checkpoint: Option<&Checkpoint>) -> UsageTotals {
     usage::totals(own.iter().map(|record| (None, record)))
 }
 
-/// The replays of `originals` (ids of executions of flow `flow`, `None`
-/// for executions without a flow name) among the flow's newest
-/// [`REPLAY_SCAN_LIMIT`] runs, newest first, by original; and the warning
-/// that older runs were not read, when some remain.
-async fn discover_replays(
-    kitaru: &Kitaru,
-    flow: Option<&str>,
-    originals: &[String],
-) -> Result<(HashMap<String, Vec<String>>, Vec<String>), Error> {
-    let mut found: HashMap<String, Vec<String>> = originals
-        .iter()
-        .map(|id| (id.clone(), Vec::new()))
-        .collect();
-    let mut request = kitaru
-        .client
-        .list_runs()
-        .hydrate(false)
-        .sort_by("desc:created")
-        .size(SCAN_PAGE_SIZE)
-        .in_project(kitaru);
-    if let Some(flow) = flow {
-        let registered = format!("{PIPELINE_NAME_PREFIX}{flow}");
-        request = request.pipeline_name(one_of(&[flow, registered.as_str()]));
-    }
-    let mut runs = std::pin::pin!(request.stream());
-    let mut scanned = 0;
-    while let Some(run) = runs
-        .try_next()
-        .await
-        .map_err(|e| Error::api("Failed to list the executions to find replays in", e))?
-    {
-        scanned += 1;
-        if scanned > REPLAY_SCAN_LIMIT {
-            return Ok((found, vec![scan_warning(flow)]));
-        }
-        if flow_name(&run).as_deref() != flow {
-            continue;
-        }
-        let source = run
-            .resources
-            .as_ref()
-            .and_then(|resources| resources.original_run.as_ref())
-            .map(|original| original.id.to_string());
-        if let Some(replays) = source.and_then(|source| found.get_mut(&source)) {
-            replays.push(run.id.to_string());
-        }
-    }
-    Ok((found, Vec::new()))
-}
-
-/// The warning of a row whose replay scan stopped before the oldest run.
-fn scan_warning(flow: Option<&str>) -> String {
-    let scope = flow.map_or_else(
-        || "executions without an available flow name".to_owned(),
-        |flow| format!("flow {flow}"),
-    );
-    format!(
-        "Replay discovery for {scope} scanned {REPLAY_SCAN_LIMIT} executions before confirming \
-         that older executions remain. This row may omit older replays; pass replay execution \
-         IDs explicitly to compare them."
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -693,11 +736,15 @@ mod tests {
 
     #[test]
     fn a_truncated_scan_says_which_flow() {
+        let scan = ReplayScan::default();
         assert!(
-            scan_warning(Some("agent"))
+            scan.warning(Some("agent"))
                 .starts_with("Replay discovery for flow agent scanned 10000 executions")
         );
-        assert!(scan_warning(None).contains("executions without an available flow name"));
+        let scan = ReplayScan { limit: 3 };
+        assert!(scan.warning(None).starts_with(
+            "Replay discovery for executions without an available flow name scanned 3 executions"
+        ));
     }
 
     #[test]

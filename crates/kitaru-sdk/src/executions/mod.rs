@@ -33,7 +33,7 @@ pub(crate) use checkpoints::checkpoint_name;
 pub use checkpoints::{Attempt, Checkpoint, CheckpointOrigin, CheckpointProvenance};
 pub use diff::{
     CheckpointDiff, DiffMatrix, ExecutionDiff, HashPair, REPLAY_SCAN_LIMIT, ReplayComparison,
-    TokenDelta, diff, diff_matrix,
+    ReplayScan, TokenDelta, diff, diff_matrix,
 };
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
 pub(crate) use execution::{PIPELINE_NAME_PREFIX, flow_name};

@@ -173,6 +173,26 @@ fn a_run_replayed_from_a_checkpoint_skips_the_earlier_ones_and_takes_overrides()
             assert!(hashes[0].original.is_some() && hashes[0].replay.is_some());
             assert_ne!(hashes[0].original, hashes[0].replay);
         }
+        // A scan cut short says so: the newest run (the second replay) is
+        // read, the older ones are not.
+        let short = executions::ReplayScan { limit: 1 }
+            .diff(&kitaru, &source_id, &[])
+            .await
+            .unwrap();
+        let found: Vec<&str> = short
+            .compared
+            .iter()
+            .map(|replay| replay.replay_exec_id.as_str())
+            .collect();
+        assert_eq!(found, [second_replay]);
+        assert_eq!(
+            short.warnings,
+            [
+                "Replay discovery for flow research_agent scanned 1 executions before confirming \
+              that older executions remain. This row may omit older replays; pass replay \
+              execution IDs explicitly to compare them."
+            ]
+        );
         let reused = &diff.compared[1].checkpoints[0];
         assert_eq!(reused.original_call_id.as_deref(), Some(gathered.as_str()));
         assert!(diff.warnings.is_empty());
