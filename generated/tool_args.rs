@@ -377,6 +377,33 @@ pub mod args {
     fn default_kitaru_executions_cohort_include_failed() -> bool {
         false
     }
+    ///Arguments of `kitaru_executions_diff`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsDiffArgs {
+        ///Original execution.
+        pub original: String,
+        ///Executions to compare (default: its replays).
+        #[serde(default)]
+        pub executions: Option<Vec<String>>,
+    }
+    impl crate::tools::Validate for ExecutionsDiffArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
+    ///Arguments of `kitaru_executions_diff_matrix`.
+    #[derive(Clone, Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExecutionsDiffMatrixArgs {
+        ///Original executions.
+        pub exec_ids: Vec<String>,
+    }
+    impl crate::tools::Validate for ExecutionsDiffMatrixArgs {
+        fn validate(&self) -> Result<(), crate::tools::ToolError> {
+            Ok(())
+        }
+    }
     ///Arguments of `kitaru_artifacts_list`.
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]

@@ -31,6 +31,10 @@ pub mod names {
     pub const EXECUTIONS_RESUME: &str = "kitaru_executions_resume";
     ///`kitaru_executions_cohort`: Pick an execution cohort
     pub const EXECUTIONS_COHORT: &str = "kitaru_executions_cohort";
+    ///`kitaru_executions_diff`: Diff replays
+    pub const EXECUTIONS_DIFF: &str = "kitaru_executions_diff";
+    ///`kitaru_executions_diff_matrix`: Diff many executions
+    pub const EXECUTIONS_DIFF_MATRIX: &str = "kitaru_executions_diff_matrix";
     ///`kitaru_artifacts_list`: List artifacts
     pub const ARTIFACTS_LIST: &str = "kitaru_artifacts_list";
     ///`kitaru_artifacts_get`: Get an artifact
@@ -216,6 +220,24 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
     crate::catalog::ToolInfo {
         name: "kitaru_executions_cohort",
         title: "Pick an execution cohort",
+        toolset: "executions",
+        read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_executions_diff",
+        title: "Diff replays",
+        toolset: "executions",
+        read_only: true,
+        task: false,
+        view: false,
+        covers: &[],
+    },
+    crate::catalog::ToolInfo {
+        name: "kitaru_executions_diff_matrix",
+        title: "Diff many executions",
         toolset: "executions",
         read_only: true,
         task: false,

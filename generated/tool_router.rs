@@ -552,6 +552,91 @@ impl crate::tools::Toolbox {
         >(&context, outcome)
     }
     #[rmcp::tool(
+        name = "kitaru_executions_diff",
+        description = "Compare an execution with its replays (or given executions) checkpoint by checkpoint.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsDiffArgs>(),
+        output_schema = crate::tools::output_schema::<crate::tools::executions::DiffAnswer>(
+
+        ),
+        annotations(
+            title = "Diff replays",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_executions_diff(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new("kitaru_executions_diff", request)
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsDiffArgs = crate::tools::arguments(arguments)?;
+                crate::tools::executions::diff(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::executions::DiffAnswer,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
+        name = "kitaru_executions_diff_matrix",
+        description = "Diff several executions, each against its replays.",
+        input_schema = crate::tools::input_schema::<args::ExecutionsDiffMatrixArgs>(),
+        output_schema = crate::tools::output_schema::<crate::tools::executions::DiffMatrixAnswer>(
+
+        ),
+        annotations(
+            title = "Diff many executions",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kitaru_executions_diff_matrix(
+        &self,
+        rmcp::handler::server::wrapper::Parameters(
+            arguments,
+        ): rmcp::handler::server::wrapper::Parameters<rmcp::model::JsonObject>,
+        request: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+        let context = crate::tools::ToolContext::new(
+                "kitaru_executions_diff_matrix",
+                request,
+            )
+            .with_arguments(&arguments);
+        let outcome = context
+            .run(async {
+                let args: args::ExecutionsDiffMatrixArgs = crate::tools::arguments(
+                    arguments,
+                )?;
+                crate::tools::executions::diff_matrix(
+                        &*self.kitaru_of(context.request()).await?,
+                        args,
+                        &context,
+                    )
+                    .await
+            })
+            .await;
+        crate::tools::respond::<
+            crate::tools::executions::DiffMatrixAnswer,
+            _,
+        >(&context, outcome)
+    }
+    #[rmcp::tool(
         name = "kitaru_artifacts_list",
         description = "Artifacts an execution produced, in order.",
         input_schema = crate::tools::input_schema::<args::ArtifactsListArgs>(),

@@ -2,16 +2,17 @@
 
 use kitaru_sdk::Kitaru;
 use kitaru_sdk::executions::{
-    self, Cohort, CohortQuery, Execution, ExecutionFilter, ExecutionStatus, FlowRun, LaunchOptions,
-    LogQuery, Observer, Relaunch, Statistics, StatisticsQuery,
+    self, Cohort, CohortQuery, DiffMatrix, Execution, ExecutionDiff, ExecutionFilter,
+    ExecutionStatus, FlowRun, LaunchOptions, LogQuery, Observer, Relaunch, Statistics,
+    StatisticsQuery,
 };
 use serde::Serialize;
 
 use super::args::{
-    ExecutionsAbortWaitArgs, ExecutionsCancelArgs, ExecutionsCohortArgs, ExecutionsGetArgs,
-    ExecutionsInputArgs, ExecutionsLatestArgs, ExecutionsListArgs, ExecutionsReplayArgs,
-    ExecutionsResumeArgs, ExecutionsRetryArgs, ExecutionsRunArgs, ExecutionsStatisticsArgs,
-    ExecutionsWatchArgs, GetExecutionLogsArgs,
+    ExecutionsAbortWaitArgs, ExecutionsCancelArgs, ExecutionsCohortArgs, ExecutionsDiffArgs,
+    ExecutionsDiffMatrixArgs, ExecutionsGetArgs, ExecutionsInputArgs, ExecutionsLatestArgs,
+    ExecutionsListArgs, ExecutionsReplayArgs, ExecutionsResumeArgs, ExecutionsRetryArgs,
+    ExecutionsRunArgs, ExecutionsStatisticsArgs, ExecutionsWatchArgs, GetExecutionLogsArgs,
 };
 use super::{Listed, ToolContext, ToolError, optional_limit};
 
@@ -256,6 +257,57 @@ pub async fn resume(
     let options = launch_options(wait_seconds(), context);
     let execution = executions::resume(kitaru, &args.exec_id, &options).await?;
     Ok(ask_while_waiting(kitaru, context, execution, &options).await?)
+}
+
+/// `kitaru_executions_diff`'s answer: the comparison, marked as the
+/// reference marks an operation's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct DiffAnswer {
+    /// Always true: the operation is available on this server.
+    pub available: bool,
+    /// `diff`.
+    pub operation: String,
+    /// The original execution compared with its replays.
+    pub diff: ExecutionDiff,
+}
+
+/// `kitaru_executions_diff_matrix`'s answer.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct DiffMatrixAnswer {
+    /// Always true: the operation is available on this server.
+    pub available: bool,
+    /// `diff_matrix`.
+    pub operation: String,
+    /// One row per execution asked for.
+    pub diff_matrix: DiffMatrix,
+}
+
+/// `kitaru_executions_diff`: no executions given (or an empty list) means
+/// the original's replays.
+pub async fn diff(
+    kitaru: &Kitaru,
+    args: ExecutionsDiffArgs,
+    _: &ToolContext,
+) -> Result<DiffAnswer, ToolError> {
+    let compared = args.executions.unwrap_or_default();
+    Ok(DiffAnswer {
+        available: true,
+        operation: "diff".into(),
+        diff: executions::diff(kitaru, &args.original, &compared).await?,
+    })
+}
+
+/// `kitaru_executions_diff_matrix`.
+pub async fn diff_matrix(
+    kitaru: &Kitaru,
+    args: ExecutionsDiffMatrixArgs,
+    _: &ToolContext,
+) -> Result<DiffMatrixAnswer, ToolError> {
+    Ok(DiffMatrixAnswer {
+        available: true,
+        operation: "diff_matrix".into(),
+        diff_matrix: executions::diff_matrix(kitaru, &args.exec_ids).await?,
+    })
 }
 
 /// How long replay and retry follow the new execution before they return

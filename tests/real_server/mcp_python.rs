@@ -49,6 +49,14 @@ pub(crate) fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
             json!({"exec_id": completed, "wait": "w", "value": 1}),
         ),
         ("kitaru_artifacts_list", json!({"exec_id": completed})),
+        (
+            "kitaru_executions_diff",
+            json!({"original": completed, "executions": [completed]}),
+        ),
+        (
+            "kitaru_executions_diff_matrix",
+            json!({"exec_ids": [completed]}),
+        ),
         ("kitaru_artifacts_get", json!({"artifact_id": artifact})),
         ("kitaru_status", json!({})),
         ("kitaru_info", json!({"all": true})),

@@ -70,6 +70,7 @@ pub mod secrets;
 pub mod server;
 pub mod stacks;
 pub mod status;
+mod ui;
 
 pub use error::{Error, ErrorKind, Result};
 pub use kitaru::{Connector, Kitaru};

@@ -28,7 +28,17 @@ pub(crate) enum Py {
     Model {
         class: String,
         dump: Box<Py>,
+        kind: ModelKind,
     },
+}
+
+/// Which kind of class a [`Py::Model`] is: their `str()` differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ModelKind {
+    /// A pydantic model: `str()` is its fields, space-separated.
+    Pydantic,
+    /// A dataclass: `str()` is its `repr()`.
+    Dataclass,
 }
 
 /// Python's `json.loads`, keeping the order of object keys (`repr` shows it).
@@ -81,11 +91,12 @@ impl<'de> Deserialize<'de> for Py {
 }
 
 impl Py {
-    pub(crate) fn model(data_type: &str, dump: Py) -> Self {
+    pub(crate) fn model(data_type: &str, dump: Py, kind: ModelKind) -> Self {
         let class = data_type.rsplit('.').next().unwrap_or(data_type).to_owned();
         Self::Model {
             class,
             dump: Box::new(dump),
+            kind,
         }
     }
 
@@ -121,10 +132,16 @@ impl Py {
         })
     }
 
-    /// Python's `str()`: the text itself for strings and UUIDs, else `repr()`.
+    /// Python's `str()`: the text itself for strings and UUIDs, a pydantic
+    /// model's fields, else `repr()`.
     pub(crate) fn str(&self) -> String {
         match self {
             Self::Str(s) | Self::Uuid(s) => s.clone(),
+            Self::Model {
+                dump,
+                kind: ModelKind::Pydantic,
+                ..
+            } => model_fields(dump).join(" "),
             other => other.repr(),
         }
     }
@@ -153,18 +170,160 @@ impl Py {
                 format!("{{{}}}", entries.join(", "))
             }
             Self::Uuid(id) => format!("UUID('{id}')"),
-            Self::Model { class, dump } => {
-                let fields = match dump.as_ref() {
-                    Self::Dict(fields) => fields
-                        .iter()
-                        .map(|(k, v)| format!("{}={}", k.str(), v.repr()))
-                        .collect::<Vec<_>>(),
-                    root => vec![format!("root={}", root.repr())],
-                };
-                format!("{class}({})", fields.join(", "))
+            Self::Model { class, dump, .. } => {
+                format!("{class}({})", model_fields(dump).join(", "))
             }
         }
     }
+
+    /// Python's `json.dumps(value, sort_keys=True, default=str)`: `None`
+    /// where Python raises a `TypeError` (mapping keys it cannot order or
+    /// cannot turn into JSON keys).
+    pub(crate) fn json_dumps_sorted(&self) -> Option<String> {
+        let mut out = String::new();
+        self.write_json_sorted(&mut out)?;
+        Some(out)
+    }
+
+    fn write_json_sorted(&self, out: &mut String) -> Option<()> {
+        match self {
+            Self::None => out.push_str("null"),
+            Self::Bool(true) => out.push_str("true"),
+            Self::Bool(false) => out.push_str("false"),
+            Self::Int(n) => out.push_str(&n.to_string()),
+            Self::Float(f) => out.push_str(&float_json(*f)),
+            Self::Str(s) => json_string(out, s),
+            Self::List(items) | Self::Tuple(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    item.write_json_sorted(out)?;
+                }
+                out.push(']');
+            }
+            Self::Dict(entries) => {
+                let mut entries: Vec<&(Py, Py)> = entries.iter().collect();
+                // Python sorts the items first: keys it cannot compare raise.
+                if entries.len() > 1 {
+                    let first = &entries[0].0;
+                    let orderable = entries
+                        .iter()
+                        .all(|(key, _)| python_order(key, first).is_some());
+                    if !orderable {
+                        return None;
+                    }
+                    entries.sort_by(|a, b| {
+                        python_order(&a.0, &b.0).unwrap_or(std::cmp::Ordering::Equal)
+                    });
+                }
+                out.push('{');
+                for (i, (key, value)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    let key = match key {
+                        Self::Str(s) => s.clone(),
+                        Self::Float(f) => float_json(*f),
+                        Self::Bool(true) => "true".to_owned(),
+                        Self::Bool(false) => "false".to_owned(),
+                        Self::None => "null".to_owned(),
+                        Self::Int(n) => n.to_string(),
+                        _ => return None,
+                    };
+                    json_string(out, &key);
+                    out.push_str(": ");
+                    value.write_json_sorted(out)?;
+                }
+                out.push('}');
+            }
+            // Not JSON: `default=str` writes their `str()`.
+            Self::Bytes(_) | Self::Set(_) | Self::Uuid(_) | Self::Model { .. } => {
+                json_string(out, &self.str());
+            }
+        }
+        Some(())
+    }
+}
+
+/// A model's fields as `name=repr` (a root model's as `root=repr`).
+fn model_fields(dump: &Py) -> Vec<String> {
+    match dump {
+        Py::Dict(fields) => fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.str(), v.repr()))
+            .collect(),
+        root => vec![format!("root={}", root.repr())],
+    }
+}
+
+/// How Python's `<` orders two mapping keys of the kinds JSON keys can be
+/// made of (numbers with numbers, strings with strings); `None` where it
+/// raises a `TypeError`.
+fn python_order(a: &Py, b: &Py) -> Option<std::cmp::Ordering> {
+    let number = |value: &Py| match value {
+        Py::Bool(flag) => Some(f64::from(u8::from(*flag))),
+        Py::Int(n) => n.as_f64(),
+        Py::Float(f) => Some(*f),
+        _ => None,
+    };
+    let integer = |value: &Py| match value {
+        Py::Bool(flag) => Some(i128::from(*flag)),
+        Py::Int(n) => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from)),
+        _ => None,
+    };
+    match (a, b) {
+        (Py::Str(a), Py::Str(b)) => Some(a.cmp(b)),
+        _ => match (integer(a), integer(b)) {
+            (Some(a), Some(b)) => Some(a.cmp(&b)),
+            _ => Some(
+                number(a)?
+                    .partial_cmp(&number(b)?)
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            ),
+        },
+    }
+}
+
+/// A float as Python's `json` writes it: `repr()`, with `NaN`, `Infinity`
+/// and `-Infinity` for the values JSON lacks.
+pub(crate) fn float_json(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".to_owned()
+    } else if f.is_infinite() {
+        if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+    } else {
+        float_repr(f)
+    }
+}
+
+/// A JSON string as Python's `json` writes it by default (`ensure_ascii`):
+/// everything outside printable ASCII escaped, as UTF-16 `\uXXXX` units.
+pub(crate) fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(out, "\\u{unit:04x}").unwrap_or(());
+                }
+            }
+        }
+    }
+    out.push('"');
 }
 
 /// Python's `str()` of a value `json.loads` made.

@@ -254,11 +254,13 @@ fn ours_only(name: &str) -> bool {
 
 /// The 0.21 reference's tools that are not here yet (the "Tools V" issue,
 /// listed in docs/reference-differences.md).
-const TOOLS_V_NEW: [&str; 2] = ["kitaru_executions_diff", "kitaru_executions_diff_matrix"];
+const TOOLS_V_NEW: [&str; 0] = [];
 /// The 0.21 reference's tools that are here: the 0.10 reference lacks them.
-const TOOLS_V_LANDED: [&str; 9] = [
+const TOOLS_V_LANDED: [&str; 11] = [
     "kitaru_executions_abort_wait",
     "kitaru_executions_cohort",
+    "kitaru_executions_diff",
+    "kitaru_executions_diff_matrix",
     "kitaru_executions_resume",
     "kitaru_executions_statistics",
     "kitaru_projects_current",

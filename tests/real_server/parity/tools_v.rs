@@ -442,3 +442,188 @@ async fn cohort_deployment_tags_resolve_alike() {
     .await
     .unwrap();
 }
+
+#[test]
+fn diffs_of_seeded_executions_match() {
+    if !reference_has_them() {
+        return;
+    }
+    let completed = server().str("/seed/completed/exec_id");
+    let failed = server().str("/seed/failed/exec_id");
+    let waiting = server().str("/seed/waiting/exec_id");
+    let name = server().str("/seed/completed/name");
+    for arguments in [
+        json!({"original": completed, "executions": [failed]}),
+        json!({"original": name, "executions": [&completed[..8], waiting]}),
+        json!({"original": failed, "executions": [completed, completed]}),
+        json!({"original": completed}),
+        json!({"original": completed, "executions": []}),
+        json!({"original": "nope"}),
+        json!({"original": completed, "executions": ["nope"]}),
+    ] {
+        same_payload("kitaru_executions_diff", arguments, &[]);
+    }
+    for exec_ids in [
+        json!([]),
+        json!([completed, failed, completed]),
+        json!([name, waiting, completed]),
+        json!([completed, "nope"]),
+    ] {
+        same_payload(
+            "kitaru_executions_diff_matrix",
+            json!({"exec_ids": exec_ids}),
+            &[],
+        );
+    }
+}
+
+/// The content hashes of values of every JSON kind (and of the values
+/// beyond JSON that ours reads without Python: bytes, a tuple, a UUID, a
+/// pydantic model) are the Python SDK's, byte for byte.
+#[test]
+fn artifact_hashes_match_pythons_for_every_json_kind() {
+    if !reference_has_them() {
+        return;
+    }
+    let made = new_executions("json_kinds", 1);
+    let exec_id = made[0].as_str();
+    let (_, ours) = same_payload(
+        "kitaru_executions_diff",
+        json!({"original": exec_id, "executions": [exec_id]}),
+        &[],
+    );
+    let ours = ours.structured.unwrap();
+    let checkpoints = ours["diff"]["compared"][0]["checkpoints"]
+        .as_array()
+        .unwrap();
+    assert_eq!(checkpoints.len(), 13, "{ours}");
+    for checkpoint in checkpoints {
+        let hashes = checkpoint["artifact_hashes"].as_object().unwrap();
+        assert_eq!(hashes.len(), 1, "{checkpoint}");
+        for pair in hashes.values() {
+            assert!(pair["original"].is_string(), "{checkpoint}");
+            assert_eq!(pair["original"], pair["replay"], "{checkpoint}");
+        }
+    }
+    same_payload(
+        "kitaru_executions_diff_matrix",
+        json!({"exec_ids": [exec_id]}),
+        &[],
+    );
+}
+
+/// A run and its replays (made through ours): found by both (newest first)
+/// and compared alike; given explicitly, too.
+#[test]
+fn replays_are_found_and_compared_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let (source, replays) = {
+        let _changing = kitaru_testkit::executions_lock()
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kitaru_testkit::install_flow_module("extra_replay");
+        let run = ours().call(
+            "kitaru_executions_run",
+            json!({"target": "flows/extra_replay.py:research_agent", "args": {"topic": "diff"}}),
+        );
+        assert!(!run.is_error, "{:?}", run.texts);
+        let source = run.structured.unwrap()["exec_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut replays = Vec::new();
+        for (from, overrides) in [
+            (
+                "summarize",
+                json!({"checkpoint.gather_sources": "OVERRIDDEN NOTES"}),
+            ),
+            ("gather_sources", json!({})),
+        ] {
+            let replay = ours().call(
+                "kitaru_executions_replay",
+                json!({"exec_id": source, "from_": from, "overrides": overrides}),
+            );
+            assert!(!replay.is_error, "{:?}", replay.texts);
+            let replay = replay.structured.unwrap();
+            replays.push(replay["execution"]["exec_id"].as_str().unwrap().to_owned());
+        }
+        (source, replays)
+    };
+    let (_, found) = same_payload("kitaru_executions_diff", json!({"original": source}), &[]);
+    let found = found.structured.unwrap();
+    let compared: Vec<&str> = found["diff"]["compared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["replay_exec_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        compared,
+        [replays[1].as_str(), replays[0].as_str()],
+        "{found}"
+    );
+    let url = found["diff"]["urls"][0].as_str().unwrap();
+    assert!(url.contains(&format!("executions={source},")), "{url}");
+    same_payload(
+        "kitaru_executions_diff",
+        json!({"original": source, "executions": [replays[0], &replays[1][..8]]}),
+        &[],
+    );
+    same_payload(
+        "kitaru_executions_diff_matrix",
+        json!({"exec_ids": [replays[0], source, source]}),
+        &[],
+    );
+}
+
+/// Executions with LLM usage: token and cost deltas alike, a call without
+/// a cost making the cost delta null.
+#[test]
+fn llm_usage_deltas_match() {
+    if !reference_has_them() {
+        return;
+    }
+    let made = new_executions("llm_usage", 2);
+    let (first, second) = (made[0].as_str(), made[1].as_str());
+    let completed = server().str("/seed/completed/exec_id");
+    let (_, ours) = same_payload(
+        "kitaru_executions_diff",
+        json!({"original": first, "executions": [second, completed]}),
+        &[],
+    );
+    let ours = ours.structured.unwrap();
+    let against_completed = &ours["diff"]["compared"][1]["checkpoints"];
+    let ask = against_completed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|checkpoint| checkpoint["name"] == "ask")
+        .unwrap();
+    assert_eq!(
+        ask["token_delta"],
+        json!({"prompt_tokens": -11, "completion_tokens": -7, "total_tokens": -18}),
+        "{ask}"
+    );
+    assert_eq!(ask["cost_delta_usd"], json!(-0.0003), "{ask}");
+    same_payload(
+        "kitaru_executions_diff",
+        json!({"original": completed, "executions": [first]}),
+        &[],
+    );
+}
+
+/// The ids of `count` new executions of `tests/harness/flows/<module>.py`
+/// (which prints `{"exec_id": ...}`), made while no listing runs.
+fn new_executions(module: &str, count: usize) -> Vec<String> {
+    let _changing = kitaru_testkit::executions_lock()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    (0..count)
+        .map(|_| {
+            let made = kitaru_testkit::python_module(module, &[], None);
+            made["exec_id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}

@@ -97,7 +97,7 @@ pub async fn get(kitaru: &Kitaru, wanted: &str) -> Result<Artifact, Error> {
 
 /// The hydrated artifact version `wanted` names, looked up as the Python
 /// client does.
-async fn find(kitaru: &Kitaru, wanted: &str) -> Result<ArtifactVersionResponse, Error> {
+pub(super) async fn find(kitaru: &Kitaru, wanted: &str) -> Result<ArtifactVersionResponse, Error> {
     let context = || format!("Failed to load artifact '{wanted}'");
     if let Ok(id) = uuid::Uuid::parse_str(wanted) {
         return Ok(kitaru
@@ -203,7 +203,9 @@ async fn producing_call(
 }
 
 /// The body of a hydrated artifact version (always sent, optional in the spec).
-fn body(version: &ArtifactVersionResponse) -> Result<&ArtifactVersionResponseBody, Error> {
+pub(super) fn body(
+    version: &ArtifactVersionResponse,
+) -> Result<&ArtifactVersionResponseBody, Error> {
     version.body.as_ref().ok_or_else(|| {
         Error::Unexpected(format!(
             "the server sent artifact version {} without its body",
@@ -213,7 +215,7 @@ fn body(version: &ArtifactVersionResponse) -> Result<&ArtifactVersionResponseBod
 }
 
 /// `module.attribute`, the import path of a ZenML source.
-fn import_path(source: &Source) -> String {
+pub(super) fn import_path(source: &Source) -> String {
     match &source.attribute {
         Some(attribute) => format!("{}.{attribute}", source.module),
         None => source.module.clone(),

@@ -4,10 +4,12 @@
 //! (from `kitaru.save(type=...)`) and names the checkpoint that produced it.
 
 mod get;
+mod hash;
 mod list;
 mod value;
 
 pub use get::{Artifact, get};
+pub use hash::content_hash;
 pub use list::{ArtifactFilter, list};
 pub(crate) use value::load;
 pub use value::{ArtifactValue, ValueFormat, ValueUnavailable};

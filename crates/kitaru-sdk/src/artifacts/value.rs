@@ -33,7 +33,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::python_repr::Py;
+use crate::python_repr::{ModelKind, Py};
 
 /// How to read an artifact's `value`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,39 +124,15 @@ impl ArtifactValue {
         materializer: &str,
         data_type: &str,
     ) -> Result<Self, ValueUnavailable> {
-        Self::decode_at("", archive, materializer, data_type)
-    }
-
-    /// [`decode`](Self::decode) for the archive of the folder at `uri`
-    /// (named in the messages).
-    pub(crate) fn decode_at(
-        uri: &str,
-        archive: &[u8],
-        materializer: &str,
-        data_type: &str,
-    ) -> Result<Self, ValueUnavailable> {
         let layout = Layout::of(materializer, data_type)?;
-        Self::from_files(layout, &Files::unpack(uri, archive)?, data_type)
+        let value = layout.load(&Files::unpack("", archive)?, "", data_type)?;
+        Ok(Self::shown(&value))
     }
 
-    /// Reads the value from its folder on this machine; a folder that does
-    /// not exist reads as one without files.
-    pub(crate) fn read_dir(
-        dir: &std::path::Path,
-        materializer: &str,
-        data_type: &str,
-    ) -> Result<Self, ValueUnavailable> {
-        let layout = Layout::of(materializer, data_type)?;
-        Self::from_files(layout, &Files::read_dir(dir)?, data_type)
-    }
-
-    fn from_files(
-        layout: Layout,
-        files: &Files,
-        data_type: &str,
-    ) -> Result<Self, ValueUnavailable> {
-        let value = layout.load(files, "", data_type)?;
-        Ok(match value.to_json() {
+    /// The value as the reference shows a loaded one: JSON when every part
+    /// has a JSON form, else its `repr()`.
+    fn shown(value: &Py) -> Self {
+        match value.to_json() {
             Some(value) => Self {
                 value,
                 value_format: ValueFormat::Json,
@@ -165,7 +141,7 @@ impl ArtifactValue {
                 value: Value::String(value.repr()),
                 value_format: ValueFormat::Repr,
             },
-        })
+        }
     }
 }
 
@@ -185,7 +161,19 @@ pub(crate) async fn load(
     materializer: &str,
     data_type: &str,
 ) -> Result<ArtifactValue, ValueUnavailable> {
-    ArtifactValue::check_readable(materializer, data_type)?;
+    let value = load_py(kitaru, artifact_id, uri, materializer, data_type).await?;
+    Ok(ArtifactValue::shown(&value))
+}
+
+/// [`load`], giving the value as Python holds it.
+pub(crate) async fn load_py(
+    kitaru: &crate::Kitaru,
+    artifact_id: &str,
+    uri: &str,
+    materializer: &str,
+    data_type: &str,
+) -> Result<Py, ValueUnavailable> {
+    let layout = Layout::of(materializer, data_type)?;
     // The files are read here only from the local artifact stores of this
     // connection's config folder, resolved: the `uri` is the server's word,
     // and a folder anywhere else is asked of the server like any other.
@@ -195,16 +183,15 @@ pub(crate) async fn load(
         && let Ok(resolved) =
             crate::confined::existing(&kitaru.connection.config_dir.join(LOCAL_STORES), local)
     {
-        return ArtifactValue::read_dir(&resolved, materializer, data_type);
+        return layout.load(&Files::read_dir(&resolved)?, "", data_type);
     }
     match kitaru.client.download_artifact_version(artifact_id).await {
-        Ok(archive) => ArtifactValue::decode_at(uri, &archive, materializer, data_type),
+        Ok(archive) => layout.load(&Files::unpack(uri, &archive)?, "", data_type),
         Err(error) => {
             let error = kitaru_client::ApiError::read(error).await;
             if error.status == Some(404) && error.message.contains("does not exist") {
                 // The server reads the store, and the folder is gone.
-                let layout = Layout::of(materializer, data_type)?;
-                return ArtifactValue::from_files(layout, &Files::none(uri), data_type);
+                return layout.load(&Files::none(uri), "", data_type);
             }
             Err(ValueUnavailable::new(
                 "ArtifactStoreUnreachable",
@@ -287,9 +274,13 @@ impl Layout {
                         other => other,
                     }
                 };
-                Ok(Py::model(data_type, dump))
+                Ok(Py::model(data_type, dump, ModelKind::Pydantic))
             }
-            Self::Dataclass => Ok(Py::model(data_type, files.json(dir, "data.json")?)),
+            Self::Dataclass => Ok(Py::model(
+                data_type,
+                files.json(dir, "data.json")?,
+                ModelKind::Dataclass,
+            )),
             Self::StructuredString => {
                 let names = ["output.html", "output.md", "output.csv", "output.json"];
                 let name = names

@@ -3,9 +3,10 @@
 //! An execution is a pipeline run, a checkpoint one of its steps, a pending
 //! wait a run wait condition. The functions here are the execution tools:
 //! [`list`], [`latest`], [`get`], [`logs`], [`cancel`], [`input`],
-//! [`replay`], [`retry`], [`run`], [`watch`] and [`cohort`]; the payloads they return keep the
-//! reference server's field names and order. Running flow code needs the
-//! user's Kitaru Python ([`crate::bridge`]); nothing else does.
+//! [`replay`], [`retry`], [`run`], [`watch`], [`cohort`], [`diff`] and
+//! [`diff_matrix`]; the payloads they return keep the reference server's
+//! field names and order. Running flow code needs the user's Kitaru Python
+//! ([`crate::bridge`]); nothing else does.
 //!
 //! Listing and detail use few requests: the runs query filters on the
 //! server, and the wait conditions and steps of a whole page of runs come in
@@ -14,6 +15,7 @@
 mod cancel;
 mod checkpoints;
 mod cohort;
+mod diff;
 mod execution;
 mod failure;
 mod list;
@@ -33,6 +35,10 @@ pub use cancel::cancel;
 pub(crate) use checkpoints::checkpoint_name;
 pub use checkpoints::{Attempt, Checkpoint, CheckpointOrigin, CheckpointProvenance};
 pub use cohort::{Cohort, CohortFiltered, CohortQuery, RankedExecution, cohort};
+pub use diff::{
+    CheckpointDiff, DiffMatrix, ExecutionDiff, HashPair, REPLAY_SCAN_LIMIT, ReplayComparison,
+    ReplayScan, TokenDelta, diff, diff_matrix,
+};
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
 pub(crate) use execution::{PIPELINE_NAME_PREFIX, flow_name};
 pub use failure::{Failure, FailureOrigin};

@@ -209,6 +209,99 @@ fn coerce(record: &Map<String, Value>) -> Option<UsageRecord> {
     Some(record)
 }
 
+/// What a set of usage records adds up to, as kitaru 0.21 sums a
+/// checkpoint's records: the tokens of every record, the cost of those
+/// incurred (actual, else estimated), and whether one incurred record has
+/// no cost at all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct UsageTotals {
+    /// How many distinct records were summed.
+    pub(crate) records: usize,
+    pub(crate) input_tokens: i64,
+    pub(crate) output_tokens: i64,
+    /// A record's `total_tokens`, else its input plus output tokens.
+    pub(crate) total_tokens: i64,
+    /// Rounded to 10 decimals, as the SDK rounds costs.
+    pub(crate) display_cost_usd: f64,
+    /// Whether an incurred record has neither an actual nor an estimated cost.
+    pub(crate) unpriced: bool,
+}
+
+/// Sums `records`, each with the id of the attempt it was read from: the
+/// same record (`record_id` and `event_id`) of the same attempt counts once,
+/// a retry's is counted again (it could have made the call again).
+pub(crate) fn totals<'a>(
+    records: impl IntoIterator<Item = (Option<&'a str>, &'a UsageRecord)>,
+) -> UsageTotals {
+    let mut totals = UsageTotals::default();
+    let mut seen: HashSet<(Option<&str>, String, String)> = HashSet::new();
+    let mut display_cost = 0.0;
+    for (attempt, record) in records {
+        let id = |key: &str| record.get(key).unwrap_or(&Value::Null).to_string();
+        if !seen.insert((attempt, id("record_id"), id("event_id"))) {
+            continue;
+        }
+        let reused =
+            record.get("billing_effect").and_then(Value::as_str) == Some("reused_not_incurred");
+        let usage = record.get("usage").and_then(Value::as_object);
+        let tokens = |key: &str| usage.and_then(|usage| usage.get(key)).and_then(python_int);
+        let (input, output) = (
+            tokens("input_tokens").unwrap_or(0),
+            tokens("output_tokens").unwrap_or(0),
+        );
+        totals.records += 1;
+        totals.input_tokens += input;
+        totals.output_tokens += output;
+        totals.total_tokens += tokens("total_tokens").unwrap_or(input + output);
+        let cost = record.get("cost").and_then(Value::as_object);
+        let cost = |key: &str| cost.and_then(|cost| cost.get(key)).and_then(cost_usd);
+        let (actual, estimated) = (cost("actual_cost_usd"), cost("estimated_cost_usd"));
+        if !reused {
+            match actual.or(estimated) {
+                Some(cost) => display_cost += cost,
+                None => totals.unpriced = true,
+            }
+        }
+    }
+    totals.display_cost_usd = round_cost_usd(display_cost);
+    totals
+}
+
+/// A cost rounded as the SDK rounds costs (Python's `round(cost, 10)`),
+/// suppressing floating-point noise.
+pub(crate) fn round_cost_usd(cost: f64) -> f64 {
+    if !cost.is_finite() {
+        return cost;
+    }
+    format!("{cost:.10}").parse().unwrap_or(cost)
+}
+
+/// Python's `int(value)` of a token count: whole numbers, floats truncated,
+/// numeric text; not booleans.
+fn python_int(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(number) => number.as_i64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.trunc() as i64)
+        }),
+        Value::String(text) => text.trim().replace('_', "").parse().ok(),
+        _ => None,
+    }
+}
+
+/// A valid cost in USD as the SDK reads one: a finite, non-negative number
+/// (or numeric text); not a boolean.
+fn cost_usd(value: &Value) -> Option<f64> {
+    let cost = match value {
+        Value::Number(number) => number.as_f64()?,
+        Value::String(text) => text.trim().parse().ok()?,
+        _ => return None,
+    };
+    (cost.is_finite() && cost >= 0.0).then_some(cost)
+}
+
 /// Whether a `schema_version` equals 1 as Python compares it (`1`, `1.0`
 /// and `true` do).
 fn is_schema_1(version: Option<&Value>) -> bool {

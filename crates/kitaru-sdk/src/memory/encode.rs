@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::python_repr::float_repr;
+use crate::python_repr::{float_repr, json_string as string};
 
 /// The materializer ZenML picks for a JSON value's Python type, and what it
 /// records about it.
@@ -124,29 +124,6 @@ fn number(n: &serde_json::Number) -> String {
         (_, _, Some(f)) => float_repr(f),
         _ => n.to_string(),
     }
-}
-
-fn string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -1408,3 +1408,143 @@ async fn a_cohort_nothing_matches_is_an_error_with_the_counts() {
         }
     }
 }
+
+// --- diff ---------------------------------------------------------------------
+
+/// `diff` against given executions and `diff_matrix`, on either line: a
+/// seeded execution against itself (every checkpoint paired, every value
+/// hashed as the Python SDK hashes it), against another, and as a matrix.
+#[tokio::test]
+async fn executions_diff_against_given_executions_and_as_a_matrix() {
+    let kitaru = kitaru().await;
+    let completed = seed("/seed/completed/exec_id");
+    let failed = seed("/seed/failed/exec_id");
+    let itself = executions::diff(&kitaru, completed, &[completed[..8].to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(itself.original_exec_id, completed);
+    assert_eq!(itself.compared.len(), 1);
+    assert_eq!(itself.compared[0].replay_exec_id, &completed[..8]);
+    let checkpoints = &itself.compared[0].checkpoints;
+    assert_eq!(checkpoints.len(), 6, "{checkpoints:?}");
+    for checkpoint in checkpoints {
+        assert!(checkpoint.status_match, "{checkpoint:?}");
+        assert_eq!(checkpoint.original_call_id, checkpoint.replay_call_id);
+        assert_eq!(checkpoint.duration_delta_ms, Some(0.0));
+        assert_eq!(checkpoint.cost_delta_usd, Some(0.0));
+        assert!(!checkpoint.artifact_hashes.is_empty(), "{checkpoint:?}");
+        for pair in checkpoint.artifact_hashes.values() {
+            assert!(pair.original.is_some(), "{checkpoint:?}");
+            assert_eq!(pair.original, pair.replay);
+        }
+    }
+    // sha256 of `json.dumps("hello from kitaru", sort_keys=True, default=str)`.
+    let greet = &checkpoints[0].artifact_hashes["seed_completed::greet::output"];
+    assert_eq!(
+        greet.original.as_deref(),
+        Some("fc65fd5b7a7fc656c5843ede6736a86d83aa2995a38d349be72c5e7abb7247d6")
+    );
+    let flow_id = seed("/seed/completed/flow_id");
+    let server_url = seed("/server_url").trim_end_matches('/');
+    assert_eq!(
+        itself.urls,
+        [format!(
+            "{server_url}/flows/{flow_id}/v/local/compare?executions={completed},{}",
+            &completed[..8]
+        )]
+    );
+
+    let other = executions::diff(&kitaru, completed, &[failed.to_owned()])
+        .await
+        .unwrap();
+    let checkpoints = &other.compared[0].checkpoints;
+    let boom = checkpoints.last().unwrap();
+    assert_eq!(
+        (boom.name.as_str(), boom.original_call_id.as_ref()),
+        ("boom", None)
+    );
+    assert!(boom.replay_call_id.is_some() && !boom.status_match);
+    assert!(checkpoints[..6].iter().all(|c| c.replay_call_id.is_none()));
+
+    let matrix = executions::diff_matrix(
+        &kitaru,
+        &[
+            completed.to_owned(),
+            failed.to_owned(),
+            completed.to_owned(),
+        ],
+    )
+    .await
+    .unwrap();
+    let rows: Vec<&str> = matrix
+        .rows
+        .iter()
+        .map(|row| row.original_exec_id.as_str())
+        .collect();
+    assert_eq!(rows, [completed, failed, completed]);
+    assert_eq!(matrix.rows[0], matrix.rows[2]);
+
+    let missing = executions::diff(&kitaru, "nope", &[]).await.unwrap_err();
+    assert_eq!(missing.kind(), kitaru_sdk::ErrorKind::NotFound, "{missing}");
+    let missing = executions::diff_matrix(&kitaru, &[completed.to_owned(), "nope".to_owned()])
+        .await
+        .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .starts_with("Failed to load execution 'nope'"),
+        "{missing}"
+    );
+}
+
+/// A value only Python can load has no content hash here; a readable one
+/// hashes as Python does, on either line.
+#[tokio::test]
+async fn artifact_content_hashes_are_pythons_or_none() {
+    let kitaru = kitaru().await;
+    let artifacts = server()
+        .get("/seed/completed/artifacts")
+        .as_array()
+        .unwrap();
+    let count = artifacts
+        .iter()
+        .find(|artifact| artifact["checkpoint"] == "count_words")
+        .unwrap();
+    // sha256 of `json.dumps(3)`.
+    assert_eq!(
+        artifacts::content_hash(&kitaru, count["artifact_id"].as_str().unwrap())
+            .await
+            .as_deref(),
+        Some("4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce")
+    );
+    // Beyond JSON: written as their `str()` (what `default=str` does), or
+    // refused as Python refuses them.
+    let outputs = crate::sdk_artifacts::pickled_flow_outputs().await;
+    for (checkpoint, expected) in [
+        (
+            "make_uuid",
+            Some("be6bf1ea57078ff17fa690d9c62d24fb803c8aac2368bb9088431187034a2cfe"),
+        ),
+        (
+            "make_report",
+            Some("496925168fd9a93eb458fd5802b12bb906c2d4c6830e874f355952c18658eb60"),
+        ),
+        // Keys `"blob"` and `7` cannot be sorted: Python's dump raises.
+        ("make_bytes_dict", None),
+        // Pickled: only Python can load it.
+        ("make_custom", None),
+    ] {
+        assert_eq!(
+            artifacts::content_hash(&kitaru, &outputs[checkpoint])
+                .await
+                .as_deref(),
+            expected,
+            "{checkpoint}"
+        );
+    }
+    assert_eq!(artifacts::content_hash(&kitaru, "nope").await, None);
+    assert_eq!(
+        artifacts::content_hash(&kitaru, "00000000-0000-4000-8000-000000000000").await,
+        None
+    );
+}

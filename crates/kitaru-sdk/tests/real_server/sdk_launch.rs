@@ -109,6 +109,7 @@ fn a_run_replayed_from_a_checkpoint_skips_the_earlier_ones_and_takes_overrides()
         assert!(replayed.available);
         assert_eq!(replayed.operation, "replay");
         let new = &replayed.execution;
+        let first_replay = new.summary.exec_id.clone();
         assert_ne!(new.summary.exec_id, source_id);
         assert_eq!(new.summary.status, ExecutionStatus::Completed);
         let detail = new.detail.as_ref().unwrap();
@@ -151,6 +152,51 @@ fn a_run_replayed_from_a_checkpoint_skips_the_earlier_ones_and_takes_overrides()
             output(&kitaru, &replayed.execution, "summarize").await,
             json!({"summary": notes, "n": notes.len()})
         );
+
+        // The diff finds both replays from the original (newest first) and
+        // pairs each checkpoint with its own: the re-run summaries differ.
+        let diff = executions::diff(&kitaru, &source_id, &[]).await.unwrap();
+        let found: Vec<&str> = diff
+            .compared
+            .iter()
+            .map(|replay| replay.replay_exec_id.as_str())
+            .collect();
+        let second_replay = replayed.execution.summary.exec_id.as_str();
+        assert_eq!(found, [second_replay, first_replay.as_str()]);
+        for replay in &diff.compared {
+            let names: Vec<&str> = replay.checkpoints.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(names, ["gather_sources", "summarize"], "{replay:?}");
+            let summarize = &replay.checkpoints[1];
+            assert!(summarize.status_match, "{summarize:?}");
+            let hashes: Vec<_> = summarize.artifact_hashes.values().collect();
+            assert_eq!(hashes.len(), 1, "{summarize:?}");
+            assert!(hashes[0].original.is_some() && hashes[0].replay.is_some());
+            assert_ne!(hashes[0].original, hashes[0].replay);
+        }
+        // A scan cut short says so: the newest run (the second replay) is
+        // read, the older ones are not.
+        let short = executions::ReplayScan { limit: 1 }
+            .diff(&kitaru, &source_id, &[])
+            .await
+            .unwrap();
+        let found: Vec<&str> = short
+            .compared
+            .iter()
+            .map(|replay| replay.replay_exec_id.as_str())
+            .collect();
+        assert_eq!(found, [second_replay]);
+        assert_eq!(
+            short.warnings,
+            [
+                "Replay discovery for flow research_agent scanned 1 executions before confirming \
+              that older executions remain. This row may omit older replays; pass replay \
+              execution IDs explicitly to compare them."
+            ]
+        );
+        let reused = &diff.compared[1].checkpoints[0];
+        assert_eq!(reused.original_call_id.as_deref(), Some(gathered.as_str()));
+        assert!(diff.warnings.is_empty());
+        assert_eq!(diff.urls.len(), 1, "{:?}", diff.urls);
     });
 }
 
