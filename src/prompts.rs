@@ -389,6 +389,37 @@ pub const PROMPTS: &[PromptSpec] = &[
         },
     },
     PromptSpec {
+        name: "compare_replays",
+        title: "Compare an execution with its replays",
+        description: "Show checkpoint by checkpoint what its replays changed: status, time, \
+                      tokens, cost and values. Changes nothing.",
+        arguments: &[PromptArg {
+            name: "exec_id",
+            description: "The original execution; the latest completed one otherwise.",
+            required: false,
+            completion: Completion::Execution(Some(ExecutionStatus::Completed)),
+        }],
+        tools: &[names::EXECUTIONS_LATEST, names::EXECUTIONS_DIFF],
+        render: |values| {
+            let find = match values.get("exec_id") {
+                Some(exec_id) => format!("The original is execution `{exec_id}`."),
+                None => "Find the original with `kitaru_executions_latest` (status \
+                         \"completed\")."
+                    .to_owned(),
+            };
+            format!(
+                "{find} Compare it with its replays: call `kitaru_executions_diff` with it as \
+                 `original` (its replays are found for you). For each replay, show a table of \
+                 its checkpoints: whether the status matches, the duration change, the token \
+                 and cost changes, and whether any output value changed (an artifact's two \
+                 hashes differ). Then say in a few sentences what the replays changed and which \
+                 one did best, and mention any warning in the answer (e.g. a scan cut short). \
+                 If it has no replays, say so and stop. This is a read-only look: replay \
+                 nothing."
+            )
+        },
+    },
+    PromptSpec {
         name: "where_time_goes",
         title: "Where time and cost go",
         description: "Group executions and show where time, tokens and cost go, with the \

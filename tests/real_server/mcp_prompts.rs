@@ -53,6 +53,7 @@ fn prompts_are_listed_with_their_arguments() {
             "read_memory",
             "manage_local_stack",
             "deploy_and_invoke",
+            "compare_replays",
             "where_time_goes"
         ]
     );
@@ -320,6 +321,7 @@ fn read_only_mode_drops_the_prompts_that_change_executions() {
             "status_check",
             "inspect_results",
             "read_memory",
+            "compare_replays",
             "where_time_goes"
         ]
     );
@@ -377,4 +379,36 @@ fn where_time_goes_asks_for_the_statistics_it_names_and_changes_nothing() {
     assert_eq!(by, ["time:day", "time:week"]);
     let flows = complete(&mut peer, "where_time_goes", "flow", &flow[..4], json!({}));
     assert!(flows.iter().any(|f| f == flow), "{flows:?}");
+}
+
+#[test]
+fn compare_replays_diffs_the_execution_given_or_the_latest_completed_one() {
+    let completed = server().str("/seed/completed/exec_id");
+    let given = rendered("compare_replays", json!({"exec_id": completed}));
+    for part in [
+        completed,
+        "`kitaru_executions_diff`",
+        "`original`",
+        "read-only",
+    ] {
+        assert!(given.contains(part), "{part} in {given}");
+    }
+    let latest = rendered("compare_replays", json!({}));
+    assert!(
+        latest.contains("`kitaru_executions_latest` (status \"completed\")"),
+        "{latest}"
+    );
+    // The call it asks for works, and its execution ids complete from the
+    // completed executions.
+    let mut peer = ours(&[]);
+    let answer = peer.call("kitaru_executions_diff", json!({"original": completed}));
+    assert!(!answer.is_error, "{:?}", answer.texts);
+    let ids = complete(
+        &mut peer,
+        "compare_replays",
+        "exec_id",
+        &completed[..6],
+        json!({}),
+    );
+    assert!(ids.iter().any(|id| id == completed), "{ids:?}");
 }
