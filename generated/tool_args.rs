@@ -461,7 +461,7 @@ pub mod args {
         ///Remote: artifact store URI (s3://, gs://, az://, abfs(s)://).
         #[serde(default)]
         pub artifact_store: Option<String>,
-        ///Sandbox flavor (0.21; local stacks default to local).
+        ///Sandbox flavor (0.21; local stacks: local).
         #[serde(default)]
         pub sandbox: Option<String>,
         ///Remote: container registry URI.
