@@ -6,7 +6,7 @@
 use kitaru_client::ConnectionOptions;
 use kitaru_sdk::stacks::{self, StackCreate};
 use kitaru_sdk::{Connector, Error, ErrorKind};
-use kitaru_testkit::{Line, fresh, server};
+use kitaru_testkit::{Line, changing_executions, fresh, server};
 
 /// Connects as a user of the seeded project would; nothing here activates
 /// a stack, so the project's config is left as it is.
@@ -40,12 +40,18 @@ fn refusal(result: Result<impl std::fmt::Debug, Error>) -> String {
 const NEEDS: &str = "needs a server with sandbox stack components: ZenML 0.98.0 (kitaru 0.21) \
                      or later. The connected server runs ZenML 0.94.4 (the kitaru 0.10 line).";
 
-#[tokio::test]
-async fn a_local_stack_gets_a_sandbox_where_the_server_has_them() {
-    // Adds stacks: no comparison of listings may straddle it.
-    let _changing = kitaru_testkit::executions_lock()
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+// Both add stacks: no comparison of listings may straddle them.
+#[test]
+fn a_local_stack_gets_a_sandbox_where_the_server_has_them() {
+    changing_executions(local_stack());
+}
+
+#[test]
+fn a_modal_stack_is_one_request_on_the_021_line() {
+    changing_executions(modal_stack());
+}
+
+async fn local_stack() {
     let connector = connector();
     let name = fresh("sdk-local");
     let request = StackCreate {
@@ -79,11 +85,7 @@ async fn a_local_stack_gets_a_sandbox_where_the_server_has_them() {
     assert_eq!(deleted.components_deleted, labels(&name, kinds));
 }
 
-#[tokio::test]
-async fn a_modal_stack_is_one_request_on_the_021_line() {
-    let _changing = kitaru_testkit::executions_lock()
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+async fn modal_stack() {
     let connector = connector();
     let name = fresh("sdk-modal");
     let request = StackCreate {
