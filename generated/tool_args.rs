@@ -588,12 +588,15 @@ pub mod args {
         ///Delete: even the active stack (default becomes active).
         #[serde(default = "default_manage_stack_force")]
         pub force: bool,
-        ///local, kubernetes, vertex, sagemaker or azureml.
+        ///local, kubernetes, vertex, sagemaker, azureml, modal.
         #[serde(default = "default_manage_stack_stack_type")]
         pub stack_type: String,
         ///Remote: artifact store URI (s3://, gs://, az://, abfs(s)://).
         #[serde(default)]
         pub artifact_store: Option<String>,
+        ///Sandbox flavor (0.21; local stacks: local).
+        #[serde(default)]
+        pub sandbox: Option<String>,
         ///Remote: container registry URI.
         #[serde(default)]
         pub container_registry: Option<String>,
@@ -603,7 +606,7 @@ pub mod args {
         ///Remote: cloud region.
         #[serde(default)]
         pub region: Option<String>,
-        ///AzureML: subscription id.
+        ///AzureML/Modal: subscription id.
         #[serde(default)]
         pub subscription_id: Option<String>,
         ///AzureML: resource group.
@@ -621,7 +624,7 @@ pub mod args {
         ///Remote: connector auth, e.g. aws-profile:NAME; never echoed.
         #[serde(default)]
         pub credentials: Option<String>,
-        ///Component settings: {orchestrator|artifact_store|container_registry: {...}}.
+        ///Component settings: {orchestrator|artifact_store|container_registry|sandbox: {...}}.
         #[serde(default)]
         pub extra: Option<serde_json::Map<String, serde_json::Value>>,
         ///Remote: don't wait for runs (synchronous false).

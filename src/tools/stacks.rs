@@ -66,6 +66,7 @@ pub async fn manage(
         execution_role: args.execution_role,
         namespace: args.namespace,
         credentials: args.credentials.map(Secret::new),
+        sandbox: args.sandbox,
         extra: args.extra,
         async_mode: args.async_mode,
         verify: args.verify,
@@ -89,7 +90,8 @@ pub async fn manage(
                     "`activate` is only valid when action=\"create\".",
                 ));
             }
-            let stack_type = StackType::parse(&request.stack_type)?;
+            let server = connector.get().await?.server().await?.clone();
+            let stack_type = StackType::parse(&request.stack_type, &server)?;
             // The create options given, in the CLI's order: the type, the
             // remote fields (`verify` when off), `extra`, `async_mode`.
             let create_only: Vec<&str> =

@@ -62,6 +62,22 @@ fn recorded_stack(project: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The kinds of component a local stack gets: kitaru 0.21 adds a sandbox.
+pub fn local_kinds() -> &'static [&'static str] {
+    match server().line() {
+        kitaru_testkit::Line::V0_21 => &["orchestrator", "artifact_store", "sandbox"],
+        _ => &["orchestrator", "artifact_store"],
+    }
+}
+
+/// `<name> (<kind>)` for each kind.
+fn labels(name: &str, kinds: &[&str]) -> Vec<String> {
+    kinds
+        .iter()
+        .map(|kind| format!("{name} ({kind})"))
+        .collect()
+}
+
 /// The components of `name` and `kind` on the server.
 pub fn components_named(name: &str, kind: &str) -> Vec<Value> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -161,7 +177,7 @@ fn a_local_stack_is_made_listed_by_both_used_by_a_flow_and_deleted() {
         created,
         json!({
             "id": id, "name": name, "is_active": true, "previous_active_stack": "default",
-            "components_created": [format!("{name} (orchestrator)"), format!("{name} (artifact_store)")],
+            "components_created": labels(&name, local_kinds()),
             "stack_type": "local",
         })
     );
@@ -170,7 +186,7 @@ fn a_local_stack_is_made_listed_by_both_used_by_a_flow_and_deleted() {
         id,
         "activated in the repository config"
     );
-    for kind in ["orchestrator", "artifact_store"] {
+    for kind in local_kinds() {
         let found = components_named(&name, kind);
         assert_eq!(found.len(), 1, "one fresh {kind}");
         assert_eq!(found[0]["body"]["flavor_name"], "local");
@@ -225,12 +241,12 @@ fn a_local_stack_is_made_listed_by_both_used_by_a_flow_and_deleted() {
         deleted.structured.unwrap(),
         json!({
             "deleted_stack": name,
-            "components_deleted": [format!("{name} (orchestrator)"), format!("{name} (artifact_store)")],
+            "components_deleted": labels(&name, local_kinds()),
             "new_active_stack": "default", "recursive": true,
         })
     );
     assert_eq!(recorded_stack(project.path()), default_stack_id());
-    for kind in ["orchestrator", "artifact_store"] {
+    for kind in local_kinds() {
         assert!(components_named(&name, kind).is_empty(), "{kind} deleted");
     }
     assert_not_listed(&mut peer, &name);
@@ -395,5 +411,114 @@ fn both_results_match_the_output_schema_for_the_python_client() {
     for result in results {
         assert_eq!(result["invalid"], Value::Null, "{result}");
         assert_eq!(result["is_error"], false, "{result}");
+    }
+}
+
+/// kitaru 0.21: a local stack's sandbox takes the flavor and settings
+/// given; a 0.10 server, which has no sandbox components, refuses them
+/// naming the version they need.
+#[test]
+fn a_local_stack_sandbox_takes_settings_where_the_server_has_sandboxes() {
+    let project = own_project();
+    let mut peer = ours_in(project.path());
+    let name = unique_name("mcp-sandbox");
+    let made = peer.call(
+        "manage_stack",
+        json!({"action": "create", "name": name, "activate": false, "sandbox": "local",
+               "extra": {"sandbox": {"forward_env": ["HOME"]}}}),
+    );
+    if server().line() != kitaru_testkit::Line::V0_21 {
+        assert!(made.is_error);
+        assert_eq!(made.error_kind.as_deref(), Some("invalid_argument"));
+        assert!(
+            made.texts[0].contains("`sandbox` needs a server with sandbox stack components: ZenML 0.98.0 (kitaru 0.21) or later. The connected server runs ZenML 0.94.4"),
+            "{:?}",
+            made.texts
+        );
+        assert!(components_named(&name, "orchestrator").is_empty());
+        return;
+    }
+    assert!(!made.is_error, "{:?}", made.texts);
+    let found = components_named(&name, "sandbox");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["body"]["flavor_name"], "local");
+    assert_eq!(
+        found[0]["metadata"]["configuration"]["forward_env"],
+        json!(["HOME"])
+    );
+    let deleted = peer.call(
+        "manage_stack",
+        json!({"action": "delete", "name": name, "recursive": true}),
+    );
+    assert!(!deleted.is_error, "{:?}", deleted.texts);
+    assert!(components_named(&name, "sandbox").is_empty());
+}
+
+/// kitaru 0.21: a Modal stack without cloud credentials is made on the
+/// server in one request (Modal orchestrator, S3 store, ECR registry, local
+/// image builder, the sandbox asked for), then deleted with them all; a
+/// 0.10 server refuses it naming the version it needs.
+#[test]
+fn a_modal_stack_is_made_and_deleted_with_its_components() {
+    let _changing = kitaru_testkit::executions_lock()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let project = own_project();
+    let mut peer = ours_in(project.path());
+    let name = unique_name("mcp-modal");
+    let registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/kitaru";
+    let mut arguments = json!({"action": "create", "name": name, "activate": false,
+                               "stack_type": "modal", "artifact_store": "s3://bucket/kitaru",
+                               "container_registry": registry, "sandbox": "modal"});
+    if server().line() != kitaru_testkit::Line::V0_21 {
+        // Not the `sandbox` refused first: the type.
+        arguments.as_object_mut().unwrap().remove("sandbox");
+    }
+    let made = peer.call("manage_stack", arguments);
+    if server().line() != kitaru_testkit::Line::V0_21 {
+        assert!(made.is_error);
+        assert_eq!(made.error_kind.as_deref(), Some("invalid_argument"));
+        assert!(
+            made.texts[0].contains("`stack_type=\"modal\"` needs a server with sandbox stack components: ZenML 0.98.0 (kitaru 0.21)"),
+            "{:?}",
+            made.texts
+        );
+        return;
+    }
+    assert!(!made.is_error, "{:?}", made.texts);
+    let made = made.structured.unwrap();
+    let kinds = [
+        "orchestrator",
+        "artifact_store",
+        "container_registry",
+        "image_builder",
+        "sandbox",
+    ];
+    assert_eq!(
+        made,
+        json!({
+            "id": made["id"], "name": name, "is_active": false, "previous_active_stack": null,
+            "components_created": labels(&name, &kinds), "stack_type": "modal",
+            "service_connectors_created": [],
+            "resources": {"provider": "aws", "artifact_store": "s3://bucket/kitaru",
+                          "container_registry": registry, "sandbox": "modal"},
+        })
+    );
+    let registry_component = components_named(&name, "container_registry");
+    assert_eq!(
+        registry_component[0]["metadata"]["configuration"],
+        json!({"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "default_repository": "kitaru"})
+    );
+    let deleted = peer.call(
+        "manage_stack",
+        json!({"action": "delete", "name": name, "recursive": true}),
+    );
+    assert!(!deleted.is_error, "{:?}", deleted.texts);
+    assert_eq!(
+        deleted.structured.unwrap()["components_deleted"],
+        json!(labels(&name, &kinds))
+    );
+    for kind in kinds {
+        assert!(components_named(&name, kind).is_empty(), "{kind} deleted");
     }
 }

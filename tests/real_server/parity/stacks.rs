@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::{assert_same_answers, awaiting_tools_v, ours, reference, same_payload};
-use crate::mcp_stacks::unique_name;
+use super::{assert_same_answers, ours, reference, same_payload, server};
+use crate::mcp_stacks::{local_kinds, unique_name};
 
 /// A payload with `name` written as `<name>`, so that two stacks compare.
 fn named(mut payload: Value, name: &str) -> Value {
@@ -54,39 +54,57 @@ fn bad_stack_options_are_refused_alike() {
         json!({"action": "delete", "name": "p", "stack_type": "ecs"}),
         json!({"action": "delete", "name": "never-made-stack"}),
         json!({"action": "delete", "name": "default"}),
+        // The 0.21 type and target: their checks there, the 0.10
+        // reference's refusals (ours adds the version they need).
+        json!({"action": "create", "name": "p", "stack_type": "modal"}),
+        json!({"action": "create", "name": "p", "extra": {"sandbox": 1}}),
     ] {
-        if awaiting_tools_v("manage_stack") {
-            // The 0.21 reference's lists of stack types and `extra` targets
-            // have `modal` and `sandbox`, to come with its `sandbox`
-            // argument: those texts are left out.
-            let theirs = reference().call("manage_stack", arguments.clone());
-            let text = theirs.texts.join("\n");
-            if text.contains("modal") || text.contains("sandbox") {
-                continue;
-            }
-            let ours = ours().call("manage_stack", arguments.clone());
-            assert_same_answers("manage_stack", &arguments, theirs, ours, &[]);
-            continue;
-        }
         same_payload("manage_stack", arguments, &[]);
     }
 }
 
-/// On the 0.21 line the reference gives a local stack a local sandbox
-/// component (its `sandbox` argument, still to come here): the answers'
-/// component lists without it.
-fn without_sandbox(mut answer: kitaru_testkit::ToolAnswer) -> kitaru_testkit::ToolAnswer {
-    if !awaiting_tools_v("manage_stack") {
-        return answer;
+/// kitaru 0.21's `sandbox` and Modal checks (the 0.10 reference has
+/// neither: ours refuses them there, see `mcp_stacks`).
+#[test]
+fn bad_sandbox_and_modal_options_are_refused_alike() {
+    if server().line() != kitaru_testkit::Line::V0_21 {
+        return;
     }
-    if let Some(payload) = answer.structured.as_mut() {
-        for key in ["components_created", "components_deleted"] {
-            if let Some(list) = payload[key].as_array_mut() {
-                list.retain(|item| !item.as_str().is_some_and(|s| s.ends_with("(sandbox)")));
-            }
-        }
+    let ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/kitaru";
+    let modal = json!({"action": "create", "name": "p", "stack_type": "modal",
+                       "artifact_store": "s3://b/k", "container_registry": ecr});
+    let merged = |extra: Value| kitaru_testkit::merged(&modal, extra);
+    for arguments in [
+        json!({"action": "create", "name": "p", "sandbox": "  "}),
+        json!({"action": "create", "name": "p", "subscription_id": "s"}),
+        json!({"action": "create", "name": "p", "stack_type": "modal", "artifact_store": "s3://b"}),
+        json!({"action": "create", "name": "p", "stack_type": "kubernetes", "extra": {"sandbox": {"a": 1}},
+               "artifact_store": "s3://b", "container_registry": ecr, "cluster": "c", "region": "r"}),
+        merged(json!({"extra": {"sandbox": {"a": 1}}})),
+        merged(json!({"cluster": "c"})),
+        merged(json!({"artifact_store": "ftp://b"})),
+        merged(json!({"artifact_store": "gs://b"})),
+        merged(json!({"container_registry": "docker.io/library/x"})),
+        merged(json!({"container_registry": "https://"})),
+        merged(json!({"verify": false})),
+        merged(json!({"region": "us-east-1"})),
+        merged(json!({"subscription_id": "s"})),
+        merged(json!({"credentials": "aws-profile:x"})),
+        merged(
+            json!({"artifact_store": "gs://b", "container_registry": "europe-west4-docker.pkg.dev/p/r",
+                      "region": "us-central1"}),
+        ),
+        merged(
+            json!({"artifact_store": "gs://b", "container_registry": "gcr.io/p", "subscription_id": "s"}),
+        ),
+        merged(
+            json!({"artifact_store": "az://c", "container_registry": "me.azurecr.io", "credentials": "implicit"}),
+        ),
+        json!({"action": "create", "name": "p", "sandbox": "local", "extra": {"sandbox": {"bogus_field": 1}}}),
+        json!({"action": "delete", "name": "p", "sandbox": "local"}),
+    ] {
+        same_payload("manage_stack", arguments, &[]);
     }
-    answer
 }
 
 #[test]
@@ -102,8 +120,8 @@ fn stacks_made_by_one_are_deleted_by_the_other_with_the_same_payloads() {
     let (x, y) = assert_same_answers(
         "manage_stack",
         &create("<name>"),
-        without_sandbox(named_answer(made_by_them, &a)),
-        without_sandbox(named_answer(made_by_us, &b)),
+        named_answer(made_by_them, &a),
+        named_answer(made_by_us, &b),
         &[],
     );
     assert_eq!(x["stack_type"], "local");
@@ -115,17 +133,17 @@ fn stacks_made_by_one_are_deleted_by_the_other_with_the_same_payloads() {
     let (x, _) = assert_same_answers(
         "manage_stack",
         &delete("<name>"),
-        without_sandbox(named_answer(deleted_by_them, &b)),
-        without_sandbox(named_answer(deleted_by_us, &a)),
+        named_answer(deleted_by_them, &b),
+        named_answer(deleted_by_us, &a),
         &[],
     );
     assert_eq!(
         x["components_deleted"].as_array().map(Vec::len),
-        Some(2),
+        Some(local_kinds().len()),
         "{x}"
     );
     for name in [&a, &b] {
-        for kind in ["orchestrator", "artifact_store"] {
+        for kind in local_kinds() {
             assert!(
                 crate::mcp_stacks::components_named(name, kind).is_empty(),
                 "{name} {kind}"
@@ -143,4 +161,31 @@ fn named_answer(mut answer: kitaru_testkit::ToolAnswer, name: &str) -> kitaru_te
         .map(|text| text.replace(name, "<name>"))
         .collect();
     answer
+}
+
+/// A Modal stack the 0.21 reference cannot make without the `modal` Python
+/// package (documented in docs/reference-differences.md): ours makes it
+/// (checked in `mcp_stacks`), the reference says what it lacks.
+#[test]
+fn the_reference_needs_python_modal_for_a_modal_stack() {
+    if server().line() != kitaru_testkit::Line::V0_21 {
+        return;
+    }
+    let name = unique_name("ref-modal");
+    let theirs = reference().call(
+        "manage_stack",
+        json!({"action": "create", "name": name, "activate": false, "stack_type": "modal",
+               "artifact_store": "s3://bucket/kitaru",
+               "container_registry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com"}),
+    );
+    assert!(theirs.is_error, "{:?}", theirs.structured);
+    assert!(
+        theirs
+            .texts
+            .join("\n")
+            .contains("Modal stack support requires the Modal Python dependencies"),
+        "{:?}",
+        theirs.texts
+    );
+    assert!(crate::mcp_stacks::components_named(&name, "orchestrator").is_empty());
 }

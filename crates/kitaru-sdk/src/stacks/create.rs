@@ -10,6 +10,7 @@ use super::options::{self, StackCreate, StackType};
 use super::remote::{self, Provider, RemotePlan};
 use super::{MANAGED_LABEL, StackCreated, active, all, component_label};
 use crate::error::ApiContext;
+use crate::server::ServerLine;
 use crate::{Connector, Error, ErrorKind, Kitaru};
 use kitaru_client::types;
 
@@ -22,12 +23,15 @@ use kitaru_client::types;
 /// is created in one request with its components and service connector;
 /// the server's integration for the cloud must be installed.
 pub async fn create(connector: &Connector, request: &StackCreate) -> Result<StackCreated, Error> {
-    let checked = options::check(request)?;
+    let kitaru = connector.get().await?;
+    let server = kitaru.server().await?;
+    let checked = options::check(request, server)?;
     let name = request.name.trim();
     if name.is_empty() {
         return Err(Error::argument("name", "Stack name or ID cannot be empty."));
     }
-    let kitaru = connector.get().await?;
+    // Where the server has sandbox components, local stacks get one.
+    let sandboxes = server.line >= ServerLine::Kitaru021;
     let stacks = all(&kitaru).await?;
     if stacks.iter().any(|stack| stack.name == name) {
         return Err(Error::State(name_taken(name)));
@@ -39,7 +43,7 @@ pub async fn create(connector: &Connector, request: &StackCreate) -> Result<Stac
         })
         .flatten();
     let mut created = match options::remote_spec(request, &checked, name) {
-        None => create_local(&kitaru, name, &checked).await?,
+        None => create_local(&kitaru, name, &checked, sandboxes).await?,
         Some(spec) => {
             let plan = remote::plan(&spec)?;
             create_remote(&kitaru, name, checked.stack_type, request.verify, plan).await?
@@ -68,22 +72,28 @@ fn name_taken(name: &str) -> String {
     )
 }
 
-/// The two local components, then the stack; on a failure, the components
-/// already made are deleted again.
+/// The local components (orchestrator, artifact store and, where the
+/// server has them, a sandbox), then the stack; on a failure, the
+/// components already made are deleted again.
 async fn create_local(
     kitaru: &Kitaru,
     name: &str,
     checked: &options::Checked,
+    sandbox: bool,
 ) -> Result<StackCreated, Error> {
     const FLAVOR: &str = "local";
-    let targets = ["orchestrator", "artifact_store"];
-    for target in targets {
-        if let Some(schema) = FlavorSchema::fetch(kitaru, target, FLAVOR).await? {
-            schema.check(target, FLAVOR, &checked.settings(target))?;
+    let mut targets = vec![("orchestrator", FLAVOR), ("artifact_store", FLAVOR)];
+    if sandbox {
+        let flavor = checked.sandbox.as_deref().unwrap_or(options::LOCAL_SANDBOX);
+        targets.push(("sandbox", flavor));
+    }
+    for &(target, flavor) in &targets {
+        if let Some(schema) = FlavorSchema::fetch(kitaru, target, flavor).await? {
+            schema.check(target, flavor, &checked.settings(target))?;
         }
     }
     let mut made: Vec<uuid::Uuid> = Vec::new();
-    for target in targets {
+    for &(target, flavor) in &targets {
         match kitaru
             .client
             .create_stack_component()
@@ -91,7 +101,7 @@ async fn create_local(
                 component
                     .name(name)
                     .type_(target)
-                    .flavor(FLAVOR)
+                    .flavor(flavor)
                     .configuration(checked.settings(target))
             })
             .send()
@@ -116,7 +126,7 @@ async fn create_local(
     let components: IndexMap<String, Vec<types::StackRequestComponentsValueItem>> = targets
         .iter()
         .zip(&made)
-        .map(|(target, id)| ((*target).to_owned(), vec![(*id).into()]))
+        .map(|((target, _), id)| ((*target).to_owned(), vec![(*id).into()]))
         .collect();
     let labels = Map::from_iter([(MANAGED_LABEL.to_owned(), Value::from("true"))]);
     let stack = match kitaru
@@ -151,7 +161,7 @@ async fn create_local(
         previous_active_stack: None,
         components_created: targets
             .iter()
-            .map(|target| component_label(name, target))
+            .map(|(target, _)| component_label(name, target))
             .collect(),
         stack_type: StackType::Local.as_str().to_owned(),
         service_connectors_created: None,
@@ -194,13 +204,7 @@ async fn create_remote(
     verify: bool,
     plan: RemotePlan,
 ) -> Result<StackCreated, Error> {
-    let label = match stack_type {
-        StackType::Kubernetes => "Kubernetes",
-        StackType::Vertex => "Vertex",
-        StackType::Sagemaker => "SageMaker",
-        StackType::Azureml => "AzureML",
-        StackType::Local => "local",
-    };
+    let label = stack_type.display();
     if let Some(Value::Object(components)) = plan.body.get("components") {
         for (target, list) in components {
             for component in list.as_array().into_iter().flatten() {
@@ -257,7 +261,13 @@ async fn create_remote(
     let mut components_created = Vec::new();
     let mut connectors = Vec::new();
     if let Some(metadata) = &stack.metadata {
-        for target in ["orchestrator", "artifact_store", "container_registry"] {
+        for target in [
+            "orchestrator",
+            "artifact_store",
+            "container_registry",
+            "image_builder",
+            "sandbox",
+        ] {
             for component in metadata.components.get(target).into_iter().flatten() {
                 components_created.push(component_label(&component.name, target));
                 let connector = component
@@ -292,8 +302,10 @@ async fn prepare_connector(
     verify: bool,
     plan: &RemotePlan,
 ) -> Result<(), Error> {
-    let connector_type = plan
-        .connector
+    let Some(connector) = &plan.connector else {
+        return Ok(());
+    };
+    let connector_type = connector
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default();
@@ -326,13 +338,11 @@ async fn prepare_connector(
         Provider::Gcp => "gcp-generic",
         Provider::Azure => "azure-generic",
     };
-    let auth_method = plan
-        .connector
+    let auth_method = connector
         .get("auth_method")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let configuration = plan
-        .connector
+    let configuration = connector
         .get("configuration")
         .and_then(Value::as_object)
         .cloned()

@@ -7,12 +7,26 @@ use kitaru_client::types::StackResponse;
 use super::activate;
 use super::{DEFAULT_STACK, StackDeleted, active, all, component_label, is_managed};
 use crate::error::ApiContext;
+use crate::server::ServerLine;
 use crate::status::config_files::RawConfig;
 use crate::{Connector, Error, Kitaru};
 
 /// The component kinds Kitaru creates, whose deletion it reports, in the
-/// order it reports them.
-const KITARU_KINDS: [&str; 3] = ["orchestrator", "artifact_store", "container_registry"];
+/// order it reports them: kitaru 0.21 adds Modal's image builder and the
+/// sandbox.
+fn kitaru_kinds(line: ServerLine) -> &'static [&'static str] {
+    if line >= ServerLine::Kitaru021 {
+        &[
+            "orchestrator",
+            "artifact_store",
+            "container_registry",
+            "image_builder",
+            "sandbox",
+        ]
+    } else {
+        &["orchestrator", "artifact_store", "container_registry"]
+    }
+}
 
 /// Deletes the stack named `name_or_id` (a name, an id or a unique id
 /// prefix).
@@ -51,7 +65,7 @@ pub async fn delete(
     };
     let managed = recursive && is_managed(target);
     let components_deleted = if managed {
-        KITARU_KINDS
+        kitaru_kinds(kitaru.server().await?.line)
             .iter()
             .flat_map(|kind| free.iter().filter(move |component| component.kind == *kind))
             .map(|component| component_label(&component.name, &component.kind))

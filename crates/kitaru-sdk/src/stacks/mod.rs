@@ -13,6 +13,7 @@ pub(crate) mod activate;
 mod create;
 mod delete;
 mod flavor;
+mod modal;
 mod options;
 mod remote;
 
@@ -61,9 +62,10 @@ pub struct StackCreated {
     pub is_active: bool,
     /// The stack that was active before, when it was activated.
     pub previous_active_stack: Option<String>,
-    /// The components made for it, as `<name> (<kind>)`.
+    /// The components made for it, as `<name> (<kind>)` (a local stack on
+    /// the 0.21 line: orchestrator, artifact store and sandbox).
     pub components_created: Vec<String>,
-    /// `local`, `kubernetes`, `vertex`, `sagemaker` or `azureml`.
+    /// `local`, `kubernetes`, `vertex`, `sagemaker`, `azureml` or `modal`.
     pub stack_type: String,
     /// Remote stacks: the service connectors made for it.
     #[serde(skip_serializing_if = "Option::is_none")]

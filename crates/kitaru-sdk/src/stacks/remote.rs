@@ -32,6 +32,8 @@ pub(crate) enum RemoteKind {
     Sagemaker,
     /// Azure Machine Learning.
     Azureml,
+    /// Modal runs steps; the cloud holds artifacts and images (kitaru 0.21).
+    Modal,
 }
 
 impl RemoteKind {
@@ -42,6 +44,7 @@ impl RemoteKind {
             Self::Vertex => "vertex",
             Self::Sagemaker => "sagemaker",
             Self::Azureml => "azureml",
+            Self::Modal => "modal",
         }
     }
 }
@@ -60,7 +63,7 @@ pub(crate) enum Provider {
 impl Provider {
     /// The provider's name as the tool output reports it; it is also the
     /// service connector type and the container registry flavor.
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Aws => "aws",
             Self::Gcp => "gcp",
@@ -109,6 +112,10 @@ pub(crate) struct RemoteSpec<'a> {
     pub extra: &'a BTreeMap<String, Map<String, Value>>,
     /// Whether the orchestrator should not wait for runs to finish.
     pub async_mode: bool,
+    /// The sandbox component's flavor, when one is asked for.
+    pub sandbox: Option<&'a str>,
+    /// Modal: whether `verify` was left on (it needs a connector to verify).
+    pub verify: bool,
 }
 
 /// What creating a remote stack sends and reports.
@@ -126,8 +133,10 @@ pub(crate) struct RemotePlan {
     /// The inline connector (a ZenML `ServiceConnectorInfo`: type,
     /// auth_method, configuration), to verify through
     /// `POST /api/v1/service_connectors/verify` (the reference verifies it
-    /// for the resource type `<type>-generic`). Secret-bearing too.
-    pub connector: Value,
+    /// for the resource type `<type>-generic`). Secret-bearing too. `None`
+    /// for a Modal stack given no cloud credentials: its components then
+    /// have no connector.
+    pub connector: Option<Value>,
     /// The `resources` object of the tool output, as the reference reports
     /// it for this kind.
     pub resources: Value,
@@ -137,12 +146,29 @@ pub(crate) struct RemotePlan {
 /// reads a GCP service-account key file when the spec names one, and builds the plan.
 pub(crate) fn plan(spec: &RemoteSpec<'_>) -> Result<RemotePlan, Error> {
     let provider = provider_for(spec.kind, spec.artifact_store)?;
-    let connector = connector(spec, provider)?;
-    let components = json!({
+    let linked = if spec.kind == RemoteKind::Modal {
+        super::modal::check(spec, provider)?
+    } else {
+        true
+    };
+    let connector = linked.then(|| connector(spec, provider)).transpose()?;
+    let mut components = json!({
         "orchestrator": [orchestrator(spec)?],
-        "artifact_store": [artifact_store(spec, provider)?],
-        "container_registry": [container_registry(spec, provider)?],
+        "artifact_store": [artifact_store(spec, provider, linked)?],
+        "container_registry": [container_registry(spec, provider, linked)?],
     });
+    if spec.kind == RemoteKind::Modal {
+        // Modal builds images on this machine and pushes them.
+        components["image_builder"] = json!([{
+            "flavor": "local",
+            "service_connector_index": null,
+            "service_connector_resource_id": null,
+            "configuration": { "use_subprocess_call": true },
+        }]);
+    }
+    if let Some(flavor) = spec.sandbox {
+        components["sandbox"] = json!([component(spec, "sandbox", flavor, None, json!({}))]);
+    }
     let body = json!({
         "name": spec.name,
         "description": "",
@@ -151,7 +177,7 @@ pub(crate) fn plan(spec: &RemoteSpec<'_>) -> Result<RemotePlan, Error> {
         "environment": null,
         "secrets": null,
         "labels": { MANAGED_LABEL: MANAGED_VALUE },
-        "service_connectors": [connector.clone()],
+        "service_connectors": connector.iter().cloned().collect::<Vec<_>>(),
     });
     Ok(RemotePlan {
         provider,
@@ -188,7 +214,7 @@ fn provider_for(kind: RemoteKind, artifact_store: &str) -> Result<Provider, Erro
                 "Cannot infer cloud provider from '{artifact_store}'. Use an s3:// or gs:// URI."
             )));
         }
-        RemoteKind::Kubernetes => return Ok(provider),
+        RemoteKind::Kubernetes | RemoteKind::Modal => return Ok(provider),
         RemoteKind::Vertex => (Provider::Gcp, "Vertex", "a gs://"),
         RemoteKind::Sagemaker => (Provider::Aws, "SageMaker", "an s3://"),
         RemoteKind::Azureml => (Provider::Azure, "AzureML", "an az://, abfs://, or abfss://"),
@@ -431,7 +457,7 @@ fn azure_connector(
 }
 
 /// `uri` without a leading lower-case `scheme://`.
-fn strip_scheme(uri: &str) -> &str {
+pub(crate) fn strip_scheme(uri: &str) -> &str {
     match uri.split_once("://") {
         Some((scheme, rest))
             if !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_lowercase()) =>
@@ -529,9 +555,11 @@ fn merge(base: &mut Map<String, Value>, overrides: &Map<String, Value>) {
     }
 }
 
-/// A ZenML `ComponentInfo` linked to connector 0: `defaults` with the
-/// `extra` overrides of `target` (`orchestrator`, `artifact_store` or
-/// `container_registry`) merged over them.
+/// A ZenML `ComponentInfo`: `defaults` with the `extra` overrides of
+/// `target` (`orchestrator`, `artifact_store`, `container_registry` or
+/// `sandbox`) merged over them; linked to connector 0 (on `resource_id`)
+/// except a sandbox's and a Modal orchestrator's, and a Modal stack's
+/// without a connector (`resource_id` is `None` then too).
 fn component(
     spec: &RemoteSpec<'_>,
     target: &str,
@@ -553,9 +581,11 @@ fn component(
             .entry("synchronous")
             .or_insert(Value::Bool(false));
     }
+    let unlinked = target == "sandbox"
+        || (spec.kind == RemoteKind::Modal && (target == "orchestrator" || resource_id.is_none()));
     json!({
         "flavor": flavor,
-        "service_connector_index": 0,
+        "service_connector_index": if unlinked { Value::Null } else { json!(0) },
         "service_connector_resource_id": resource_id,
         "configuration": configuration,
     })
@@ -578,6 +608,7 @@ fn orchestrator(spec: &RemoteSpec<'_>) -> Result<Value, Error> {
             None,
             json!({ "execution_role": required(kind, "execution_role", spec.execution_role)? }),
         ),
+        RemoteKind::Modal => (None, json!({})),
         RemoteKind::Azureml => {
             let mut defaults = json!({
                 "subscription_id": required(kind, "subscription_id", spec.subscription_id)?,
@@ -599,28 +630,46 @@ fn orchestrator(spec: &RemoteSpec<'_>) -> Result<Value, Error> {
     ))
 }
 
-/// The artifact store component, on the bucket/container of its URI.
-fn artifact_store(spec: &RemoteSpec<'_>, provider: Provider) -> Result<Value, Error> {
+/// The artifact store component, on the bucket/container of its URI when
+/// `linked` to the connector.
+fn artifact_store(spec: &RemoteSpec<'_>, provider: Provider, linked: bool) -> Result<Value, Error> {
     let path = store_path(spec.artifact_store);
     let resource_id = store_resource_id(&path, spec.artifact_store, provider)?;
     Ok(component(
         spec,
         "artifact_store",
         provider.artifact_store_flavor(),
-        Some(&resource_id),
+        linked.then_some(resource_id.as_str()),
         json!({ "path": path }),
     ))
 }
 
-/// The container registry component.
-fn container_registry(spec: &RemoteSpec<'_>, provider: Provider) -> Result<Value, Error> {
+/// The container registry component, on its registry when `linked` to the
+/// connector. Modal splits an ECR URI into the registry and its default
+/// repository.
+fn container_registry(
+    spec: &RemoteSpec<'_>,
+    provider: Provider,
+    linked: bool,
+) -> Result<Value, Error> {
     let resource_id = registry_resource_id(spec.container_registry, provider)?;
+    let defaults = if spec.kind == RemoteKind::Modal && provider == Provider::Aws {
+        let registry = strip_scheme(spec.container_registry.trim()).trim_end_matches('/');
+        match registry.split_once('/') {
+            Some((uri, repository)) if !repository.is_empty() => {
+                json!({ "uri": uri, "default_repository": repository })
+            }
+            _ => json!({ "uri": registry.split('/').next().unwrap_or(registry) }),
+        }
+    } else {
+        json!({ "uri": spec.container_registry })
+    };
     Ok(component(
         spec,
         "container_registry",
         provider.as_str(),
-        Some(resource_id),
-        json!({ "uri": spec.container_registry }),
+        linked.then_some(resource_id),
+        defaults,
     ))
 }
 
@@ -657,6 +706,17 @@ fn resources(spec: &RemoteSpec<'_>, provider: Provider) -> Result<Value, Error> 
                 add("region", region);
             }
         }
+        RemoteKind::Modal => {
+            if let Some(region) = spec.region {
+                add("region", region);
+            }
+            if let Some(subscription) = spec.subscription_id {
+                add("subscription_id", subscription);
+            }
+        }
+    }
+    if let Some(flavor) = spec.sandbox {
+        add("sandbox", flavor);
     }
     Ok(resources)
 }
@@ -690,6 +750,8 @@ mod tests {
             credentials: None,
             extra: &NO_EXTRA,
             async_mode: false,
+            sandbox: None,
+            verify: true,
         }
     }
 
@@ -732,7 +794,10 @@ mod tests {
     /// The plan as one JSON object, to compare with the reference's output.
     fn planned(spec: &RemoteSpec<'_>) -> Value {
         let plan = plan(spec).unwrap_or_else(|error| panic!("{error}"));
-        assert_eq!(plan.connector, plan.body["service_connectors"][0]);
+        assert_eq!(
+            plan.connector.as_ref(),
+            Some(&plan.body["service_connectors"][0])
+        );
         json!({ "body": plan.body, "connector": plan.connector, "resources": plan.resources })
     }
 
@@ -907,6 +972,7 @@ mod tests {
         plan(&spec)
             .unwrap_or_else(|error| panic!("{error}"))
             .connector
+            .expect("a connector")
     }
 
     #[test]
@@ -1359,6 +1425,140 @@ mod tests {
         );
         // The summary reports the options, not the overrides.
         assert_eq!(plan.resources["namespace"], "default");
+    }
+
+    /// The bodies the 0.21 reference builds for these Modal stacks
+    /// (`_build_modal_stack_request`, dumped as JSON).
+    #[test]
+    fn modal_bodies_are_the_references() {
+        let sandbox_settings = extra(json!({"sandbox": {"timeout": 5}}));
+        let connectorless = RemoteSpec {
+            sandbox: Some("modal"),
+            extra: &sandbox_settings,
+            ..spec(
+                RemoteKind::Modal,
+                "m",
+                "s3://bucket/kitaru",
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/img",
+            )
+        };
+        let unlinked = |flavor: &str, configuration: Value| {
+            json!([{"configuration": configuration, "flavor": flavor,
+                    "service_connector_index": null, "service_connector_resource_id": null}])
+        };
+        let plan_of = |spec: &RemoteSpec<'_>| plan(spec).unwrap_or_else(|error| panic!("{error}"));
+        let made = plan_of(&connectorless);
+        assert_eq!(made.connector, None);
+        assert_eq!(
+            made.body,
+            json!({
+                "components": {
+                    "artifact_store": unlinked("s3", json!({"path": "s3://bucket/kitaru"})),
+                    "container_registry": unlinked("aws", json!({
+                        "default_repository": "team/img",
+                        "uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com"})),
+                    "image_builder": unlinked("local", json!({"use_subprocess_call": true})),
+                    "orchestrator": unlinked("modal", json!({})),
+                    "sandbox": unlinked("modal", json!({"timeout": 5})),
+                },
+                "description": "", "environment": null, "labels": {"kitaru.managed": "true"},
+                "name": "m", "secrets": null, "service_connectors": [], "stack_spec_path": null,
+            })
+        );
+        assert_eq!(
+            made.resources,
+            json!({"provider": "aws", "artifact_store": "s3://bucket/kitaru",
+                   "container_registry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/img",
+                   "sandbox": "modal"})
+        );
+
+        let gcp = RemoteSpec {
+            region: Some("europe-west4"),
+            ..spec(
+                RemoteKind::Modal,
+                "m",
+                "gs://b/x",
+                "europe-west4-docker.pkg.dev/proj/repo",
+            )
+        };
+        let made = plan_of(&gcp);
+        let connector = json!({"auth_method": "implicit", "configuration": {"project_id": "proj"}, "type": "gcp"});
+        assert_eq!(made.connector, Some(connector.clone()));
+        assert_eq!(
+            made.body["components"],
+            json!({
+                "artifact_store": [{"configuration": {"path": "gs://b/x"}, "flavor": "gcp",
+                    "service_connector_index": 0, "service_connector_resource_id": "gs://b"}],
+                "container_registry": [{"configuration": {"uri": "europe-west4-docker.pkg.dev/proj/repo"},
+                    "flavor": "gcp", "service_connector_index": 0,
+                    "service_connector_resource_id": "europe-west4-docker.pkg.dev/proj/repo"}],
+                "image_builder": unlinked("local", json!({"use_subprocess_call": true})),
+                "orchestrator": unlinked("modal", json!({})),
+            })
+        );
+        assert_eq!(made.body["service_connectors"], json!([connector]));
+    }
+
+    #[test]
+    fn modal_refuses_mismatched_clouds_and_inputs() {
+        let ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+        let cases = [
+            (
+                spec(RemoteKind::Modal, "m", "gs://b", ecr),
+                "container_registry",
+                "Modal stacks must use an artifact store and container registry from the same \
+                 cloud provider. Artifact store 'gs://b' is gcp, but registry \
+                 '123456789012.dkr.ecr.eu-west-1.amazonaws.com' is aws.",
+            ),
+            (
+                RemoteSpec {
+                    verify: false,
+                    ..spec(RemoteKind::Modal, "m", "s3://b", ecr)
+                },
+                "verify",
+                "`verify` only applies when Kitaru is creating a cloud connector for a Modal \
+                 stack. Add the needed cloud connector input, such as `region`, \
+                 `subscription_id`, or `credentials`, or remove `verify`.",
+            ),
+            (
+                RemoteSpec {
+                    region: Some("us-east-1"),
+                    ..spec(RemoteKind::Modal, "m", "s3://b", ecr)
+                },
+                "region",
+                "AWS-backed Modal cloud credentials require `region` to match the ECR registry \
+                 host. `region` was 'us-east-1', but the registry host uses 'eu-west-1'. Modal \
+                 placement still uses `--extra orchestrator.region=...`.",
+            ),
+            (
+                RemoteSpec {
+                    credentials: Some("implicit"),
+                    ..spec(RemoteKind::Modal, "m", "az://c", "me.azurecr.io")
+                },
+                "subscription_id",
+                "Azure-backed Modal cloud credentials require `subscription_id` so Kitaru can \
+                 create the Azure service connector for Blob/ADLS and ACR. Modal placement \
+                 still uses `--extra orchestrator.region=...`.",
+            ),
+        ];
+        for (spec, argument, reason) in cases {
+            assert_eq!(refusal(&spec), (argument.to_owned(), reason.to_owned()));
+        }
+    }
+
+    #[test]
+    fn a_sandbox_joins_a_remote_stack_unlinked() {
+        let spec = RemoteSpec {
+            sandbox: Some("kubernetes"),
+            ..kubernetes("s3://b", "1.dkr.ecr.us-east-1.amazonaws.com")
+        };
+        let made = plan(&spec).unwrap();
+        assert_eq!(
+            made.body["components"]["sandbox"],
+            json!([{"flavor": "kubernetes", "service_connector_index": null,
+                    "service_connector_resource_id": null, "configuration": {}}])
+        );
+        assert_eq!(made.resources["sandbox"], "kubernetes");
     }
 
     #[test]

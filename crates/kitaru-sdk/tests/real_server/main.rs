@@ -14,6 +14,7 @@ mod sdk_executions;
 mod sdk_launch;
 mod sdk_memory;
 mod sdk_secrets;
+mod sdk_stacks;
 mod sdk_statistics;
 mod sdk_status;
 mod small_stack;
