@@ -331,6 +331,12 @@ pub(crate) fn json_str(value: &Value) -> String {
     serde_json::from_value::<Py>(value.clone()).map_or_else(|_| value.to_string(), |py| py.str())
 }
 
+/// Python's `repr()` of a value `json.loads` made (`'text'`, `None`,
+/// `True`, `1.0`).
+pub(crate) fn json_repr(value: &Value) -> String {
+    serde_json::from_value::<Py>(value.clone()).map_or_else(|_| value.to_string(), |py| py.repr())
+}
+
 /// Python's `repr()` of a float: the shortest digits that round-trip, in
 /// positional notation for exponents -4..16, else `1e+16` style.
 pub(crate) fn float_repr(f: f64) -> String {

@@ -10,12 +10,7 @@ use serde_json::{Map, Value};
 
 use super::query::{Aggregation, Plan, Source};
 use super::{Row, Statistics, StatisticsGroup};
-use crate::python_repr::Py;
-
-/// Python's `repr()` of a key value, as kitaru orders groups by it.
-fn repr(value: &Value) -> String {
-    serde_json::from_value::<Py>(value.clone()).map_or_else(|_| value.to_string(), |py| py.repr())
-}
+use crate::python_repr::json_repr as repr;
 
 /// One group being merged.
 struct Accumulator {

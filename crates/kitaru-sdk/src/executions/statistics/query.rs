@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Error;
 use crate::executions::ExecutionStatus;
-use crate::python_repr::{Py, str_repr};
+use crate::python_repr::{json_repr as repr, str_repr};
 
 /// A statistics query as a caller gives it (the tool's arguments); the
 /// default groups nothing and counts every execution of the project.
@@ -206,15 +206,6 @@ fn group_by_error(reason: impl Into<String>) -> Error {
 
 fn metrics_error(reason: impl Into<String>) -> Error {
     Error::argument("metrics", reason)
-}
-
-/// Python's `repr()` of an argument value, as errors quote it.
-fn repr(value: &Value) -> String {
-    match value {
-        Value::String(text) => str_repr(text),
-        other => serde_json::from_value::<Py>(other.clone())
-            .map_or_else(|_| other.to_string(), |py| py.repr()),
-    }
 }
 
 impl Grouping {
