@@ -287,15 +287,49 @@ pub mod args {
     #[derive(Clone, Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
     pub struct ExecutionsReplayArgs {
-        ///Execution id, id prefix or run name.
-        pub exec_id: String,
+        ///Executions to replay (ids, prefixes or names).
+        #[schemars(required)]
+        pub exec_ids: Option<Vec<String>>,
         ///Checkpoint name, invocation id or call id.
-        pub from_: String,
-        ///checkpoint.<name>: new output for its consumers.
-        #[serde(default)]
-        pub overrides: Option<serde_json::Map<String, serde_json::Value>>,
+        #[schemars(required)]
+        pub at: Option<String>,
         ///Changed flow inputs.
         #[serde(default)]
+        pub flow_overrides: Option<serde_json::Map<String, serde_json::Value>>,
+        ///name: {input|output|model|code}, every call of it.
+        #[serde(default)]
+        pub checkpoint_overrides: Option<serde_json::Map<String, serde_json::Value>>,
+        ///Call id: {input|output|model|code}.
+        #[serde(default)]
+        pub invocation_overrides: Option<serde_json::Map<String, serde_json::Value>>,
+        ///Checkpoints to reuse, not re-run.
+        #[serde(default)]
+        pub skip: Option<Vec<String>>,
+        ///Tag for the replays.
+        #[serde(default)]
+        pub tag: Option<String>,
+        ///Follow to the end (default: if one id).
+        #[serde(default)]
+        pub wait: Option<bool>,
+        ///Default: fail for one id, else collect.
+        #[serde(default)]
+        #[schemars(extend("enum" = ["fail", "collect", null]))]
+        pub on_error: Option<String>,
+        ///0.10 form: the execution to replay.
+        #[serde(default)]
+        #[schemars(skip)]
+        pub exec_id: Option<String>,
+        ///0.10 form: the checkpoint to re-run from.
+        #[serde(default)]
+        #[schemars(skip)]
+        pub from_: Option<String>,
+        ///0.10 form: checkpoint.<name>: new output for its consumers.
+        #[serde(default)]
+        #[schemars(skip)]
+        pub overrides: Option<serde_json::Map<String, serde_json::Value>>,
+        ///0.10 form: changed flow inputs.
+        #[serde(default)]
+        #[schemars(skip)]
         pub flow_inputs: Option<serde_json::Map<String, serde_json::Value>>,
     }
     impl crate::tools::Validate for ExecutionsReplayArgs {

@@ -23,7 +23,7 @@ pub mod names {
     pub const EXECUTIONS_WATCH: &str = "kitaru_executions_watch";
     ///`kitaru_executions_run`: Run a flow
     pub const EXECUTIONS_RUN: &str = "kitaru_executions_run";
-    ///`kitaru_executions_replay`: Replay an execution
+    ///`kitaru_executions_replay`: Replay executions
     pub const EXECUTIONS_REPLAY: &str = "kitaru_executions_replay";
     ///`kitaru_executions_retry`: Retry a failed execution
     pub const EXECUTIONS_RETRY: &str = "kitaru_executions_retry";
@@ -192,7 +192,7 @@ pub const TOOLS: &[crate::catalog::ToolInfo] = &[
     },
     crate::catalog::ToolInfo {
         name: "kitaru_executions_replay",
-        title: "Replay an execution",
+        title: "Replay executions",
         toolset: "executions",
         read_only: false,
         task: true,
@@ -578,6 +578,7 @@ pub const ALLOWED_VALUES: &[(&str, &str, &[&str])] = &[
         &["running", "waiting", "completed", "failed", "cancelled"],
     ),
     ("get_execution_logs", "source", &["step", "runner"]),
+    ("kitaru_executions_replay", "on_error", &["fail", "collect"]),
     ("manage_stack", "action", &["create", "delete"]),
     ("kitaru_clean_preview", "scope", &["project", "global", "all"]),
     ("kitaru_memory_list", "scope_type", &["namespace", "flow", "execution"]),

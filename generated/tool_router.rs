@@ -394,13 +394,15 @@ impl crate::tools::Toolbox {
     }
     #[rmcp::tool(
         name = "kitaru_executions_replay",
-        description = "Re-run from a checkpoint; earlier ones reuse their outputs.",
-        input_schema = crate::tools::input_schema::<args::ExecutionsReplayArgs>(),
-        output_schema = crate::tools::output_schema::<kitaru_sdk::executions::Relaunch>(
+        description = "Re-run executions from checkpoint `at`; earlier checkpoints reuse their outputs.",
+        input_schema = crate::tools::input_schema_admitting_hidden::<args::ExecutionsReplayArgs>(
+
+        ),
+        output_schema = crate::tools::output_schema::<crate::tools::executions::ReplayAnswer>(
 
         ),
         annotations(
-            title = "Replay an execution",
+            title = "Replay executions",
             read_only_hint = false,
             destructive_hint = false,
             idempotent_hint = false,
@@ -429,7 +431,10 @@ impl crate::tools::Toolbox {
                     .await
             })
             .await;
-        crate::tools::respond::<kitaru_sdk::executions::Relaunch, _>(&context, outcome)
+        crate::tools::respond::<
+            crate::tools::executions::ReplayAnswer,
+            _,
+        >(&context, outcome)
     }
     #[rmcp::tool(
         name = "kitaru_executions_retry",

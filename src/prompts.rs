@@ -229,8 +229,9 @@ pub const PROMPTS: &[PromptSpec] = &[
                  checkpoints that will reuse their recorded outputs (everything upstream of the \
                  replay point), the ones that will run again (the replay point and everything \
                  downstream of it), and any overrides or changed flow inputs. Ask me to confirm. \
-                 Only then call `kitaru_executions_replay` with the execution's id and `from_`, and \
-                 report the new execution's id and status, or its failure if it failed again."
+                 Only then call `kitaru_executions_replay` with `exec_ids` (the execution's id) and \
+                 `at` (the replay point), and report the new execution's id and status, or its \
+                 failure if it failed again."
             )
         },
     },

@@ -70,10 +70,16 @@ impl Handle {
     fn of(tool: &str, payload: &Value) -> Option<Self> {
         let mut frame = payload.as_object()?.clone();
         let execution = frame.remove("execution");
+        // A replay submission of one execution is that replay's task.
+        let single_replay = match frame.get("results").and_then(Value::as_array) {
+            Some(rows) if rows.len() == 1 => rows[0].get("replay_exec_id"),
+            _ => None,
+        };
         let exec_id = execution
             .as_ref()
             .and_then(|execution| execution.get("exec_id"))
             .or_else(|| frame.get("exec_id"))
+            .or(single_replay)
             .and_then(Value::as_str)?
             .to_owned();
         Some(Self {

@@ -3,8 +3,8 @@
 use kitaru_sdk::Kitaru;
 use kitaru_sdk::executions::{
     self, Cohort, CohortQuery, DiffMatrix, Execution, ExecutionDiff, ExecutionFilter,
-    ExecutionStatus, FlowRun, LaunchOptions, LogQuery, Observer, Relaunch, Statistics,
-    StatisticsQuery,
+    ExecutionStatus, FlowRun, LaunchOptions, LogQuery, Observer, Relaunch, ReplayChanges,
+    ReplaySubmission, Statistics, StatisticsQuery, SubmitOptions,
 };
 use serde::Serialize;
 
@@ -212,27 +212,132 @@ pub async fn run(
     Ok(started)
 }
 
-/// `kitaru_executions_replay`.
+/// What `kitaru_executions_replay` answers: kitaru 0.21's submission, or,
+/// for a call in kitaru 0.10's form (`exec_id`, `from_`), the new execution.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ReplayAnswer {
+    /// `exec_ids` and `at`.
+    Submission(Box<ReplaySubmission>),
+    /// `exec_id` and `from_`.
+    Relaunch(Box<Relaunch>),
+}
+
+/// An object that is one of the two answers (MCP clients need an object
+/// schema at the top).
+impl schemars::JsonSchema for ReplayAnswer {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ReplayAnswer".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let submission = generator.subschema_for::<ReplaySubmission>();
+        let relaunch = generator.subschema_for::<Relaunch>();
+        schemars::json_schema!({
+            "description": "The replay submission (exec_ids and at), or the new execution \
+                            (kitaru 0.10's form: exec_id and from_).",
+            "type": "object",
+            "anyOf": [submission, relaunch],
+        })
+    }
+}
+
+/// `kitaru_executions_replay`: kitaru 0.21's form (`exec_ids`, `at`, …),
+/// or kitaru 0.10's (`exec_id`, `from_`, `overrides`, `flow_inputs`), not
+/// mixed.
 pub async fn replay(
     kitaru: &Kitaru,
     args: ExecutionsReplayArgs,
     context: &ToolContext,
-) -> Result<Relaunch, ToolError> {
+) -> Result<ReplayAnswer, ToolError> {
+    let old: Vec<&str> = [
+        ("exec_id", args.exec_id.is_some()),
+        ("from_", args.from_.is_some()),
+        ("overrides", args.overrides.is_some()),
+        ("flow_inputs", args.flow_inputs.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
+    let new: Vec<&str> = [
+        ("exec_ids", args.exec_ids.is_some()),
+        ("at", args.at.is_some()),
+        ("flow_overrides", args.flow_overrides.is_some()),
+        ("checkpoint_overrides", args.checkpoint_overrides.is_some()),
+        ("invocation_overrides", args.invocation_overrides.is_some()),
+        ("skip", args.skip.is_some()),
+        ("tag", args.tag.is_some()),
+        ("wait", args.wait.is_some()),
+        ("on_error", args.on_error.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
     let options = launch_options(wait_seconds(), context);
-    let overrides = args.overrides.unwrap_or_default();
-    let flow_inputs = args.flow_inputs.unwrap_or_default();
-    let mut relaunched = executions::replay(
-        kitaru,
-        &args.exec_id,
-        &args.from_,
-        &overrides,
-        &flow_inputs,
-        &options,
-    )
-    .await?;
-    relaunched.execution =
-        ask_while_waiting(kitaru, context, relaunched.execution, &options).await?;
-    Ok(relaunched)
+    if !old.is_empty() {
+        if !new.is_empty() {
+            return Err(ToolError::argument(
+                old[0],
+                format!(
+                    "Give `exec_ids` and `at` (with `flow_overrides`, `checkpoint_overrides`, \
+                     …), or kitaru 0.10's `exec_id` and `from_` (with `overrides`, \
+                     `flow_inputs`), not both: got {} and {}.",
+                    quoted(&new),
+                    quoted(&old)
+                ),
+            ));
+        }
+        let (Some(exec_id), Some(from_)) = (args.exec_id, args.from_) else {
+            return Err(ToolError::argument(
+                "from_",
+                "kitaru 0.10's form needs both `exec_id` and `from_`; or give `exec_ids` and \
+                 `at`.",
+            ));
+        };
+        let overrides = args.overrides.unwrap_or_default();
+        let flow_inputs = args.flow_inputs.unwrap_or_default();
+        let mut relaunched =
+            executions::replay(kitaru, &exec_id, &from_, &overrides, &flow_inputs, &options)
+                .await?;
+        relaunched.execution =
+            ask_while_waiting(kitaru, context, relaunched.execution, &options).await?;
+        return Ok(ReplayAnswer::Relaunch(Box::new(relaunched)));
+    }
+    let Some(exec_ids) = args.exec_ids else {
+        return Err(ToolError::argument(
+            "exec_ids",
+            "Give `exec_ids` (the executions to replay) and `at` (the checkpoint to re-run \
+             from).",
+        ));
+    };
+    let Some(at) = args.at else {
+        return Err(ToolError::argument(
+            "at",
+            "Give `at`: the checkpoint to re-run from (name, invocation id or call id).",
+        ));
+    };
+    let changes = ReplayChanges {
+        flow_overrides: args.flow_overrides.unwrap_or_default(),
+        checkpoint_overrides: args.checkpoint_overrides.unwrap_or_default(),
+        invocation_overrides: args.invocation_overrides.unwrap_or_default(),
+        skip: args.skip.unwrap_or_default(),
+    };
+    let submit = SubmitOptions {
+        tag: args.tag,
+        wait: args.wait,
+        on_error: args.on_error,
+    };
+    let submission =
+        executions::replay_executions(kitaru, &exec_ids, &at, &changes, &submit, &options).await?;
+    Ok(ReplayAnswer::Submission(Box::new(submission)))
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `kitaru_executions_retry`.

@@ -85,6 +85,16 @@ pub fn input_schema<T: JsonSchema + std::any::Any>() -> std::sync::Arc<JsonObjec
     std::sync::Arc::new(formats::standardised(schema))
 }
 
+/// [`input_schema`] for an argument type with hidden fields (an older form
+/// of the arguments, still accepted): `additionalProperties` is left open,
+/// since a caller may send what the schema does not list.
+pub fn input_schema_admitting_hidden<T: JsonSchema + std::any::Any>() -> std::sync::Arc<JsonObject>
+{
+    let mut schema = (*input_schema::<T>()).clone();
+    schema.remove("additionalProperties");
+    std::sync::Arc::new(schema)
+}
+
 /// The output schema of a tool answering with `T`: rmcp's, with only
 /// standard formats (see [`formats`]).
 pub fn output_schema<T: JsonSchema + std::any::Any>() -> std::sync::Arc<JsonObject> {

@@ -6,6 +6,9 @@
 //! One test binary, so one seeded server serves every test in it; under
 //! `cargo test --workspace` the SDK's tests share it too.
 
+// The every-tool call list of `mcp_stdio` is one `json!` literal.
+#![recursion_limit = "256"]
+
 mod support;
 
 mod browser;

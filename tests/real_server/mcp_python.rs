@@ -133,6 +133,10 @@ pub(crate) fn native_calls(scope: &str) -> Vec<(&'static str, Value)> {
         "kitaru_executions_replay",
         json!({"exec_id": completed, "from_": "nope"}),
     ));
+    calls.push((
+        "kitaru_executions_replay",
+        json!({"exec_ids": [completed], "at": "nope"}),
+    ));
     calls.push(("kitaru_executions_run", json!({"target": "no-colon"})));
     calls.push(("kitaru_start_local_server", json!({"port": 0})));
     calls.push(("kitaru_deployments_deploy", json!({"target": "no-colon"})));

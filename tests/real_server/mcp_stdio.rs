@@ -399,6 +399,7 @@ async fn every_tool_answers_what_its_output_schema_says() {
         ["kitaru_projects_show", {"name_or_id": server.str("/seed/project/name")}],
         ["kitaru_executions_run", {"target": "flows/extra_replay.py:research_agent", "args": {"topic": "schemas"}}],
         ["kitaru_executions_replay", {"exec_id": sources.0, "from_": "summarize"}],
+        ["kitaru_executions_replay", {"exec_ids": [sources.0, exec_id], "at": "summarize", "tag": "schemas", "wait": true}],
         ["kitaru_executions_retry", {"exec_id": sources.1}],
         ["kitaru_executions_diff", {"original": sources.0}],
         ["kitaru_executions_diff", {"original": exec_id, "executions": [sources.1]}],

@@ -108,6 +108,11 @@ struct Param {
     /// For strings: the closed set of values, advertised as the schema's
     /// `enum` (the adapter reads the value).
     values: Option<Vec<String>>,
+    /// Accepted but left out of the schema a model reads: an older form of
+    /// the tool's arguments that callers may still send (the schema then
+    /// leaves `additionalProperties` open).
+    #[serde(default)]
+    hidden: bool,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -325,6 +330,11 @@ fn check(file: &ToolFile, tools: &[Resolved<'_>]) -> Result<(), String> {
             if param.required && param.default.is_some() {
                 return Err(format!("{at}: required and default exclude each other"));
             }
+            if param.hidden && (param.required || param.default.is_some()) {
+                return Err(format!(
+                    "{at}: a hidden parameter is optional, without a default"
+                ));
+            }
             if param.values.is_some() && param.kind != ParamKind::String {
                 return Err(format!("{at}: `values` applies to strings only"));
             }
@@ -416,11 +426,23 @@ fn args_type(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
     let mut fields = Vec::new();
     let mut defaults = Vec::new();
     let mut checks = Vec::new();
+    // With a hidden (older) form, the advertised form's required arguments
+    // are required in the schema only: the adapter checks which form came.
+    let admits_hidden = resolved.params.iter().any(|param| param.hidden);
     for param in &resolved.params {
+        let mut attrs = Vec::new();
+        let mut relaxed = (*param).clone();
+        // serde reads a missing `Option` as `None` by itself; a
+        // `#[serde(default)]` would make schemars drop it from `required`.
+        let schema_only_required = admits_hidden && param.required;
+        if schema_only_required {
+            relaxed.required = false;
+            attrs.push(quote!(#[schemars(required)]));
+        }
+        let param = &relaxed;
         let field = format_ident!("{}", param.name);
         let ty = rust_type(param);
         let description = &param.description;
-        let mut attrs = Vec::new();
         if let Some(value) = &param.default {
             let default_fn = format_ident!("default_{}_{}", tool.name, param.name);
             let value_tokens = default_value(param, value)?;
@@ -429,7 +451,7 @@ fn args_type(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
             defaults.push(quote! {
                 fn #default_fn() -> #ty { #value_tokens }
             });
-        } else if !param.required {
+        } else if !param.required && !schema_only_required {
             attrs.push(quote!(#[serde(default)]));
         }
         match (param.minimum, param.maximum) {
@@ -482,6 +504,9 @@ fn args_type(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
                 }
             });
         }
+        if param.hidden {
+            attrs.push(quote!(#[schemars(skip)]));
+        }
         if let Some(values) = &param.values {
             // Optional parameters may also be null.
             let null = (!param.required && param.default.is_none()).then(|| quote!(, null));
@@ -527,6 +552,11 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
         tool.idempotent,
         tool.open_world,
     );
+    let input_schema = if resolved.params.iter().any(|param| param.hidden) {
+        quote!(crate::tools::input_schema_admitting_hidden::<args::#args>())
+    } else {
+        quote!(crate::tools::input_schema::<args::#args>())
+    };
     let target = if tool.connect {
         quote!(&*self.kitaru_of(context.request()).await?)
     } else {
@@ -536,7 +566,7 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
         #[rmcp::tool(
             name = #name,
             description = #description,
-            input_schema = crate::tools::input_schema::<args::#args>(),
+            input_schema = #input_schema,
             output_schema = crate::tools::output_schema::<#output_ty>(),
             annotations(
                 title = #title,
@@ -662,6 +692,9 @@ fn tool_section(out: &mut String, Resolved { tool, params }: &Resolved<'_>) {
         let mut facts = Vec::new();
         if param.required {
             facts.push("required".to_owned());
+        }
+        if param.hidden {
+            facts.push("accepted, not advertised".to_owned());
         }
         if let Some(default) = &param.default {
             facts.push(format!("default `{default}`"));

@@ -5,14 +5,14 @@
 
 use serde_json::{Value, json};
 
-use super::{assert_same_answers, awaiting_tools_v, execution_fixes, ours, reference, strs};
+use super::{assert_same_answers, execution_fixes, ours, reference, strs};
 use kitaru_testkit::{executions_lock, install_flow_module, server};
 
 const AGENT: &str = "flows/extra_replay.py:research_agent";
 
 /// Calls `tool` with `arguments` on both servers (the reference first),
 /// holding off listing tests, and compares their answers.
-fn same_launch(tool: &str, arguments: &Value, allowed: &[&str]) -> (Value, Value) {
+pub(super) fn same_launch(tool: &str, arguments: &Value, allowed: &[&str]) -> (Value, Value) {
     let _changing = executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -41,8 +41,9 @@ fn a_flow_run_and_its_replay_match() {
         "overrides": {"checkpoint.gather_sources": "OVERRIDDEN NOTES"},
         "flow_inputs": {"topic": "replayed"},
     });
-    let ours = if awaiting_tools_v("kitaru_executions_replay") {
-        // The 0.21 reference takes its new replay form only: ours alone.
+    let ours = if server().line() == kitaru_testkit::Line::V0_21 {
+        // The 0.21 reference takes its new replay form only: ours alone
+        // (the 0.21 form is compared in `tools_v`).
         ours_only_launch("kitaru_executions_replay", &replay)
     } else {
         same_launch("kitaru_executions_replay", &replay, &strs(&allowed)).1
@@ -53,7 +54,7 @@ fn a_flow_run_and_its_replay_match() {
 }
 
 /// Calls `tool` on ours alone (holding off listing tests): its payload.
-fn ours_only_launch(tool: &str, arguments: &Value) -> Value {
+pub(super) fn ours_only_launch(tool: &str, arguments: &Value) -> Value {
     let _changing = executions_lock()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -81,8 +82,8 @@ fn bad_runs_fail_alike() {
 
 #[test]
 fn bad_replays_fail_alike() {
-    if awaiting_tools_v("kitaru_executions_replay") {
-        eprintln!("the 0.21 reference takes only its new replay form: nothing to compare yet");
+    if server().line() == kitaru_testkit::Line::V0_21 {
+        eprintln!("the 0.21 reference takes only its new replay form: compared in tools_v");
         return;
     }
     let completed = server().str("/seed/completed/exec_id");

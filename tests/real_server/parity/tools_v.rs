@@ -627,3 +627,186 @@ fn new_executions(module: &str, count: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// What a replay submission may differ in: its id (random, recorded on the
+/// new executions) and the comparison links, which name the new executions
+/// (their ids are anonymized elsewhere; the links are checked apart).
+const SUBMISSION_ID: [&str; 3] = ["/submission_id", "/compare_url", "/results/*/compare_url"];
+
+/// The 0.21 replay form: one source through both servers (the reference's
+/// run of the research agent), with a checkpoint output override, a flow
+/// input, a tag; the same submission, and the same correlation recorded on
+/// each new execution.
+#[test]
+fn replays_in_the_0_21_form_match() {
+    if !reference_has_them() {
+        return;
+    }
+    let run = json!({"target": "flows/extra_replay.py:research_agent", "args": {"topic": "p21"}});
+    let (source, _) = super::launch::same_launch(
+        "kitaru_executions_run",
+        &run,
+        &strs(&execution_fixes("/execution")),
+    );
+    let source = source["exec_id"].as_str().unwrap().to_owned();
+    let replay = json!({
+        "exec_ids": [source],
+        "at": "summarize",
+        "checkpoint_overrides": {"gather_sources": {"output": "OVERRIDDEN NOTES"}},
+        "flow_overrides": {"topic": "replayed"},
+        "tag": "parity-21",
+    });
+    let (theirs, ours_) =
+        super::launch::same_launch("kitaru_executions_replay", &replay, &SUBMISSION_ID);
+    assert_eq!(
+        ours_["summary"],
+        json!({"submitted": 1, "completed": 1, "failed": 0, "skipped": 0})
+    );
+    assert_eq!(
+        ours_["plan"]["matched_targets"],
+        json!({"checkpoint:gather_sources": ["gather_sources"]})
+    );
+    assert_eq!(ours_["results"][0]["original_exec_id"], source.as_str());
+    let replay_id = ours_["results"][0]["replay_exec_id"].as_str().unwrap();
+    let pair = format!("compare?executions={source},{replay_id}");
+    for url in [&ours_["compare_url"], &ours_["results"][0]["compare_url"]] {
+        assert!(url.as_str().unwrap().ends_with(&pair), "{url}");
+    }
+    let theirs_url = theirs["compare_url"].as_str().unwrap();
+    let ours_url = ours_["compare_url"].as_str().unwrap();
+    assert_eq!(
+        theirs_url.split("compare?").next(),
+        ours_url.split("compare?").next()
+    );
+    // The replays carry their submission, source and tag alike.
+    for submission in [&theirs, &ours_] {
+        let replay_id = submission["results"][0]["replay_exec_id"].as_str().unwrap();
+        let got = ours().call("kitaru_executions_get", json!({"exec_id": replay_id}));
+        let execution = got.structured.unwrap();
+        let metadata = &execution["metadata"];
+        assert_eq!(
+            metadata["submission_id"], submission["submission_id"],
+            "{metadata}"
+        );
+        assert_eq!(metadata["original_exec_id"], source.as_str(), "{metadata}");
+        assert_eq!(metadata["replay_tag"], "parity-21", "{metadata}");
+        assert_eq!(
+            metadata["kitaru_replay_skipped_steps_v1"],
+            json!(["gather_sources"]),
+            "{metadata}"
+        );
+        assert_eq!(execution["status"], "completed", "{execution}");
+        let tags = run_tags(replay_id);
+        assert!(tags.iter().any(|tag| tag == "parity-21"), "{tags:?}");
+    }
+}
+
+/// Several sources at once, collecting: a source whose checkpoints do not
+/// include `at` is skipped, an unknown one fails, the others are submitted
+/// without waiting.
+#[test]
+fn batch_replays_collect_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let completed = server().str("/seed/completed/exec_id");
+    // Ours says what it was doing when the lookup failed, before the
+    // server's words: compared apart.
+    let mut allowed = SUBMISSION_ID.to_vec();
+    allowed.push("/failures/*/reason");
+    let (theirs, ours_) = super::launch::same_launch(
+        "kitaru_executions_replay",
+        &json!({"exec_ids": [completed, "nope"], "at": "summarize"}),
+        &allowed,
+    );
+    let (theirs_reason, ours_reason) = (
+        theirs["failures"][0]["reason"].as_str().unwrap(),
+        ours_["failures"][0]["reason"].as_str().unwrap(),
+    );
+    assert!(ours_reason.contains(theirs_reason), "{ours_reason}");
+    assert_eq!(
+        theirs["summary"],
+        json!({"submitted": 0, "completed": 0, "failed": 1, "skipped": 1})
+    );
+    assert_eq!(ours_["wait"], false);
+    assert_eq!(ours_["skipped"][0]["original_exec_id"], completed);
+}
+
+/// The 0.21 form's refusals, in the reference's words.
+#[test]
+fn bad_replays_in_the_0_21_form_fail_alike() {
+    if !reference_has_them() {
+        return;
+    }
+    let completed = server().str("/seed/completed/exec_id");
+    for (at, extra) in [
+        ("  ", json!({})),
+        ("nope", json!({})),
+        ("greet", json!({"checkpoint_overrides": {"greet": 1}})),
+        (
+            "greet",
+            json!({"checkpoint_overrides": {"greet": {"outptu": 1}}}),
+        ),
+        (
+            "greet",
+            json!({"invocation_overrides": {"greet": {"input": 1, "output": 2}}}),
+        ),
+        (
+            "greet",
+            json!({"checkpoint_overrides": {"nope": {"output": 1}}}),
+        ),
+        (
+            "greet",
+            json!({"checkpoint_overrides": {"greet": {"model": "m"}}}),
+        ),
+        (
+            "greet",
+            json!({"checkpoint_overrides": {"greet": {"code": "c"}}}),
+        ),
+        (
+            "greet",
+            json!({"skip": ["greet"], "checkpoint_overrides": {"greet": {"input": 1}}}),
+        ),
+        ("greet", json!({"skip": [""]})),
+        ("greet", json!({"skip": ["nope"]})),
+    ] {
+        let mut arguments = json!({"exec_ids": [completed], "at": at});
+        arguments
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        super::launch::same_launch("kitaru_executions_replay", &arguments, &[]);
+    }
+    super::launch::same_launch(
+        "kitaru_executions_replay",
+        &json!({"exec_ids": [], "at": "greet"}),
+        &[],
+    );
+    super::launch::same_launch(
+        "kitaru_executions_replay",
+        &json!({"exec_ids": ["nope"], "at": "greet"}),
+        &[],
+    );
+}
+
+/// The tags of run `run_id`, read over REST.
+fn run_tags(run_id: &str) -> Vec<String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let kitaru = server().kitaru().await;
+            let run = kitaru
+                .client
+                .get_run()
+                .run_id(run_id.parse::<uuid::Uuid>().unwrap())
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+            run.resources
+                .map(|resources| resources.tags.into_iter().map(|tag| tag.name).collect())
+                .unwrap_or_default()
+        })
+}

@@ -65,6 +65,18 @@ def run_flow(request):
     return {"exec_id": handle.exec_id}
 
 
+RUNTIME_ONLY_OLD_KITARU = (
+    "Replay request includes runtime-only overrides (`code`, targeted `model`, or adapter "
+    "`input`), which checkpoints apply while they run: that needs kitaru 0.21 or newer in the "
+    "Kitaru Python here. Upgrade kitaru there, or remove those overrides."
+)
+RUNTIME_ONLY_NO_FLOW = (
+    "Replay request includes runtime-only overrides (`code`, targeted `model`, or adapter "
+    "`input`), but Kitaru could not resolve the flow wrapper needed to transport "
+    "KITARU_REPLAY_CONTEXT. Run replay from the project directory or remove those overrides."
+)
+
+
 def replay_flow(request):
     """Replay with the plan computed by the caller, through the flow's own
     replay (stack guard, frozen execution spec) with its planning replaced."""
@@ -95,10 +107,20 @@ def replay_flow(request):
             extra = {}
             if "runtime_context" in fields:
                 # kitaru 0.21: checkpoints read overrides at run time from a
-                # context; the caller's plan has none beyond the boundary.
+                # context (the caller's, for its 0.21-form plans).
                 from kitaru.replay_context import ReplayRuntimeContext
 
-                extra["runtime_context"] = ReplayRuntimeContext(at=plan["from"])
+                context = plan.get("runtime_context")
+                extra["runtime_context"] = (
+                    ReplayRuntimeContext.from_json(json.dumps(context))
+                    if context
+                    else ReplayRuntimeContext(at=plan["from"])
+                )
+                if context:
+                    # The caller records the submission's metadata and tag.
+                    flow_module.safe_persist_replay_submission_metadata = lambda **_: None
+            elif plan.get("needs_runtime_context"):
+                raise RuntimeError(RUNTIME_ONLY_OLD_KITARU)
             planned = ReplayPlan(
                 original_run_id=request["source"],
                 steps_to_skip=set(plan["steps_to_skip"]),
@@ -116,6 +138,8 @@ def replay_flow(request):
                 return {"exec_id": str(submission.results[0].replay_exec_id)}
             handle = target.replay(request["source"], from_=plan["from"])
             return {"exec_id": handle.exec_id}
+    if plan.get("needs_runtime_context"):
+        raise RuntimeError(RUNTIME_ONLY_NO_FLOW)
     pipeline = getattr(module, attribute, None)
     if pipeline is None or not callable(getattr(pipeline, "replay", None)):
         raise LookupError(

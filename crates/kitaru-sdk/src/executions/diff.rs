@@ -336,6 +336,24 @@ impl ReplayScan {
 }
 
 /// An execution in detail, with the project it is in.
+/// The UI's comparison page of executions `exec_ids` (two or more; the
+/// first gives the flow, version and project), as kitaru links it; `None`
+/// when it cannot be built (no UI, one id, an unreadable execution).
+pub(crate) async fn compare_url_for(kitaru: &Kitaru, exec_ids: &[&str]) -> Option<String> {
+    if exec_ids.len() < 2 {
+        return None;
+    }
+    let routes = UiRoutes::of(kitaru).await?;
+    let anchor = Loaded::find(kitaru, exec_ids[0]).await.ok()?;
+    let flow_id = anchor.execution.summary.flow_id.as_deref()?;
+    routes.compare_url(
+        flow_id,
+        exec_ids,
+        anchor.project_id.as_deref(),
+        &anchor.flow_version(),
+    )
+}
+
 struct Loaded {
     execution: Execution,
     project_id: Option<String>,

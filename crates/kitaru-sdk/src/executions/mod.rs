@@ -45,7 +45,10 @@ pub use failure::{Failure, FailureOrigin};
 pub use list::{ExecutionFilter, ListPosition, latest, list, list_from};
 pub use logs::{LogQuery, logs};
 pub(crate) use lookup::find_run;
-pub use replay::{LaunchOptions, Relaunch, replay, retry};
+pub use replay::{
+    LaunchOptions, PlanDocument, Relaunch, ReplayChanges, ReplayProblem, ReplayResult,
+    ReplaySubmission, ReplaySummary, SubmitOptions, replay, replay_executions, retry,
+};
 pub use resume::resume;
 pub(crate) use run::check_target;
 pub use run::{FlowRun, run};

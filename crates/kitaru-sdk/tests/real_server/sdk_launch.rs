@@ -274,6 +274,174 @@ fn a_failed_execution_is_retried_from_its_failed_checkpoint() {
     });
 }
 
+/// kitaru 0.21's replay, on either server line: several sources at once,
+/// an output override, new flow inputs, a checkpoint played back, a tag;
+/// what each new execution ran is checked over REST, with the correlation
+/// recorded on it.
+#[test]
+fn executions_are_replayed_together_with_kitaru_0_21s_overrides() {
+    changing_executions(async {
+        let kitaru = server().kitaru().await;
+        let first = run(&kitaru, "research_agent", json!({"topic": "batch one"})).await;
+        let second = run(&kitaru, "research_agent", json!({"topic": "batch two"})).await;
+        let completed = server().str("/seed/completed/exec_id").to_owned();
+        let sources = [
+            first.summary.exec_id.clone(),
+            second.summary.exec_id.clone(),
+            completed.clone(),
+        ];
+        let notes = format!("NOTES {}", uuid::Uuid::new_v4());
+        let changes: executions::ReplayChanges = serde_json::from_value(json!({
+            "checkpoint_overrides": {"gather_sources": {"output": notes}},
+            "flow_overrides": {"topic": "ignored: gather_sources is overridden"},
+        }))
+        .unwrap();
+        let tag = format!("batch-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let submit = executions::SubmitOptions {
+            tag: Some(tag.clone()),
+            wait: Some(true),
+            on_error: None,
+        };
+        let submission = executions::replay_executions(
+            &kitaru,
+            &sources,
+            "summarize",
+            &changes,
+            &submit,
+            &launch_options(),
+        )
+        .await
+        .unwrap();
+        // Several sources: errors are collected; the seeded execution has
+        // no `summarize`, so it is skipped, naming what it has.
+        assert!(submission.wait);
+        assert_eq!(submission.results.len(), 2, "{submission:#?}");
+        assert!(submission.failures.is_empty(), "{submission:#?}");
+        assert_eq!(submission.skipped.len(), 1);
+        assert_eq!(
+            submission.skipped[0].original_exec_id.as_deref(),
+            Some(completed.as_str())
+        );
+        assert!(
+            submission.skipped[0]
+                .reason
+                .starts_with("Unknown checkpoint selector 'summarize'."),
+            "{}",
+            submission.skipped[0].reason
+        );
+        assert_eq!(submission.summary.completed, 2);
+        assert_eq!(
+            submission.plan.matched_targets["checkpoint:gather_sources"],
+            ["gather_sources"]
+        );
+        for (row, source) in submission.results.iter().zip([&first, &second]) {
+            assert_eq!(row.original_exec_id, source.summary.exec_id);
+            assert_eq!(row.status, "completed");
+            let replay = executions::get(&kitaru, &row.replay_exec_id).await.unwrap();
+            assert_eq!(
+                output(&kitaru, &replay, "summarize").await,
+                json!({"summary": notes, "n": notes.len()})
+            );
+            let steps = step_statuses(&kitaru, &row.replay_exec_id).await;
+            let gather = steps
+                .iter()
+                .find(|s| s.0.ends_with("gather_sources"))
+                .unwrap();
+            assert_eq!(gather.1, ZenmlStatus::Skipped, "{steps:?}");
+            let metadata = &replay.summary.metadata;
+            assert_eq!(metadata["submission_id"], json!(submission.submission_id));
+            assert_eq!(metadata["original_exec_id"], json!(source.summary.exec_id));
+            assert_eq!(metadata["replay_tag"], json!(tag));
+            assert_eq!(
+                metadata["kitaru_replay_skipped_steps_v1"],
+                json!(["gather_sources"])
+            );
+            let run = kitaru
+                .client
+                .get_run()
+                .run_id(row.replay_exec_id.parse::<uuid::Uuid>().unwrap())
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+            let tags: Vec<String> = run
+                .resources
+                .unwrap()
+                .tags
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            assert!(tags.contains(&tag), "{tags:?}");
+        }
+
+        // One source, failing fast; `skip` plays a checkpoint back that
+        // would run again, new inputs reach the first re-run one.
+        let topic = format!("topic {}", uuid::Uuid::new_v4());
+        let changes: executions::ReplayChanges =
+            serde_json::from_value(json!({"flow_overrides": {"topic": topic}})).unwrap();
+        let submission = executions::replay_executions(
+            &kitaru,
+            &sources[..1],
+            "gather_sources",
+            &changes,
+            &executions::SubmitOptions::default(),
+            &launch_options(),
+        )
+        .await
+        .unwrap();
+        assert!(submission.wait, "one source is followed by default");
+        let replay = executions::get(&kitaru, &submission.results[0].replay_exec_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            output(&kitaru, &replay, "gather_sources").await,
+            json!(format!("notes on {topic}"))
+        );
+        let skipping: executions::ReplayChanges =
+            serde_json::from_value(json!({"skip": ["summarize"]})).unwrap();
+        let submission = executions::replay_executions(
+            &kitaru,
+            &sources[..1],
+            "gather_sources",
+            &skipping,
+            &executions::SubmitOptions::default(),
+            &launch_options(),
+        )
+        .await
+        .unwrap();
+        let steps = step_statuses(&kitaru, &submission.results[0].replay_exec_id).await;
+        let summarize = steps.iter().find(|s| s.0.ends_with("summarize")).unwrap();
+        assert_eq!(summarize.1, ZenmlStatus::Skipped, "{steps:?}");
+        // Run again (its unchanged inputs let the cache answer).
+        let gather = steps
+            .iter()
+            .find(|s| s.0.ends_with("gather_sources"))
+            .unwrap();
+        assert!(
+            matches!(gather.1, ZenmlStatus::Completed | ZenmlStatus::Cached),
+            "{steps:?}"
+        );
+
+        // Failing fast: an unknown checkpoint is an error, nothing is made.
+        let error = executions::replay_executions(
+            &kitaru,
+            &sources[..1],
+            "nope",
+            &executions::ReplayChanges::default(),
+            &executions::SubmitOptions::default(),
+            &launch_options(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("Unknown checkpoint selector 'nope'."),
+            "{error}"
+        );
+    });
+}
+
 #[tokio::test]
 async fn bad_replays_are_refused_before_anything_runs() {
     let kitaru = server().kitaru().await;

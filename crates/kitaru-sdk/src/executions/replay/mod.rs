@@ -13,6 +13,8 @@
 //! execution could be made.
 
 pub mod plan;
+pub mod request;
+pub mod submission;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,6 +28,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub use plan::{PlanCheckpoint, ReplayPlan};
+pub use request::{PlanDocument, ReplayChanges};
+pub use submission::{
+    ReplayProblem, ReplayResult, ReplaySubmission, ReplaySummary, SubmitOptions, replay_executions,
+};
 
 use super::execution::Execution;
 use super::settle::{Observer, settle};
@@ -117,26 +123,7 @@ pub async fn replay(
     options: &LaunchOptions,
 ) -> Result<Relaunch, Error> {
     let source = lookup::find_run(kitaru, exec_id).await?;
-    let status = zenml_status(&source);
-    if matches!(
-        status,
-        Some(
-            ZenmlStatus::Initializing
-                | ZenmlStatus::Provisioning
-                | ZenmlStatus::Running
-                | ZenmlStatus::Retrying
-                | ZenmlStatus::Stopping
-                | ZenmlStatus::Queued
-                | ZenmlStatus::Resuming
-                | ZenmlStatus::Cancelling
-        )
-    ) {
-        return Err(Error::State(format!(
-            "Replay requires a non-running source execution. Execution '{exec_id}' is \
-             currently '{}'. Wait until it finishes or pauses on a wait, or cancel it.",
-            status.map(|s| s.to_string()).unwrap_or_default()
-        )));
-    }
+    refuse_running(&source, exec_id)?;
     let checkpoints = latest_checkpoints(kitaru, &source).await?;
     let plan = plan::plan(
         &source.id.to_string(),
@@ -203,13 +190,39 @@ pub async fn retry(
     })
 }
 
+/// Refuses a source execution that still runs (it has no final checkpoint
+/// history to plan from).
+pub(super) fn refuse_running(source: &PipelineRunResponse, exec_id: &str) -> Result<(), Error> {
+    let status = zenml_status(source);
+    if matches!(
+        status,
+        Some(
+            ZenmlStatus::Initializing
+                | ZenmlStatus::Provisioning
+                | ZenmlStatus::Running
+                | ZenmlStatus::Retrying
+                | ZenmlStatus::Stopping
+                | ZenmlStatus::Queued
+                | ZenmlStatus::Resuming
+                | ZenmlStatus::Cancelling
+        )
+    ) {
+        return Err(Error::State(format!(
+            "Replay requires a non-running source execution. Execution '{exec_id}' is \
+             currently '{}'. Wait until it finishes or pauses on a wait, or cancel it.",
+            status.map(|s| s.to_string()).unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
 fn zenml_status(run: &PipelineRunResponse) -> Option<ZenmlStatus> {
     run.body.as_ref().map(|body| body.status.clone())
 }
 
 /// The source's checkpoints as the plan sees them: the latest attempt of
 /// each step, hydrated.
-async fn latest_checkpoints(
+pub(super) async fn latest_checkpoints(
     kitaru: &Kitaru,
     run: &PipelineRunResponse,
 ) -> Result<Vec<PlanCheckpoint>, Error> {
@@ -227,8 +240,7 @@ async fn latest_steps(
     super::checkpoints::hydrated_steps(kitaru, &run.id.to_string(), true).await
 }
 
-/// Makes the new execution: on the server when it can run the flow, else
-/// through the user's Kitaru Python; then follows it.
+/// Makes the new execution and follows it (for `options.settle`).
 async fn carry_out(
     kitaru: &Kitaru,
     exec_id: &str,
@@ -236,47 +248,73 @@ async fn carry_out(
     plan: &ReplayPlan,
     options: &LaunchOptions,
 ) -> Result<Execution, Error> {
-    let overrides: IndexMap<String, Map<String, Value>> = plan
-        .step_input_overrides
-        .iter()
-        .map(|(step, inputs)| (step.clone(), inputs.clone()))
-        .collect();
-    // The body is optional for this operation, so the client has no
-    // `body_map`: the configuration is built with its type's builder.
-    let configuration = ReplayRunConfiguration::try_from(
-        ReplayRunConfiguration::builder()
-            .steps_to_skip(Some(plan.steps_to_skip.clone()))
-            .skip_successful_steps(Some(false))
-            .step_input_overrides(Some(overrides))
-            .parameters(Some(parameters(source, plan))),
+    let mut launched = launch(kitaru, exec_id, source, plan, options).await?;
+    settle(
+        kitaru,
+        &launched.run_id,
+        options.settle,
+        launched.job.as_mut(),
+        options.observer.as_ref(),
     )
-    .map_err(|e| Error::Unexpected(format!("Cannot build the replay request: {e}")))?;
-    let answer = kitaru
-        .client
-        .replay_run()
-        .run_id(source.id)
-        .body(configuration)
-        .send()
-        .await;
-    match answer {
-        Ok(new_run) => {
-            let new_id = new_run.into_inner().id.to_string();
-            return settle(
-                kitaru,
-                &new_id,
-                options.settle,
-                None,
-                options.observer.as_ref(),
-            )
+    .await
+}
+
+/// A new execution, just made.
+pub(super) struct Launched {
+    /// Its id.
+    pub run_id: String,
+    /// The Python process running it, when the server could not.
+    pub job: Option<Job>,
+}
+
+/// Makes the new execution: on the server when it can run the flow (and no
+/// checkpoint must read the replay context), else through the user's
+/// Kitaru Python.
+pub(super) async fn launch(
+    kitaru: &Kitaru,
+    exec_id: &str,
+    source: &PipelineRunResponse,
+    plan: &ReplayPlan,
+    options: &LaunchOptions,
+) -> Result<Launched, Error> {
+    if !request::needs_runtime_transport(plan) {
+        let overrides: IndexMap<String, Map<String, Value>> = plan
+            .step_input_overrides
+            .iter()
+            .map(|(step, inputs)| (step.clone(), inputs.clone()))
+            .collect();
+        // The body is optional for this operation, so the client has no
+        // `body_map`: the configuration is built with its type's builder.
+        let configuration = ReplayRunConfiguration::try_from(
+            ReplayRunConfiguration::builder()
+                .steps_to_skip(Some(plan.steps_to_skip.clone()))
+                .skip_successful_steps(Some(false))
+                .step_input_overrides(Some(overrides))
+                .parameters(Some(parameters(source, plan))),
+        )
+        .map_err(|e| Error::Unexpected(format!("Cannot build the replay request: {e}")))?;
+        let answer = kitaru
+            .client
+            .replay_run()
+            .run_id(source.id)
+            .body(configuration)
+            .send()
             .await;
-        }
-        Err(error) => {
-            let error = ApiError::from(error);
-            if !runs_elsewhere(&error) {
-                return Err(Error::api(
-                    format!("Failed to replay execution '{exec_id}'"),
-                    error,
-                ));
+        match answer {
+            Ok(new_run) => {
+                return Ok(Launched {
+                    run_id: new_run.into_inner().id.to_string(),
+                    job: None,
+                });
+            }
+            Err(error) => {
+                let error = ApiError::from(error);
+                if !runs_elsewhere(&error) {
+                    return Err(Error::api(
+                        format!("Failed to replay execution '{exec_id}'"),
+                        error,
+                    ));
+                }
             }
         }
     }
@@ -308,7 +346,7 @@ async fn replay_in_python(
     source: &PipelineRunResponse,
     plan: &ReplayPlan,
     options: &LaunchOptions,
-) -> Result<Execution, Error> {
+) -> Result<Launched, Error> {
     let snapshot_id = source
         .resources
         .as_ref()
@@ -349,6 +387,8 @@ async fn replay_in_python(
             "steps_to_skip": plan.steps_to_skip,
             "step_input_overrides": plan.step_input_overrides,
             "input_overrides": plan.input_overrides,
+            "runtime_context": plan.runtime_context,
+            "needs_runtime_context": request::needs_runtime_transport(plan),
         },
     });
     let job_options = options.job_options().await?;
@@ -362,15 +402,10 @@ async fn replay_in_python(
         .until("started", START_TIMEOUT)
         .await
         .map_err(|error| replay_failed(exec_id, error))?;
-    let new_id = started["exec_id"].as_str().unwrap_or_default().to_owned();
-    settle(
-        kitaru,
-        &new_id,
-        options.settle,
-        Some(&mut job),
-        options.observer.as_ref(),
-    )
-    .await
+    Ok(Launched {
+        run_id: started["exec_id"].as_str().unwrap_or_default().to_owned(),
+        job: Some(job),
+    })
 }
 
 /// A replay that made no new execution, in the reference's words.

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kitaru_client::timestamp::Timestamp;
 use kitaru_client::types::{ArtifactSaveType, StepRunResponse, StepSpecOutputInputsValue};
 use serde_json::{Map, Value};
 
@@ -37,6 +38,14 @@ pub struct PlanCheckpoint {
     pub inputs: Vec<(String, Vec<(String, String)>)>,
     /// The invocation ids it runs after.
     pub upstream: Vec<String>,
+    /// When it started, if it did.
+    pub started_at: Option<Timestamp>,
+    /// Its kind (`llm_call`, `tool_call`, `memory_call`), if the server
+    /// records one.
+    pub kind: Option<String>,
+    /// Its Kitaru metadata: the step's run metadata, then its configuration's
+    /// `extra` (which wins), as kitaru reads them.
+    pub metadata: Map<String, Value>,
 }
 
 impl PlanCheckpoint {
@@ -87,6 +96,21 @@ impl PlanCheckpoint {
             upstream: spec
                 .map(|spec| spec.upstream_steps.clone())
                 .unwrap_or_default(),
+            started_at: step.body.as_ref().and_then(|body| body.start_time),
+            kind: step
+                .body
+                .as_ref()
+                .and_then(|body| body.type_.as_ref())
+                .map(ToString::to_string),
+            metadata: step
+                .metadata
+                .as_ref()
+                .map(|metadata| {
+                    let mut merged = metadata.run_metadata.clone();
+                    merged.extend(metadata.config.extra.clone());
+                    merged
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -103,6 +127,10 @@ pub struct ReplayPlan {
     pub step_input_overrides: BTreeMap<String, Map<String, Value>>,
     /// The flow's inputs that change (the others keep the source's values).
     pub input_overrides: Map<String, Value>,
+    /// What the replayed checkpoints read while they run (kitaru 0.21's
+    /// replay context: output mocks, code, model and adapter input
+    /// overrides); `None` for a plan of the 0.10 form.
+    pub runtime_context: Option<Value>,
 }
 
 impl ReplayPlan {
@@ -174,6 +202,7 @@ pub fn plan(
         steps_to_skip: steps_to_skip.into_iter().collect(),
         step_input_overrides,
         input_overrides: flow_inputs.clone(),
+        runtime_context: None,
     })
 }
 
@@ -302,7 +331,7 @@ fn consumers<'a>(
 
 /// `roots` and every checkpoint downstream of them (through `upstream`
 /// links; links to checkpoints not in this execution are ignored).
-fn with_descendants<'a>(
+pub(super) fn with_descendants<'a>(
     roots: &BTreeSet<&'a str>,
     checkpoints: &'a [PlanCheckpoint],
 ) -> BTreeSet<&'a str> {
@@ -361,6 +390,7 @@ mod tests {
                 })
                 .collect(),
             upstream: upstream.iter().map(|u| (*u).to_owned()).collect(),
+            ..PlanCheckpoint::default()
         }
     }
 
@@ -647,6 +677,7 @@ mod tests {
                                     })
                                     .collect(),
                                 upstream: parents,
+                                ..PlanCheckpoint::default()
                             }
                         })
                         .collect()
