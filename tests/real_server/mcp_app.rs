@@ -794,3 +794,273 @@ async fn frame_follows(browser: &mut Browser, height: f64) {
         )
         .await;
 }
+
+/// What a cell of the comparison shows about a checkpoint's values, from
+/// the diff payload: `changed` when a value's hash differs on the two
+/// sides, `same` when all are equal, `unknown` when none could be read,
+/// `none` without values.
+fn values_of(checkpoint: &Value) -> &'static str {
+    let hashes: Vec<&Value> = checkpoint["artifact_hashes"]
+        .as_object()
+        .map(|hashes| hashes.values().collect())
+        .unwrap_or_default();
+    let both = |pair: &Value| pair["original"].is_string() && pair["replay"].is_string();
+    if hashes.is_empty() {
+        "none"
+    } else if hashes
+        .iter()
+        .any(|pair| both(pair) && pair["original"] != pair["replay"])
+    {
+        "changed"
+    } else if !hashes.iter().any(|pair| both(pair)) {
+        "unknown"
+    } else {
+        "same"
+    }
+}
+
+/// An execution with two real replays — one from `summarize` with
+/// `gather_sources`' value overridden (so `summarize`'s value changes), one
+/// from `gather_sources` (the same values again) — compared in the view:
+/// on its "Compare replays" button for the original, at once for a replay.
+/// The matrix is kitaru_executions_diff's answer, called by the view
+/// through the bridge: the checkpoints as rows, a column per replay, each
+/// cell the status match, the duration change and whether values changed.
+#[tokio::test(flavor = "multi_thread")]
+// The lock is held while the executions are made (no listing may straddle
+// it).
+#[allow(clippy::await_holding_lock)]
+async fn the_view_compares_an_execution_with_its_replays() {
+    let (mut browser, host) = viewing().await;
+    let (original, replays, diff) = {
+        let _changing = executions_lock().write().unwrap_or_else(|p| p.into_inner());
+        tokio::task::spawn_blocking(|| {
+            kitaru_testkit::install_flow_module("extra_replay");
+            let mut mcp = peer(true);
+            let run = mcp.call(
+                "kitaru_executions_run",
+                json!({"target": "flows/extra_replay.py:research_agent",
+                       "args": {"topic": format!("compare {}", uuid::Uuid::new_v4())}}),
+            );
+            assert!(!run.is_error, "{:?}", run.texts);
+            let original = run.structured.unwrap()["exec_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let mut replays = Vec::new();
+            for (from, overrides) in [
+                (
+                    "summarize",
+                    json!({"checkpoint.gather_sources": "OVERRIDDEN NOTES"}),
+                ),
+                ("gather_sources", json!({})),
+            ] {
+                let replay = mcp.call(
+                    "kitaru_executions_replay",
+                    json!({"exec_id": original, "from_": from, "overrides": overrides}),
+                );
+                assert!(!replay.is_error, "{:?}", replay.texts);
+                let replay = replay.structured.unwrap();
+                assert_eq!(replay["execution"]["status"], "completed", "{replay}");
+                replays.push(replay["execution"]["exec_id"].as_str().unwrap().to_owned());
+            }
+            let diff = mcp.call("kitaru_executions_diff", json!({"original": original}));
+            assert!(!diff.is_error, "{:?}", diff.texts);
+            (original, replays, diff.structured.unwrap()["diff"].clone())
+        })
+        .await
+        .unwrap()
+    };
+    // The payload the view should show: newest replay first; the overridden
+    // replay's summarize changed its value, the other replay's did not.
+    let compared = diff["compared"].as_array().unwrap();
+    let columns: Vec<&str> = compared
+        .iter()
+        .map(|replay| replay["replay_exec_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        [replays[1].as_str(), replays[0].as_str()],
+        "{diff}"
+    );
+    let cell = |replay: usize, name: &str| -> &Value {
+        compared[replay]["checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|checkpoint| checkpoint["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {diff}"))
+    };
+    assert_eq!(values_of(cell(1, "summarize")), "changed", "{diff}");
+    assert_eq!(values_of(cell(0, "summarize")), "same", "{diff}");
+    let mut names: Vec<&str> = Vec::new();
+    for replay in compared {
+        for checkpoint in replay["checkpoints"].as_array().unwrap() {
+            let name = checkpoint["name"].as_str().unwrap();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+
+    for (sandbox, theme) in [(Sandbox::Direct, "light"), (Sandbox::Proxy, "dark")] {
+        open(
+            &mut browser,
+            &host,
+            sandbox,
+            "kitaru_executions_get",
+            json!({"exec_id": original}),
+            theme,
+        )
+        .await;
+        // Not compared until asked: an original's replays take a scan.
+        assert_eq!(
+            in_view(&mut browser, "!!document.getElementById('replay-diff')").await,
+            false
+        );
+        in_view(
+            &mut browser,
+            "document.getElementById('compare-replays').click()",
+        )
+        .await;
+        check_matrix(&mut browser, sandbox, &diff, &names, None).await;
+        let asked = browser
+            .eval(
+                "toolCalls.filter(c => c.name === 'kitaru_executions_diff').map(c => c.arguments)",
+            )
+            .await;
+        assert_eq!(asked, json!([{"original": original}]), "{sandbox:?}");
+        values_loaded(&mut browser).await;
+        no_complaints(&mut browser, sandbox).await;
+        browser
+            .screenshot(&artifacts_dir().join(format!("execution-view-replays-{theme}.png")))
+            .await;
+    }
+
+    // A replay: the comparison of its original, at once, its column marked.
+    open(
+        &mut browser,
+        &host,
+        Sandbox::Proxy,
+        "kitaru_executions_get",
+        json!({"exec_id": replays[0]}),
+        "light",
+    )
+    .await;
+    check_matrix(
+        &mut browser,
+        Sandbox::Proxy,
+        &diff,
+        &names,
+        Some(&replays[0]),
+    )
+    .await;
+    values_loaded(&mut browser).await;
+    no_complaints(&mut browser, Sandbox::Proxy).await;
+    browser
+        .screenshot(&artifacts_dir().join("execution-view-replay-compared.png"))
+        .await;
+}
+
+/// The matrix the view shows is `diff`: its columns the replays (`mine`
+/// marked as the execution shown), its rows `names`, each cell's status,
+/// duration change and values as the payload says; a table with headers,
+/// no wider than the frame.
+async fn check_matrix(
+    browser: &mut Browser,
+    sandbox: Sandbox,
+    diff: &Value,
+    names: &[&str],
+    mine: Option<&str>,
+) {
+    let shown = browser
+        .wait_for_in(
+            VIEW_FRAME,
+            "(() => { const t = document.getElementById('replay-diff'); if (!t) return null; \
+             const cols = [...t.querySelectorAll('thead th[scope=col]')].slice(1)\
+               .map(th => [th.dataset.replay, th.getAttribute('aria-current'), th.textContent]); \
+             const rows = [...t.querySelectorAll('tbody tr')].map(tr => ({ \
+               name: tr.querySelector('th[scope=row]').textContent, \
+               cells: [...tr.querySelectorAll('td')].map(td => ({ status: td.dataset.status, \
+                 values: td.dataset.values, ms: td.dataset.durationMs === undefined ? null : Number(td.dataset.durationMs), \
+                 text: td.innerText })) })); \
+             const region = t.closest('.diff-scroll'); \
+             return { caption: t.caption && t.caption.textContent, cols, rows, \
+               overflow: region.scrollWidth - region.clientWidth, \
+               page: document.documentElement.scrollWidth - document.documentElement.clientWidth }; })()",
+            Duration::from_secs(60),
+        )
+        .await;
+    let compared = diff["compared"].as_array().unwrap();
+    let cols = shown["cols"].as_array().unwrap();
+    assert_eq!(cols.len(), compared.len(), "{sandbox:?} {shown}");
+    for (col, replay) in cols.iter().zip(compared) {
+        let id = replay["replay_exec_id"].as_str().unwrap();
+        assert_eq!(col[0], id, "{shown}");
+        assert!(col[2].as_str().unwrap().contains(&id[..8]), "{shown}");
+        let marked = mine == Some(id);
+        assert_eq!(col[1] == "true", marked, "{sandbox:?} {shown}");
+    }
+    assert!(
+        shown["caption"]
+            .as_str()
+            .unwrap()
+            .contains(&diff["original_exec_id"].as_str().unwrap()[..8]),
+        "{shown}"
+    );
+    let rows = shown["rows"].as_array().unwrap();
+    let row_names: Vec<&str> = rows
+        .iter()
+        .map(|row| row["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(row_names, names, "{sandbox:?} {shown}");
+    for row in rows {
+        let name = row["name"].as_str().unwrap();
+        for (cell, replay) in row["cells"].as_array().unwrap().iter().zip(compared) {
+            let Some(expected) = replay["checkpoints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|checkpoint| checkpoint["name"] == name)
+            else {
+                assert_eq!(cell["status"], "absent", "{name}: {cell}");
+                continue;
+            };
+            let context = format!("{sandbox:?} {name} in {}: {cell}", replay["replay_exec_id"]);
+            let values = values_of(expected);
+            assert_eq!(cell["values"], values, "{context}");
+            let text = cell["text"].as_str().unwrap();
+            match values {
+                "changed" => assert!(text.contains("changed"), "{context}"),
+                "same" => assert!(text.contains("same values"), "{context}"),
+                _ => {}
+            }
+            if expected["status_match"] == true {
+                assert_eq!(cell["status"], "same", "{context}");
+                assert!(text.contains("same status"), "{context}");
+            } else {
+                assert_ne!(cell["status"], "same", "{context}");
+            }
+            match expected["duration_delta_ms"].as_f64() {
+                Some(ms) => {
+                    assert!(
+                        (cell["ms"].as_f64().unwrap() - ms).abs() < 1e-6,
+                        "{context}"
+                    );
+                    let sign = if ms > 0.0 {
+                        '+'
+                    } else if ms < 0.0 {
+                        '\u{2212}'
+                    } else {
+                        '\u{b1}'
+                    };
+                    assert!(text.contains(sign), "{context}");
+                }
+                None => assert_eq!(cell["ms"], Value::Null, "{context}"),
+            }
+        }
+    }
+    // Two replays fit the 464 px frame: nothing to scroll.
+    assert_eq!(shown["overflow"], 0, "{sandbox:?} {shown}");
+    assert_eq!(shown["page"], 0, "{sandbox:?} {shown}");
+}
