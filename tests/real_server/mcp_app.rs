@@ -633,8 +633,9 @@ async fn without_a_host_the_view_is_a_readable_static_page() {
 /// with "method not found") and reports the size of its content whenever it
 /// changes — below the frame's first height for a short page, larger once a
 /// traceback is opened, smaller again once it is closed — and the host
-/// sizes the frame so; it follows the host's theme when that changes, and
-/// answers the host's teardown.
+/// sizes the frame so; nothing from outside loads in it (its CSP and, behind
+/// the proxy, the host's); it follows the host's theme when that changes,
+/// and answers the host's teardown.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_view_answers_pings_and_reports_the_size_of_its_content() {
     let (mut browser, host) = viewing().await;
@@ -765,6 +766,37 @@ async fn pings_and_sizes(browser: &mut Browser, host: &Host, sandbox: Sandbox) {
     )
     .await;
     assert_eq!(overflow, 0, "{sandbox:?}");
+
+    // The frame's CSP: the view's own and, behind the proxy, the host's
+    // (inherited by the srcdoc frame): nothing outside may be loaded.
+    let blocked = in_view(
+        browser,
+        "new Promise(resolve => { const seen = []; \
+           document.addEventListener('securitypolicyviolation', e => seen.push(e.originalPolicy)); \
+           const img = document.createElement('img'); img.src = 'http://127.0.0.1:9/probe.png'; \
+           document.body.append(img); setTimeout(() => { img.remove(); resolve(seen); }, 500); })",
+    )
+    .await;
+    let policies: Vec<&str> = blocked
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        policies
+            .iter()
+            .any(|policy| policy.contains("form-action 'none'")),
+        "{sandbox:?}: the view's own CSP blocks it: {blocked}"
+    );
+    if sandbox == Sandbox::Proxy {
+        assert!(
+            policies
+                .iter()
+                .any(|policy| policy.contains("media-src 'self' data:")),
+            "{sandbox:?}: the host's CSP blocks it: {blocked}"
+        );
+    }
 
     // The host switches its theme; then it tears the view down.
     browser.eval("hostSetTheme('dark')").await;
