@@ -809,6 +809,24 @@ async fn pings_and_sizes(browser: &mut Browser, host: &Host, sandbox: Sandbox) {
         .await;
     let background = in_view(browser, "getComputedStyle(document.body).backgroundColor").await;
     assert_eq!(background, "rgb(22, 24, 28)", "{sandbox:?}");
+    // The host's own colours, as style variables, win over the view's.
+    browser
+        .eval(
+            "hostSetContext({ theme: 'dark', styles: { variables:              { '--color-background-primary': 'rgb(1, 2, 3)', '--color-text-primary': 'rgb(250, 251, 252)' } } })",
+        )
+        .await;
+    let colours = browser
+        .wait_for_in(
+            VIEW_FRAME,
+            "(() => { const s = getComputedStyle(document.body);              return s.backgroundColor === 'rgb(1, 2, 3)' ? [s.backgroundColor, s.color] : null; })()",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(
+        colours,
+        json!(["rgb(1, 2, 3)", "rgb(250, 251, 252)"]),
+        "{sandbox:?}"
+    );
     let torn_down = browser.eval("hostTeardown()").await;
     assert_eq!(torn_down, json!({"result": {}}), "{sandbox:?}");
     no_complaints(browser, sandbox).await;
@@ -952,10 +970,16 @@ async fn the_view_compares_an_execution_with_its_replays() {
         );
         in_view(
             &mut browser,
-            "document.getElementById('compare-replays').click()",
+            "(() => { const b = document.getElementById('compare-replays'); b.focus(); b.click(); })()",
         )
         .await;
         check_matrix(&mut browser, sandbox, &diff, &names, None).await;
+        // The keyboard's focus moves from the button to the comparison.
+        assert_eq!(
+            in_view(&mut browser, "document.activeElement.className").await,
+            "diff-scroll",
+            "{sandbox:?}"
+        );
         let asked = browser
             .eval(
                 "toolCalls.filter(c => c.name === 'kitaru_executions_diff').map(c => c.arguments)",
