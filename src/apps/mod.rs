@@ -6,7 +6,8 @@
 //! answer with an execution link to it through `_meta.ui.resourceUri`. The
 //! host renders it in a sandboxed iframe and hands it the tool's result; the
 //! view asks the host to call `kitaru_executions_get` while the execution
-//! runs and `kitaru_executions_input` to answer a wait.
+//! runs, `kitaru_executions_input` to answer a wait, `kitaru_artifacts_get`
+//! for values and `kitaru_executions_diff` to compare it with its replays.
 //!
 //! Only a client that declares the extension sees the links and the
 //! resource; every other client sees exactly the tools and resources it saw

@@ -3,13 +3,14 @@
 //!
 //! [`Browser`] starts Chromium ([`kitaru_testkit::chromium`]: found, or
 //! installed when it can be) headless with a fresh profile, attaches to its first page and drives it:
-//! navigate, evaluate JavaScript, poll for a condition, emulate the colour
-//! scheme, take screenshots. [`PageServer`] serves fixed pages and answers
-//! JSON POSTs through a closure, on `127.0.0.1`.
+//! navigate, evaluate JavaScript (in the page, or in a frame of it found by
+//! its URL, whatever its origin or sandbox), poll for a condition, emulate
+//! the colour scheme, take screenshots. [`PageServer`] serves fixed pages
+//! and directories and answers JSON POSTs through a closure, on `127.0.0.1`.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,6 +38,9 @@ pub struct Browser {
     /// Events read while waiting for a command's reply.
     events: VecDeque<Value>,
     page_enabled: bool,
+    /// The isolated world made in a frame for [`Browser::eval_in`]: (frame
+    /// id, execution context id); made again when its document is gone.
+    frame_world: Option<(String, i64)>,
     // Last: removed after the process is killed (fields drop in order, and
     // `Drop::drop` runs before any of them).
     _profile: tempfile::TempDir,
@@ -70,6 +74,11 @@ impl Browser {
                 "--disable-dev-shm-usage",
                 "--hide-scrollbars",
                 "--mute-audio",
+                // Every frame in the page's one renderer (a sandboxed or
+                // cross-origin frame in a process of its own would need a
+                // CDP session of its own), so `eval_in` reaches it.
+                "--disable-site-isolation-trials",
+                "--disable-features=IsolateSandboxedIframes,IsolateOrigins,site-per-process",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
             ])
@@ -150,6 +159,7 @@ impl Browser {
             next_id: 0,
             events: VecDeque::new(),
             page_enabled: false,
+            frame_world: None,
             _profile: profile,
         };
         // Headless Chromium's viewport is the window less its (invisible)
@@ -210,9 +220,35 @@ impl Browser {
     /// counts as not yet (e.g. an iframe not loaded yet) and is shown as the
     /// last value.
     pub async fn wait_for(&mut self, expression: &str, timeout: Duration) -> Value {
+        self.wait_for_at(None, expression, timeout).await
+    }
+
+    /// [`Browser::eval`] in the frame whose URL is `frame` (the first in
+    /// document order; e.g. `about:srcdoc`), at any depth and of any origin
+    /// or sandbox: in an isolated world of its own (the frame's DOM, not
+    /// its script's globals). A frame not there (yet) panics.
+    pub async fn eval_in(&mut self, frame: &str, expression: &str) -> Value {
+        match self.evaluate_at(Some(frame), expression).await {
+            Ok(value) => value,
+            Err(exception) => panic!("evaluating `{expression}` in {frame} threw: {exception}"),
+        }
+    }
+
+    /// [`Browser::wait_for`] in the frame whose URL is `frame` (see
+    /// [`Browser::eval_in`]); a frame not there yet counts as not yet.
+    pub async fn wait_for_in(&mut self, frame: &str, expression: &str, timeout: Duration) -> Value {
+        self.wait_for_at(Some(frame), expression, timeout).await
+    }
+
+    async fn wait_for_at(
+        &mut self,
+        frame: Option<&str>,
+        expression: &str,
+        timeout: Duration,
+    ) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
-            let last = self.evaluate(expression).await;
+            let last = self.evaluate_at(frame, expression).await;
             if let Ok(value) = &last
                 && truthy(value)
             {
@@ -220,7 +256,10 @@ impl Browser {
             }
             if Instant::now() >= deadline {
                 let body = self
-                    .evaluate("document.body ? document.body.innerText : '(no body)'")
+                    .evaluate_at(
+                        frame,
+                        "document.body ? document.body.innerText : '(no body)'",
+                    )
                     .await;
                 let body = match body {
                     Ok(Value::String(text)) => text,
@@ -231,8 +270,9 @@ impl Browser {
                     Err(exception) => format!("exception: {exception}"),
                 };
                 panic!(
-                    "`{expression}` was not truthy within {timeout:?}; last value: {last}\n\
-                     document.body.innerText:\n{body}"
+                    "`{expression}` was not truthy within {timeout:?} in {}; last value: {last}\n\
+                     document.body.innerText:\n{body}",
+                    frame.unwrap_or("the page")
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -266,14 +306,63 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     }
 
-    /// Runtime.evaluate: the value, or the exception's text.
+    /// Runtime.evaluate in the page: the value, or the exception's text.
     async fn evaluate(&mut self, expression: &str) -> Result<Value, String> {
-        let mut answer = self
-            .call(
-                "Runtime.evaluate",
-                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
-            )
-            .await;
+        self.evaluate_at(None, expression).await
+    }
+
+    /// Runtime.evaluate in the page (`None`) or in an isolated world of the
+    /// frame whose URL is `frame`: the value, or the exception's text (also
+    /// when there is no such frame).
+    async fn evaluate_at(
+        &mut self,
+        frame: Option<&str>,
+        expression: &str,
+    ) -> Result<Value, String> {
+        self.evaluate_once(frame, expression, true).await
+    }
+
+    /// [`Browser::evaluate_at`]; with `retry`, once more in a new world
+    /// when the frame's world was gone.
+    async fn evaluate_once(
+        &mut self,
+        frame: Option<&str>,
+        expression: &str,
+        retry: bool,
+    ) -> Result<Value, String> {
+        let mut params =
+            json!({ "expression": expression, "awaitPromise": true, "returnByValue": true });
+        if let Some(frame) = frame {
+            let frame_id = self.frame_id(frame).await?;
+            let context = match &self.frame_world {
+                Some((id, context)) if *id == frame_id => *context,
+                _ => {
+                    let world = self
+                        .try_call(
+                            "Page.createIsolatedWorld",
+                            json!({ "frameId": frame_id, "worldName": "kitaru-test" }),
+                        )
+                        .await
+                        .map_err(|error| format!("no world in {frame}: {error}"))?;
+                    let context = world["executionContextId"].as_i64().unwrap_or_default();
+                    self.frame_world = Some((frame_id, context));
+                    context
+                }
+            };
+            params["contextId"] = json!(context);
+        }
+        let mut answer = match self.try_call("Runtime.evaluate", params).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                // The frame's document (and its world with it) is gone: a
+                // new one next time.
+                let stale = self.frame_world.take().is_some();
+                if stale && retry {
+                    return Box::pin(self.evaluate_once(frame, expression, false)).await;
+                }
+                return Err(format!("Runtime.evaluate failed: {error}"));
+            }
+        };
         if let Some(details) = answer.get("exceptionDetails") {
             let text = details["exception"]["description"]
                 .as_str()
@@ -288,9 +377,35 @@ impl Browser {
             .unwrap_or(Value::Null))
     }
 
+    /// The id of the first frame (depth first, in document order) whose URL
+    /// is `url`.
+    async fn frame_id(&mut self, url: &str) -> Result<String, String> {
+        fn find(tree: &Value, url: &str) -> Option<String> {
+            if tree["frame"]["url"] == url {
+                return tree["frame"]["id"].as_str().map(str::to_owned);
+            }
+            tree["childFrames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find_map(|child| find(child, url))
+        }
+        let tree = self.call("Page.getFrameTree", json!({})).await;
+        find(&tree["frameTree"], url).ok_or_else(|| format!("no frame {url} (yet)"))
+    }
+
     /// One CDP command: its `result`; an `error` reply panics. Events read
     /// meanwhile are kept in `events`.
     async fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.try_call(method, params).await {
+            Ok(result) => result,
+            Err(error) => panic!("{method} failed: {error}"),
+        }
+    }
+
+    /// One CDP command: its `result`, or its `error`. Events read meanwhile
+    /// are kept in `events`.
+    async fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let request = json!({ "id": id, "method": method, "params": params });
@@ -305,10 +420,10 @@ impl Browser {
                 panic!("Chromium did not answer {method} within {COMMAND_TIMEOUT:?}");
             };
             if message["id"] == id {
-                if let Some(error) = message.get("error") {
-                    panic!("{method} failed: {error}");
+                if let Some(error) = message.get_mut("error") {
+                    return Err(error.take());
                 }
-                return message["result"].take();
+                return Ok(message["result"].take());
             }
             self.keep_event(message);
         }
@@ -441,8 +556,8 @@ fn base64_decode(text: &str) -> Vec<u8> {
 /// answer. Write it as `|path, body| Box::pin(async move { ... })`.
 pub type PostHandler = Arc<dyn Fn(String, Value) -> BoxFuture<'static, Value> + Send + Sync>;
 
-/// Serves fixed pages and one JSON POST endpoint on 127.0.0.1:<free port>;
-/// stops on drop.
+/// Serves fixed pages, directories and one JSON POST endpoint on
+/// 127.0.0.1:<free port> (each server its own origin); stops on drop.
 pub struct PageServer {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub url: String,
@@ -458,20 +573,33 @@ impl PageServer {
         pages: Vec<(String, String, String)>,
         post: impl Fn(String, Value) -> BoxFuture<'static, Value> + Send + Sync + 'static,
     ) -> PageServer {
+        PageServer::start_with_files(pages, Vec::new(), post).await
+    }
+
+    /// [`PageServer::start`], also serving each directory `dir` of `mounts`
+    /// (prefix, dir) under `prefix` (e.g. `/node_modules/`): a GET of
+    /// `prefix` + a relative path is that file (no `..`), its content type
+    /// from its extension (`.js` and `.mjs` as JavaScript, for ES modules).
+    pub async fn start_with_files(
+        pages: Vec<(String, String, String)>,
+        mounts: Vec<(String, PathBuf)>,
+        post: impl Fn(String, Value) -> BoxFuture<'static, Value> + Send + Sync + 'static,
+    ) -> PageServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port on 127.0.0.1");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let pages = Arc::new(pages);
+        let mounts = Arc::new(mounts);
         let post: PostHandler = Arc::new(post);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (pages, post) = (pages.clone(), post.clone());
+                let (pages, mounts, post) = (pages.clone(), mounts.clone(), post.clone());
                 tokio::spawn(async move {
-                    let _ = serve(stream, &pages, &post).await;
+                    let _ = serve(stream, &pages, &mounts, &post).await;
                 });
             }
         });
@@ -489,6 +617,7 @@ impl Drop for PageServer {
 async fn serve(
     mut stream: TcpStream,
     pages: &[(String, String, String)],
+    mounts: &[(String, PathBuf)],
     post: &PostHandler,
 ) -> std::io::Result<()> {
     let mut buffer = Vec::new();
@@ -528,25 +657,47 @@ async fn serve(
         body.extend_from_slice(&chunk[..n]);
     }
 
-    let (status, content_type, answer) = match method.as_str() {
+    let (status, content_type, answer): (u16, String, Vec<u8>) = match method.as_str() {
         "POST" => match serde_json::from_slice::<Value>(&body) {
             Ok(json) => (
                 200,
                 "application/json".to_owned(),
-                post(path, json).await.to_string(),
+                post(path, json).await.to_string().into_bytes(),
             ),
             Err(_) if body.iter().all(u8::is_ascii_whitespace) => (
                 200,
                 "application/json".to_owned(),
-                post(path, Value::Null).await.to_string(),
+                post(path, Value::Null).await.to_string().into_bytes(),
             ),
-            Err(e) => (400, "text/plain".to_owned(), format!("not JSON: {e}")),
+            Err(e) => (
+                400,
+                "text/plain".to_owned(),
+                format!("not JSON: {e}").into_bytes(),
+            ),
         },
         "GET" | "HEAD" => match pages.iter().find(|(page, _, _)| *page == path) {
-            Some((_, content_type, body)) => (200, content_type.clone(), body.clone()),
-            None => (404, "text/plain".to_owned(), format!("no page {path}")),
+            Some((_, content_type, body)) => (200, content_type.clone(), body.clone().into_bytes()),
+            None => match mounted_file(mounts, &path) {
+                Some((file, content_type)) => match tokio::fs::read(&file).await {
+                    Ok(bytes) => (200, content_type.to_owned(), bytes),
+                    Err(_) => (
+                        404,
+                        "text/plain".to_owned(),
+                        format!("no file {path}").into_bytes(),
+                    ),
+                },
+                None => (
+                    404,
+                    "text/plain".to_owned(),
+                    format!("no page {path}").into_bytes(),
+                ),
+            },
         },
-        _ => (405, "text/plain".to_owned(), format!("no {method} here")),
+        _ => (
+            405,
+            "text/plain".to_owned(),
+            format!("no {method} here").into_bytes(),
+        ),
     };
     let reason = match status {
         200 => "OK",
@@ -561,10 +712,34 @@ async fn serve(
     )
     .into_bytes();
     if method != "HEAD" {
-        response.extend_from_slice(answer.as_bytes());
+        response.extend_from_slice(&answer);
     }
     stream.write_all(&response).await?;
     stream.shutdown().await
+}
+
+/// The file a GET of `path` names under one of `mounts`, and its content
+/// type; `None` outside them or for a path with `..` (or any part that is
+/// not a plain name).
+fn mounted_file(mounts: &[(String, PathBuf)], path: &str) -> Option<(PathBuf, &'static str)> {
+    let (prefix, dir) = mounts
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix.as_str()))?;
+    let relative = Path::new(&path[prefix.len()..]);
+    if !relative
+        .components()
+        .all(|part| matches!(part, Component::Normal(_)))
+    {
+        return None;
+    }
+    let content_type = match relative.extension().and_then(|e| e.to_str()) {
+        Some("js" | "mjs" | "cjs") => "text/javascript; charset=utf-8",
+        Some("json" | "map") => "application/json",
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css",
+        _ => "application/octet-stream",
+    };
+    Some((dir.join(relative), content_type))
 }
 
 const HOST_PAGE: &str = r#"<!doctype html>

@@ -22,7 +22,12 @@ pub(crate) fn node_packages() -> &'static Path {
     static READY: OnceLock<PathBuf> = OnceLock::new();
     READY.get_or_init(|| {
         let dir = node_dir();
-        if !dir.join("node_modules/@modelcontextprotocol/sdk").is_dir() {
+        let installed = ["sdk", "ext-apps"].iter().all(|package| {
+            dir.join("node_modules/@modelcontextprotocol")
+                .join(package)
+                .is_dir()
+        });
+        if !installed {
             let status = Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund", "--prefix"])
                 .arg(&dir)
