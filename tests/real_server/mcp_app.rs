@@ -495,10 +495,11 @@ async fn the_view_runs_a_flow_then_shows_its_replay_reusing_the_first_checkpoint
         &host,
         Sandbox::Proxy,
         "kitaru_executions_replay",
-        json!({"exec_id": original, "from_": "summarize"}),
+        json!({"exec_ids": [original], "at": "summarize"}),
         "light",
     )
     .await;
+    // The submission names the replay; the view read it through the host.
     let text = shown(&mut browser).await;
     assert!(text.contains(&format!("replay of {original}")), "{text}");
     assert_eq!(state_of(&mut browser, "gather_sources").await, "cached");
