@@ -284,8 +284,9 @@ fn consumers<'a>(
     source: &PlanCheckpoint,
     checkpoints: &'a [PlanCheckpoint],
 ) -> Result<Vec<(&'a str, &'a str)>, Error> {
-    let output = match source.outputs.as_slice() {
-        [] => {
+    let found = match fed_by_single_output(source, checkpoints) {
+        Ok(found) => found,
+        Err([]) => {
             return Err(Error::argument(
                 "overrides",
                 format!(
@@ -294,8 +295,7 @@ fn consumers<'a>(
                 ),
             ));
         }
-        [one] => one,
-        many => {
+        Err(many) => {
             return Err(Error::argument(
                 "overrides",
                 format!(
@@ -307,6 +307,28 @@ fn consumers<'a>(
             ));
         }
     };
+    if found.is_empty() {
+        return Err(Error::argument(
+            "overrides",
+            format!(
+                "Checkpoint override has no downstream consumer in this execution: {}.",
+                source.name
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// The `(consumer invocation id, input name)` of every input fed by
+/// `source`'s single regular output (none, maybe); its outputs when it has
+/// none or several.
+pub(super) fn fed_by_single_output<'a, 's>(
+    source: &'s PlanCheckpoint,
+    checkpoints: &'a [PlanCheckpoint],
+) -> Result<Vec<(&'a str, &'a str)>, &'s [String]> {
+    let [output] = source.outputs.as_slice() else {
+        return Err(&source.outputs);
+    };
     let mut found = Vec::new();
     for checkpoint in checkpoints {
         for (input, sources) in &checkpoint.inputs {
@@ -316,15 +338,6 @@ fn consumers<'a>(
                 }
             }
         }
-    }
-    if found.is_empty() {
-        return Err(Error::argument(
-            "overrides",
-            format!(
-                "Checkpoint override has no downstream consumer in this execution: {}.",
-                source.name
-            ),
-        ));
     }
     Ok(found)
 }

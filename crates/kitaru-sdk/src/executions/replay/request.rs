@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::plan::{PlanCheckpoint, ReplayPlan, with_descendants};
+use super::plan::{PlanCheckpoint, ReplayPlan, fed_by_single_output, with_descendants};
 use crate::Error;
 use crate::python_repr::json_repr;
 
@@ -714,15 +714,15 @@ fn consumers<'a>(
     source: &PlanCheckpoint,
     checkpoints: &'a [PlanCheckpoint],
 ) -> Result<Vec<(&'a str, &'a str)>, Error> {
-    let output = match source.outputs.as_slice() {
-        [] => {
+    let found = match fed_by_single_output(source, checkpoints) {
+        Ok(found) => found,
+        Err([]) => {
             return Err(Error::State(format!(
                 "Checkpoint '{}' does not expose replayable outputs.",
                 source.name
             )));
         }
-        [one] => one,
-        many => {
+        Err(many) => {
             return Err(Error::argument(
                 "checkpoint_overrides",
                 format!(
@@ -734,16 +734,6 @@ fn consumers<'a>(
             ));
         }
     };
-    let mut found = Vec::new();
-    for checkpoint in checkpoints {
-        for (input, sources) in &checkpoint.inputs {
-            for (step, name) in sources {
-                if *step == source.invocation_id && name == output {
-                    found.push((checkpoint.invocation_id.as_str(), input.as_str()));
-                }
-            }
-        }
-    }
     if found.is_empty() {
         return Err(Error::State(format!(
             "Checkpoint output override target has no downstream consumer in this execution: \
