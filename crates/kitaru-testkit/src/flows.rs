@@ -73,7 +73,7 @@ pub fn python_module(module: &str, args: &[&str], input: Option<&Value>) -> Valu
             .arg("-m")
             .arg(format!("flows.{module}"))
             .args(args)
-            .current_dir(&project)
+            .current_dir(project)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
