@@ -149,6 +149,14 @@ struct Resolved<'a> {
     params: Vec<Param>,
 }
 
+impl Resolved<'_> {
+    /// Whether the tool also accepts arguments its schema leaves out (an
+    /// older form of them).
+    fn admits_hidden(&self) -> bool {
+        self.params.iter().any(|param| param.hidden)
+    }
+}
+
 /// The generated Rust source for the whole tool surface.
 pub fn generate(toml_text: &str, file_name: &str) -> Result<Generated, String> {
     let file: ToolFile = toml::from_str(toml_text).map_err(|e| e.to_string())?;
@@ -428,7 +436,7 @@ fn args_type(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
     let mut checks = Vec::new();
     // With a hidden (older) form, the advertised form's required arguments
     // are required in the schema only: the adapter checks which form came.
-    let admits_hidden = resolved.params.iter().any(|param| param.hidden);
+    let admits_hidden = resolved.admits_hidden();
     for param in &resolved.params {
         let mut attrs = Vec::new();
         let mut relaxed = (*param).clone();
@@ -552,7 +560,7 @@ fn route(resolved: &Resolved<'_>) -> Result<TokenStream, String> {
         tool.idempotent,
         tool.open_world,
     );
-    let input_schema = if resolved.params.iter().any(|param| param.hidden) {
+    let input_schema = if resolved.admits_hidden() {
         quote!(crate::tools::input_schema_admitting_hidden::<args::#args>())
     } else {
         quote!(crate::tools::input_schema::<args::#args>())

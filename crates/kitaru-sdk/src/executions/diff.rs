@@ -16,8 +16,9 @@ use std::str::FromStr as _;
 use futures_util::TryStreamExt as _;
 use kitaru_client::paging::Paged as _;
 use kitaru_client::timestamp::Timestamp;
+use kitaru_client::types::PipelineRunResponse;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::checkpoints::Checkpoint;
 use super::execution::{Execution, PIPELINE_NAME_PREFIX, flow_name};
@@ -335,25 +336,51 @@ impl ReplayScan {
     }
 }
 
-/// An execution in detail, with the project it is in.
-/// The UI's comparison page of executions `exec_ids` (two or more; the
-/// first gives the flow, version and project), as kitaru links it; `None`
-/// when it cannot be built (no UI, one id, an unreadable execution).
-pub(crate) async fn compare_url_for(kitaru: &Kitaru, exec_ids: &[&str]) -> Option<String> {
-    if exec_ids.len() < 2 {
-        return None;
-    }
-    let routes = UiRoutes::of(kitaru).await?;
-    let anchor = Loaded::find(kitaru, exec_ids[0]).await.ok()?;
-    let flow_id = anchor.execution.summary.flow_id.as_deref()?;
-    routes.compare_url(
-        flow_id,
+/// The UI's comparison page of executions `exec_ids` (two or more), as
+/// kitaru links it: `first` is the run of the first one, whose flow,
+/// version and project the page is under. `None` without a UI or a flow.
+pub(crate) fn compare_url_from(
+    routes: Option<&UiRoutes>,
+    first: &PipelineRunResponse,
+    exec_ids: &[&str],
+) -> Option<String> {
+    let flow_id = first.resources.as_ref()?.pipeline.as_ref()?.id.to_string();
+    let metadata = first
+        .metadata
+        .as_ref()
+        .map(|metadata| &metadata.run_metadata);
+    routes?.compare_url(
+        &flow_id,
         exec_ids,
-        anchor.project_id.as_deref(),
-        &anchor.flow_version(),
+        first
+            .body
+            .as_ref()
+            .map(|body| body.project_id.to_string())
+            .as_deref(),
+        &flow_version(metadata.unwrap_or(&Map::new())),
     )
 }
 
+/// The flow version a comparison page shows for an execution with this run
+/// metadata: the deployment version it names, else `local`.
+fn flow_version(metadata: &Map<String, Value>) -> String {
+    let text = |value: Option<&Value>| {
+        value
+            .filter(|value| !value.is_null())
+            .map(|value| json_str(value).trim().to_owned())
+            .filter(|text| !text.is_empty())
+    };
+    ["deployment_version", "kitaru_deployment_version"]
+        .iter()
+        .find_map(|key| text(metadata.get(*key)))
+        .or_else(|| {
+            let nested = metadata.get("kitaru_deployment").and_then(Value::as_object);
+            text(nested.and_then(|nested| nested.get("version")))
+        })
+        .unwrap_or_else(|| DEFAULT_FLOW_VERSION.to_owned())
+}
+
+/// An execution in detail, with the project it is in.
 struct Loaded {
     execution: Execution,
     project_id: Option<String>,
@@ -385,24 +412,9 @@ impl Loaded {
             .map_or(&[], |detail| detail.checkpoints.as_slice())
     }
 
-    /// The flow version the comparison page shows: the deployment version
-    /// the execution's metadata names, else `local`.
+    /// The flow version the comparison page shows.
     fn flow_version(&self) -> String {
-        let metadata = &self.execution.summary.metadata;
-        let text = |value: Option<&Value>| {
-            value
-                .filter(|value| !value.is_null())
-                .map(|value| json_str(value).trim().to_owned())
-                .filter(|text| !text.is_empty())
-        };
-        ["deployment_version", "kitaru_deployment_version"]
-            .iter()
-            .find_map(|key| text(metadata.get(*key)))
-            .or_else(|| {
-                let nested = metadata.get("kitaru_deployment").and_then(Value::as_object);
-                text(nested.and_then(|nested| nested.get("version")))
-            })
-            .unwrap_or_else(|| DEFAULT_FLOW_VERSION.to_owned())
+        flow_version(&self.execution.summary.metadata)
     }
 }
 

@@ -331,13 +331,18 @@ fn runs_elsewhere(error: &ApiError) -> bool {
 /// The flow's parameters for the new execution: the source's, with
 /// `flow_inputs` applied.
 fn parameters(source: &PipelineRunResponse, plan: &ReplayPlan) -> Map<String, Value> {
-    let mut parameters = source
+    let mut parameters = recorded_inputs(source);
+    parameters.extend(plan.input_overrides.clone());
+    parameters
+}
+
+/// The flow inputs the source execution recorded.
+pub(super) fn recorded_inputs(source: &PipelineRunResponse) -> Map<String, Value> {
+    source
         .metadata
         .as_ref()
         .and_then(|metadata| metadata.config.parameters.clone())
-        .unwrap_or_default();
-    parameters.extend(plan.input_overrides.clone());
-    parameters
+        .unwrap_or_default()
 }
 
 async fn replay_in_python(

@@ -10,16 +10,17 @@
 use std::time::Instant;
 
 use kitaru_client::types::{
-    MetadataResourceTypes, MetadataTypeEnum, PipelineRunUpdate, RunMetadataRequest,
-    RunMetadataResource,
+    MetadataResourceTypes, MetadataTypeEnum, PipelineRunResponse, PipelineRunUpdate,
+    RunMetadataRequest, RunMetadataResource,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 
 use super::request::{self, PlanDocument, ReplayChanges};
-use super::{LaunchOptions, latest_checkpoints, launch, refuse_running};
+use super::{LaunchOptions, latest_checkpoints, launch, recorded_inputs, refuse_running};
 use crate::executions::settle::settle;
 use crate::executions::{ExecutionStatus, diff, lookup};
+use crate::ui::UiRoutes;
 use crate::{Error, Kitaru};
 
 /// The metadata key listing the checkpoints a replay played back.
@@ -142,6 +143,10 @@ pub async fn replay_executions(
     }
     let mut plan_document = changes.document()?;
     let submission_id = submission_id();
+    let routes = UiRoutes::of(kitaru).await;
+    // The first replayed source: the submission's comparison page is under
+    // its flow.
+    let mut first_source = None;
     let deadline = Instant::now() + options.settle;
     let mut results: Vec<ReplayResult> = Vec::new();
     let mut failures = Vec::new();
@@ -149,7 +154,7 @@ pub async fn replay_executions(
 
     for exec_ref in exec_ids {
         let mut original_id = None;
-        let attempt: Result<Option<ReplayResult>, Error> = async {
+        let attempt: Result<Option<(ReplayResult, Box<PipelineRunResponse>)>, Error> = async {
             let source = lookup::find_run(kitaru, exec_ref).await?;
             let source_id = source.id.to_string();
             original_id = Some(source_id.clone());
@@ -175,11 +180,7 @@ pub async fn replay_executions(
                     _ => {}
                 }
             }
-            let recorded = source
-                .metadata
-                .as_ref()
-                .and_then(|metadata| metadata.config.parameters.clone())
-                .unwrap_or_default();
+            let recorded = recorded_inputs(&source);
             let (plan, document) = request::plan(&source_id, &checkpoints, &recorded, at, changes)?;
             plan_document = document;
             let mut launched = launch(kitaru, exec_ref, &source, &plan, options).await?;
@@ -211,17 +212,25 @@ pub async fn replay_executions(
             } else {
                 "submitted"
             };
-            Ok(Some(ReplayResult {
+            let result = ReplayResult {
                 original_exec_ref: exec_ref.clone(),
                 original_exec_id: source_id.clone(),
-                compare_url: diff::compare_url_for(kitaru, &[&source_id, &replay_id]).await,
+                compare_url: diff::compare_url_from(
+                    routes.as_ref(),
+                    &source,
+                    &[&source_id, &replay_id],
+                ),
                 replay_exec_id: replay_id,
                 status: status.to_owned(),
-            }))
+            };
+            Ok(Some((result, source)))
         }
         .await;
         match attempt {
-            Ok(Some(result)) => results.push(result),
+            Ok(Some((result, source))) => {
+                first_source.get_or_insert(source);
+                results.push(result);
+            }
             Ok(None) => {}
             Err(error) if collect => failures.push(ReplayProblem {
                 original_exec_ref: exec_ref.clone(),
@@ -236,7 +245,8 @@ pub async fn replay_executions(
         .iter()
         .flat_map(|row| [row.original_exec_id.as_str(), row.replay_exec_id.as_str()])
         .collect();
-    let compare_url = diff::compare_url_for(kitaru, &pairs).await;
+    let compare_url =
+        first_source.and_then(|first| diff::compare_url_from(routes.as_ref(), &first, &pairs));
     let summary = ReplaySummary {
         submitted: results.len(),
         completed: results.iter().filter(|r| r.status == "completed").count(),
