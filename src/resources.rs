@@ -354,14 +354,7 @@ fn parse_cursor(text: &str) -> Option<ListPosition> {
 /// Who is subscribed to which execution, and the status last seen.
 #[derive(Clone, Default)]
 pub struct Subscriptions {
-    inner: Arc<Mutex<SubscriptionState>>,
-}
-
-#[derive(Default)]
-struct SubscriptionState {
-    /// The execution's full id -> what is watched of it.
-    watched: HashMap<String, Watched>,
-    polling: bool,
+    inner: Arc<Mutex<HashMap<String, Watched>>>,
 }
 
 /// One subscribed execution.
@@ -370,11 +363,13 @@ struct Watched {
     uri: String,
     peer: Peer<RoleServer>,
     /// The status last seen.
-    status: Option<String>,
+    status: String,
+    /// What follows it.
+    follower: tokio::task::AbortHandle,
 }
 
-/// The most executions one server watches at once (each costs a request
-/// per poll): `--max-subscriptions`.
+/// The most executions one server watches at once (each is followed on
+/// its own: a stream, or a request per poll): `--max-subscriptions`.
 fn max_subscriptions() -> usize {
     crate::limits::limits().max_subscriptions
 }
@@ -390,14 +385,14 @@ fn state_of(execution: &kitaru_sdk::executions::Execution) -> String {
     )
 }
 
-/// How often subscribed executions are polled: `--poll-seconds`.
+/// How often subscribed executions are polled where the server does not
+/// stream their events: `--poll-seconds`.
 fn poll_interval() -> Duration {
     crate::limits::limits().poll_interval
 }
 
 impl Subscriptions {
-    /// Subscribes `peer` to the execution `uri` names, and starts polling if
-    /// nobody was subscribed.
+    /// Subscribes `peer` to the execution `uri` names, and follows it.
     pub async fn subscribe(
         &self,
         connector: Arc<kitaru_sdk::Connector>,
@@ -427,100 +422,98 @@ impl Subscriptions {
         // Keyed by the execution's full id: another spelling of the same
         // execution (a prefix, percent-encoding) is the same subscription.
         let key = execution.summary.exec_id.clone();
-        let start = {
-            let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let most = max_subscriptions();
-            if !state.watched.contains_key(&key) && state.watched.len() >= most {
-                return Err(ErrorData::invalid_params(
-                    format!(
-                        "at most {most} executions are watched at once; unsubscribe from one \
-                         (resources/unsubscribe) before subscribing to another"
-                    ),
-                    None,
-                ));
-            }
-            state.watched.insert(
-                key,
-                Watched {
-                    uri: uri.to_owned(),
-                    peer,
-                    status: Some(status),
-                },
-            );
-            !std::mem::replace(&mut state.polling, true)
-        };
-        if start {
-            tokio::spawn(self.clone().poll(connector));
+        let mut watched = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let most = max_subscriptions();
+        if !watched.contains_key(&key) && watched.len() >= most {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "at most {most} executions are watched at once; unsubscribe from one \
+                     (resources/unsubscribe) before subscribing to another"
+                ),
+                None,
+            ));
         }
+        let follower = match watched.remove(&key) {
+            Some(earlier) => earlier.follower,
+            None => tokio::spawn(self.clone().follow(connector, key.clone())).abort_handle(),
+        };
+        watched.insert(
+            key,
+            Watched {
+                uri: uri.to_owned(),
+                peer,
+                status,
+                follower,
+            },
+        );
         Ok(())
     }
 
     /// Ends the subscription to `uri` (by the URI subscribed with, or the
-    /// execution's full id); polling stops with the last one.
+    /// execution's full id), and the following of its execution.
     pub fn unsubscribe(&self, uri: &str) {
         let exec_id = match ResourceUri::parse(uri) {
             Ok(ResourceUri::Execution(exec_id)) => Some(exec_id),
             _ => None,
         };
-        let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        state
-            .watched
-            .retain(|key, watched| watched.uri != uri && Some(key) != exec_id.as_ref());
+        let mut watched = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        watched.retain(|key, watched| {
+            let kept = watched.uri != uri && Some(key) != exec_id.as_ref();
+            if !kept {
+                watched.follower.abort();
+            }
+            kept
+        });
     }
 
-    /// Polls the subscribed executions while there are any, and tells each
-    /// subscriber when its execution's status changed.
-    async fn poll(self, connector: Arc<kitaru_sdk::Connector>) {
-        let interval = poll_interval();
-        loop {
-            tokio::time::sleep(interval).await;
-            let watched: Vec<(String, String, Peer<RoleServer>, Option<String>)> = {
-                let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-                if state.watched.is_empty() {
-                    state.polling = false;
-                    return;
-                }
-                state
-                    .watched
-                    .iter()
-                    .map(|(key, watched)| {
-                        (
-                            key.clone(),
-                            watched.uri.clone(),
-                            watched.peer.clone(),
-                            watched.status.clone(),
-                        )
-                    })
-                    .collect()
-            };
+    /// Follows execution `exec_id` while it is subscribed to — through its
+    /// events where the server streams them, else by polling — and tells
+    /// the subscriber when its status changed. An execution that ended is
+    /// followed no further: it does not change again.
+    async fn follow(self, connector: Arc<kitaru_sdk::Connector>, exec_id: String) {
+        let mut pace = match connector.get().await {
+            Ok(kitaru) => executions::Pace::follow(&kitaru, &exec_id, poll_interval()).await,
+            Err(_) => executions::Pace::polling(poll_interval()),
+        };
+        let mut ended = false;
+        while !ended {
+            pace.wait(tokio::time::Instant::now() + poll_interval().max(executions::QUIET_LOOK))
+                .await;
             let Ok(kitaru) = connector.get().await else {
                 continue;
             };
-            for (exec_id, uri, peer, last) in watched {
-                let status = match executions::get(&kitaru, &exec_id).await {
-                    Ok(execution) => state_of(&execution),
-                    Err(error) => {
-                        tracing::debug!("polling {uri}: {error}");
-                        continue;
-                    }
-                };
-                if last.as_deref() == Some(status.as_str()) {
+            let status = match executions::get(&kitaru, &exec_id).await {
+                Ok(execution) => {
+                    ended = matches!(
+                        execution.summary.status,
+                        executions::ExecutionStatus::Completed
+                            | executions::ExecutionStatus::Failed
+                            | executions::ExecutionStatus::Cancelled
+                    );
+                    state_of(&execution)
+                }
+                Err(error) => {
+                    tracing::debug!("following {exec_id}: {error}");
                     continue;
                 }
-                {
-                    let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-                    match state.watched.get_mut(&exec_id) {
-                        Some(watched) => watched.status = Some(status.clone()),
-                        None => continue,
-                    }
+            };
+            let (uri, peer) = {
+                let mut watched = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(watched) = watched.get_mut(&exec_id) else {
+                    return;
+                };
+                if watched.status == status {
+                    continue;
                 }
-                tracing::debug!("{uri} is now {status}");
-                if let Err(error) = peer
-                    .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri.clone()))
-                    .await
-                {
-                    tracing::debug!("could not notify {uri}: {error}");
-                }
+                watched.status.clone_from(&status);
+                (watched.uri.clone(), watched.peer.clone())
+            };
+            tracing::debug!("{uri} is now {status}");
+            if let Err(error) = peer
+                .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri.clone()))
+                .await
+            {
+                tracing::debug!("could not notify {uri}: {error}");
             }
         }
     }

@@ -84,6 +84,8 @@ pub struct KitaruServer {
     /// `initialize` does not need to wait for.
     tool_router: Arc<std::sync::OnceLock<ToolRouter<Toolbox>>>,
     subscriptions: Subscriptions,
+    /// The executions of tasks followed through their events.
+    followed: crate::tasks::Followed,
     /// What task ids are signed with, read on first use.
     task_key: Arc<std::sync::OnceLock<crate::tasks::TaskKey>>,
     /// Where this server's log lines go when the client asked for them.
@@ -98,6 +100,7 @@ impl KitaruServer {
             toolbox: Toolbox::new(connections, Arc::new(selection)),
             tool_router: Arc::default(),
             subscriptions: Subscriptions::default(),
+            followed: crate::tasks::Followed::default(),
             task_key: Arc::default(),
             client_log: crate::client_log::ClientLog::default(),
         }
@@ -243,7 +246,7 @@ impl ServerHandler for KitaruServer {
     ) -> Result<GetTaskResult, ErrorData> {
         self.task_policy("tasks/get")?;
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
-        crate::tasks::get(&kitaru, self.task_key(), &request.task_id).await
+        crate::tasks::get(&kitaru, &self.followed, self.task_key(), &request.task_id).await
     }
 
     /// Answers the wait of the task's execution.
@@ -256,6 +259,7 @@ impl ServerHandler for KitaruServer {
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
         crate::tasks::update(
             &kitaru,
+            &self.followed,
             self.task_key(),
             &request.task_id,
             &request.input_responses,
@@ -271,7 +275,7 @@ impl ServerHandler for KitaruServer {
     ) -> Result<(), ErrorData> {
         self.task_policy("tasks/cancel")?;
         let kitaru = self.kitaru_of(&context).await.map_err(unavailable)?;
-        crate::tasks::cancel(&kitaru, self.task_key(), &request.task_id).await
+        crate::tasks::cancel(&kitaru, &self.followed, self.task_key(), &request.task_id).await
     }
 
     /// The prompts whose tools are all offered.

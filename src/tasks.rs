@@ -6,9 +6,15 @@
 //! the Kitaru server (running → `working`, waiting for input →
 //! `input_required` with the wait as an elicitation, finished → `completed`
 //! with the tool's payload, cancelled → `cancelled`), `tasks/update` answers
-//! the wait, `tasks/cancel` cancels the execution. Nothing is kept here: the
-//! task id carries which tool started which execution, so tasks outlive
-//! this process and any instance of the server can answer for them.
+//! the wait, `tasks/cancel` cancels the execution. Nothing is needed from
+//! this process: the task id carries which tool started which execution,
+//! so tasks outlive it and any instance of the server can answer for them.
+//!
+//! Where the Kitaru server streams execution events, a task's execution is
+//! followed through them while its client keeps asking ([`Followed`]), and
+//! `tasks/get` answers from the last look instead of reading the execution
+//! again each time; the status message then carries the running
+//! checkpoint's own progress report.
 //!
 //! A task id grants nothing by itself: it is signed with this
 //! installation's task key (HMAC-SHA-256; see [`TaskKey`]), so an id this
@@ -28,8 +34,14 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use kitaru_sdk::Kitaru;
-use kitaru_sdk::executions::{self, Execution, ExecutionStatus};
+use kitaru_sdk::executions::{self, Execution, ExecutionStatus, Pace};
 
 use crate::catalog::{ToolInfo, names};
 use crate::elicitation;
@@ -317,19 +329,25 @@ pub fn created(tool: &str, result: &CallToolResult, key: &TaskKey) -> Option<Cre
 
 /// `tasks/get`: the execution behind the task, as the task's state.
 pub async fn get(
-    kitaru: &Kitaru,
+    kitaru: &Arc<Kitaru>,
+    followed: &Followed,
     key: &TaskKey,
     task_id: &str,
 ) -> Result<GetTaskResult, ErrorData> {
     let handle = Handle::parse(task_id, key)?;
-    let execution = executions::get(kitaru, &handle.exec_id)
-        .await
-        .map_err(|error| {
-            ErrorData::invalid_params(
-                format!("task `{}`: {error}", crate::budget::quoted(task_id)),
-                None,
-            )
-        })?;
+    let (execution, progress) =
+        followed
+            .execution(kitaru, &handle.exec_id)
+            .await
+            .map_err(|error| {
+                ErrorData::invalid_params(
+                    format!("task `{}`: {error}", crate::budget::quoted(task_id)),
+                    None,
+                )
+            })?;
+    let progress = progress
+        .map(|progress| format!(" {progress}."))
+        .unwrap_or_default();
     let summary = &execution.summary;
     let started = summary.started_at.clone().unwrap_or_else(now);
     let updated = summary.ended_at.clone().unwrap_or_else(now);
@@ -338,7 +356,7 @@ pub async fn get(
     let payload = match summary.status {
         ExecutionStatus::Running => {
             task = task.with_status_message(format!(
-                "Execution {} is running ({} checkpoints so far).",
+                "Execution {} is running ({} checkpoints so far).{progress}",
                 summary.exec_id, summary.checkpoint_count
             ));
             TaskPayload::Working
@@ -389,7 +407,8 @@ fn exec_id_meta(exec_id: &str) -> MetaObject {
 /// `tasks/update`: answers the execution's wait with the accepted
 /// elicitation; a declined or cancelled one leaves it waiting.
 pub async fn update(
-    kitaru: &Kitaru,
+    kitaru: &Arc<Kitaru>,
+    followed: &Followed,
     key: &TaskKey,
     task_id: &str,
     responses: &InputResponses,
@@ -424,6 +443,7 @@ pub async fn update(
         executions::input(kitaru, &handle.exec_id, &wait.wait_id, value)
             .await
             .map_err(|error| ErrorData::invalid_params(error.to_string(), None))?;
+        followed.changed(kitaru, &handle.exec_id);
     }
     Ok(())
 }
@@ -432,9 +452,16 @@ pub async fn update(
 /// cancelled, even where its orchestrator cannot stop the process (the
 /// local one: the run is marked stopping, and its process ends at its next
 /// checkpoint or wait).
-pub async fn cancel(kitaru: &Kitaru, key: &TaskKey, task_id: &str) -> Result<(), ErrorData> {
+pub async fn cancel(
+    kitaru: &Arc<Kitaru>,
+    followed: &Followed,
+    key: &TaskKey,
+    task_id: &str,
+) -> Result<(), ErrorData> {
     let handle = Handle::parse(task_id, key)?;
-    let Err(error) = executions::cancel(kitaru, &handle.exec_id).await else {
+    let cancelled = executions::cancel(kitaru, &handle.exec_id).await;
+    followed.changed(kitaru, &handle.exec_id);
+    let Err(error) = cancelled else {
         return Ok(());
     };
     match executions::get(kitaru, &handle.exec_id).await {
@@ -472,6 +499,128 @@ fn to_json(value: &impl serde::Serialize) -> Result<Value, ErrorData> {
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// How long a task's execution is followed after its client last asked.
+const FOLLOWED_IDLE: Duration = Duration::from_secs(60);
+
+/// The executions of tasks followed through their events, each as last
+/// looked at. Keyed by the connection too: a client is only answered from
+/// what was read with its own credentials.
+#[derive(Clone, Default)]
+pub struct Followed {
+    inner: Arc<Mutex<HashMap<(usize, String), Seen>>>,
+}
+
+/// A followed execution.
+struct Seen {
+    /// As last looked at (`None`: look again before answering).
+    execution: Option<Arc<Execution>>,
+    /// What its running checkpoint last reported.
+    progress: Option<String>,
+    /// When a client last asked for it.
+    asked: Instant,
+}
+
+impl Followed {
+    fn key(kitaru: &Arc<Kitaru>, exec_id: &str) -> (usize, String) {
+        // The follower holds the connection, so its address is not reused
+        // while the entry exists.
+        (Arc::as_ptr(kitaru) as usize, exec_id.to_owned())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(usize, String), Seen>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Execution `exec_id` and its progress report: as last looked at
+    /// while it is followed, else read now — and followed from then on
+    /// while it runs, where the server streams its events.
+    async fn execution(
+        &self,
+        kitaru: &Arc<Kitaru>,
+        exec_id: &str,
+    ) -> Result<(Arc<Execution>, Option<String>), kitaru_sdk::Error> {
+        let key = Self::key(kitaru, exec_id);
+        let follow = {
+            let mut followed = self.lock();
+            match followed.get_mut(&key) {
+                Some(seen) => {
+                    seen.asked = Instant::now();
+                    if let Some(execution) = &seen.execution {
+                        return Ok((Arc::clone(execution), seen.progress.clone()));
+                    }
+                    false
+                }
+                None => true,
+            }
+        };
+        let execution = Arc::new(executions::get(kitaru, exec_id).await?);
+        let running = matches!(
+            execution.summary.status,
+            ExecutionStatus::Running | ExecutionStatus::Waiting
+        );
+        let mut followed = self.lock();
+        if let Some(seen) = followed.get_mut(&key) {
+            seen.execution = Some(Arc::clone(&execution));
+        } else if follow && running {
+            followed.insert(
+                key.clone(),
+                Seen {
+                    execution: Some(Arc::clone(&execution)),
+                    progress: None,
+                    asked: Instant::now(),
+                },
+            );
+            tokio::spawn(self.clone().follow(Arc::clone(kitaru), key));
+        }
+        Ok((execution, None))
+    }
+
+    /// Execution `exec_id` was changed here (input, cancel): look again
+    /// before answering for it.
+    fn changed(&self, kitaru: &Arc<Kitaru>, exec_id: &str) {
+        if let Some(seen) = self.lock().get_mut(&Self::key(kitaru, exec_id)) {
+            seen.execution = None;
+        }
+    }
+
+    /// Follows an execution through its events until it ended or nobody
+    /// asked for a while; where the server streams nothing, forgets it at
+    /// once (every `tasks/get` reads it then).
+    async fn follow(self, kitaru: Arc<Kitaru>, key: (usize, String)) {
+        let exec_id = key.1.clone();
+        let mut pace = Pace::follow(&kitaru, &exec_id, executions::QUIET_LOOK).await;
+        while pace.streaming() {
+            pace.wait(Instant::now() + executions::QUIET_LOOK).await;
+            if self
+                .lock()
+                .get(&key)
+                .is_none_or(|seen| seen.asked.elapsed() > FOLLOWED_IDLE)
+            {
+                break;
+            }
+            let execution = match executions::get(&kitaru, &exec_id).await {
+                Ok(execution) => execution,
+                Err(error) => {
+                    tracing::debug!("following task execution {exec_id}: {error}");
+                    break;
+                }
+            };
+            let ended = !matches!(
+                execution.summary.status,
+                ExecutionStatus::Running | ExecutionStatus::Waiting
+            );
+            if let Some(seen) = self.lock().get_mut(&key) {
+                seen.execution = Some(Arc::new(execution));
+                seen.progress = pace.progress().map(executions::ExecutionEvent::report);
+            }
+            if ended {
+                break;
+            }
+        }
+        self.lock().remove(&key);
+    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,9 @@ class Line:
     name: str
     kitaru: str
     zenml: str
+    # The server's stream broker, where its ZenML streams run events (0.98:
+    # `GET /runs/{id}/events/stream` answers 501 without one).
+    stream_broker: str | None = None
 
     @property
     def requirement(self) -> str:
@@ -67,9 +70,11 @@ class Line:
         return {"kitaru": self.kitaru, "zenml": self.zenml}
 
 
+IN_MEMORY_BROKER = "zenml.zen_server.streaming.brokers.memory.InMemoryBroker"
+
 LINES = {
     line.name: line
-    for line in (Line("0.10", kitaru="0.10.0", zenml="0.94.4"), Line("0.21", kitaru="0.21.0", zenml="0.98.0"))
+    for line in (Line("0.10", kitaru="0.10.0", zenml="0.94.4"), Line("0.21", kitaru="0.21.0", zenml="0.98.0", stream_broker=IN_MEMORY_BROKER))
 }
 DEFAULT_LINE = "0.10"
 LINE_HELP = "the Kitaru server line: 0.10 (kitaru 0.10.0, ZenML 0.94.4) or 0.21 (kitaru 0.21.0, ZenML 0.98.0)"
@@ -516,13 +521,15 @@ def server_env(config_dir: Path) -> dict[str, str]:
     }
 
 
-def process_env(config_dir: Path, *, server: bool = False) -> dict[str, str]:
+def process_env(config_dir: Path, *, server: bool = False, stream_broker: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_ENV_PREFIXES)}
     env.update(server_env(config_dir))
     env["PYTHONUNBUFFERED"] = "1"
     env["NO_COLOR"] = "1"
     if server:
         env["ZENML_SERVER_WORKLOAD_MANAGER_IMPLEMENTATION_SOURCE"] = WORKLOAD_MANAGER_SOURCE
+        if stream_broker:
+            env["ZENML_SERVER_STREAM_BROKER_IMPLEMENTATION_SOURCE"] = stream_broker
     return env
 
 
@@ -983,7 +990,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         run_logged(
             [str(venv.kitaru), "login", "--port", str(port), "--timeout", str(LOGIN_CLI_TIMEOUT)],
             step="start server (kitaru login)", log_path=paths["login_log"],
-            timeout=LOGIN_PROCESS_TIMEOUT, env=process_env(paths["config"], server=True), cwd=state_dir,
+            timeout=LOGIN_PROCESS_TIMEOUT, env=process_env(paths["config"], server=True, stream_broker=line.stream_broker), cwd=state_dir,
         )
         wait_healthy(url, HEALTH_TIMEOUT, "start server (health check)", paths["daemon_log"])
         server_pid = _read_pid(paths["pid_file"])
@@ -1038,6 +1045,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         server = {
             "schema_version": SERVER_JSON_SCHEMA_VERSION,
             "line": line.name,
+            # Where run events are streamed (null: the server streams none).
+            "stream_broker": line.stream_broker,
             # GET /info names the ZenML release only; the Kitaru release is
             # the one installed in the venv whose `kitaru login` started it.
             "kitaru_version": marker["versions"]["kitaru"],

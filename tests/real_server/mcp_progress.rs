@@ -99,3 +99,43 @@ fn watching_an_execution_reports_progress_until_it_ends() {
     assert!(!answer.is_error);
     assert!(peer.take_notifications("notifications/progress").is_empty());
 }
+
+/// Where the Kitaru server streams execution events, `watch`'s progress
+/// notifications carry what the running checkpoint reported of itself.
+#[test]
+fn watching_reports_what_the_checkpoint_reported() {
+    let _changing = executions_lock().write().unwrap_or_else(|p| p.into_inner());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let kitaru = runtime.block_on(server().kitaru());
+    let args = json!({"pages": 2, "seconds": 3.0})
+        .as_object()
+        .cloned()
+        .unwrap();
+    let mut options = launch_options();
+    options.settle = std::time::Duration::ZERO;
+    let started = runtime
+        .block_on(kitaru_sdk::executions::run(
+            &kitaru,
+            &format!("{FLOWS}:reports_progress"),
+            &args,
+            None,
+            &options,
+        ))
+        .unwrap();
+    let mut peer = StdioPeer::start(crate::support::kitaru_mcp());
+    let (execution, progress) = call_with_progress(
+        &mut peer,
+        "kitaru_executions_watch",
+        json!({"exec_id": started.exec_id, "max_wait_seconds": 120}),
+        "p1",
+    );
+    assert_eq!(execution["status"], "completed", "{execution}");
+    let messages: Vec<&str> = progress
+        .iter()
+        .filter_map(|p| p["message"].as_str())
+        .collect();
+    let reported = messages
+        .iter()
+        .any(|m| m.starts_with("running, at crawl (") && m.ends_with("done): page 1 of 2 (50%)"));
+    assert_eq!(reported, server().streams_events(), "{messages:#?}");
+}

@@ -238,3 +238,60 @@ fn without_the_extension_a_run_answers_in_the_call_and_a_wait_is_asked_by_elicit
     peer.call("kitaru_executions_cancel", json!({"exec_id": exec_id}));
     assert_eq!(server_status(exec_id), "cancelled");
 }
+
+/// Where the Kitaru server streams execution events, a running task's
+/// status message carries what its checkpoint last reported (`crawl`
+/// reports each page it reads with `kitaru.progress`); elsewhere it says
+/// only that the execution runs.
+#[test]
+fn a_running_task_says_what_its_checkpoint_reported() {
+    let _changing = kitaru_testkit::executions_lock()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut peer = tasks_client();
+    let created = peer.request(
+        "tools/call",
+        json!({"name": "kitaru_executions_run",
+               "arguments": {"target": format!("{FLOWS}:reports_progress"),
+                             "args": {"pages": 3, "seconds": 3.0}}}),
+    );
+    assert_eq!(created["resultType"], "task", "{created}");
+    let task_id = created["taskId"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut messages: Vec<String> = Vec::new();
+    let done = loop {
+        let task = peer.request("tasks/get", json!({"taskId": task_id}));
+        if task["status"] != "working" {
+            break task;
+        }
+        let message = task["statusMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if messages.last() != Some(&message) {
+            messages.push(message);
+        }
+        assert!(Instant::now() < deadline, "stuck: {messages:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["result"]["structuredContent"]["execution"]["status"],
+        "completed"
+    );
+    let reported: Vec<&String> = messages
+        .iter()
+        .filter(|message| message.contains(" of 3 ("))
+        .collect();
+    if server().streams_events() {
+        assert!(
+            messages
+                .iter()
+                .any(|message| message.ends_with(" so far). page 1 of 3 (33%).")),
+            "{messages:#?}"
+        );
+        assert!(reported.len() >= 2, "{messages:#?}");
+    } else {
+        assert!(reported.is_empty(), "{messages:#?}");
+    }
+}

@@ -54,6 +54,7 @@ mod api_error;
 mod artifacts;
 pub mod cli_config;
 pub mod connection;
+pub mod events;
 pub mod operations;
 pub mod paging;
 pub mod session;

@@ -251,7 +251,7 @@ impl Session {
 
     /// Sends `request` with the current token; on 401, logs in once and
     /// repeats it.
-    async fn execute(
+    pub(crate) async fn execute(
         &self,
         http: &reqwest::Client,
         base_url: &str,

@@ -141,6 +141,14 @@ impl TestServer {
         self.line
     }
 
+    /// Whether the server streams run events (the harness gives the 0.21
+    /// line's ZenML 0.98 an in-memory stream broker).
+    pub fn streams_events(&self) -> bool {
+        self.json
+            .get("stream_broker")
+            .is_some_and(|broker| !broker.is_null())
+    }
+
     /// Whether the Python of this server's line has memory
     /// ([`Line::python_memory`]): the Python SDK, the CLI's `kitaru memory`,
     /// the reference's memory tools. Says so on stderr when it has none, for

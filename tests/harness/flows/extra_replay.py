@@ -10,11 +10,15 @@ run its flows as ``flows/extra_replay.py:<flow>`` (a file target) or
   first time it runs for a marker path (and creates the file), then succeeds.
 * ``waits_long(topic)``: ``ask``, then a wait ``go`` (bool) with a 600 s
   timeout (its runner keeps polling), then ``publish_answer``.
+* ``reports_progress(pages, seconds)``: ``crawl`` reads ``pages`` pages,
+  ``seconds`` apart, reporting each with ``kitaru.progress`` (kitaru 0.21;
+  silently on 0.10, which has none), then ``tally``.
 """
 
 # NB: no `from __future__ import annotations`: ZenML needs real annotations
 # on checkpoint outputs.
 import os
+import time
 
 import kitaru
 from kitaru import checkpoint, flow
@@ -69,3 +73,23 @@ def waits_long(topic: str) -> str:
     question = ask(topic)
     approved = kitaru.wait(name="go", question="Publish?", schema=bool, timeout=600)
     return publish_answer(question, approved)
+
+
+@checkpoint
+def crawl(pages: int, seconds: float) -> int:
+    report = getattr(kitaru, "progress", None)
+    for page in range(1, pages + 1):
+        time.sleep(seconds)
+        if report is not None:
+            report(f"page {page} of {pages}", percent=page / pages)
+    return pages
+
+
+@checkpoint
+def tally(pages: int) -> str:
+    return f"{pages} pages"
+
+
+@flow
+def reports_progress(pages: int, seconds: float) -> str:
+    return tally(crawl(pages, seconds))

@@ -16,6 +16,7 @@ mod cancel;
 mod checkpoints;
 mod cohort;
 mod diff;
+mod events;
 mod execution;
 mod failure;
 mod list;
@@ -39,6 +40,7 @@ pub use diff::{
     CheckpointDiff, DiffMatrix, ExecutionDiff, HashPair, REPLAY_SCAN_LIMIT, ReplayComparison,
     ReplayScan, TokenDelta, diff, diff_matrix,
 };
+pub use events::{Events, ExecutionEvent, Heard, PROGRESS_KIND, Pace, QUIET_LOOK, events};
 pub use execution::{Execution, ExecutionDetail, ExecutionSummary, get};
 pub(crate) use execution::{PIPELINE_NAME_PREFIX, flow_name};
 pub use failure::{Failure, FailureOrigin};

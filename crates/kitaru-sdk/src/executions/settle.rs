@@ -4,18 +4,22 @@
 //! each look.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde::Serialize;
 
 use super::checkpoints::{checkpoint_name, steps_of};
+use super::events::{ExecutionEvent, Pace};
 use super::execution::{Execution, RunState};
 use super::lookup;
 use super::status::ExecutionStatus;
 use crate::bridge::Job;
 use crate::{Error, Kitaru, ServerLine};
 
-/// How often the execution is read while it runs.
+/// How often the execution is read while it runs, where the server does
+/// not stream its events.
 const POLL: Duration = Duration::from_millis(500);
 /// How long the Python process may take, once the execution ended, to
 /// record what it records afterwards (the frozen execution spec).
@@ -34,6 +38,9 @@ pub struct Update {
     pub checkpoints_done: usize,
     /// How many looks this is (1, 2, …).
     pub look: u32,
+    /// What the running checkpoint last reported of its progress (heard
+    /// from the execution's events: `page 2 of 4 (50%)`).
+    pub progress: Option<String>,
 }
 
 impl Update {
@@ -45,8 +52,13 @@ impl Update {
             .map(|name| format!(", at {name}"))
             .unwrap_or_default();
         let plural = if self.checkpoints_done == 1 { "" } else { "s" };
+        let progress = self
+            .progress
+            .as_deref()
+            .map(|progress| format!(": {progress}"))
+            .unwrap_or_default();
         format!(
-            "{}{at} ({} checkpoint{plural} done)",
+            "{}{at} ({} checkpoint{plural} done){progress}",
             self.status.as_str(),
             self.checkpoints_done
         )
@@ -82,7 +94,8 @@ impl std::fmt::Debug for Observer {
 /// `bound`: returns it once it has finished, failed, been cancelled or
 /// waits for input, or as it stands when `bound` has passed
 /// (`kitaru_executions_watch`). `observer` hears where it stands at each
-/// look (every half second).
+/// look: when its events say something happened, where the server streams
+/// them, else every half second.
 pub async fn watch(
     kitaru: &Kitaru,
     exec_id: &str,
@@ -105,6 +118,7 @@ pub(crate) async fn settle(
 ) -> Result<Execution, Error> {
     let deadline = Instant::now() + bound;
     let line = kitaru.server().await?.line;
+    let mut pace = Pace::follow(kitaru, run_id, POLL).await;
     let mut look = 0;
     loop {
         look += 1;
@@ -116,7 +130,8 @@ pub(crate) async fn settle(
             .ok_or_else(|| Error::Unexpected(format!("execution '{run_id}' vanished")))?;
         let status = state.status();
         if let Some(observer) = observer {
-            (observer.0)(update(kitaru, line, run_id, status, look).await?).await;
+            let progress = pace.progress().map(ExecutionEvent::report);
+            (observer.0)(update(kitaru, line, run_id, status, look, progress).await?).await;
         }
         if status != ExecutionStatus::Running || job_ended || Instant::now() >= deadline {
             let finished = !matches!(status, ExecutionStatus::Running | ExecutionStatus::Waiting);
@@ -130,7 +145,7 @@ pub(crate) async fn settle(
             }
             return Execution::from_state(kitaru, state).await;
         }
-        tokio::time::sleep(POLL).await;
+        pace.wait(deadline).await;
     }
 }
 
@@ -142,6 +157,7 @@ async fn update(
     run_id: &str,
     status: ExecutionStatus,
     look: u32,
+    progress: Option<String>,
 ) -> Result<Update, Error> {
     let steps = steps_of(kitaru, &[run_id.to_owned()])
         .await?
@@ -163,5 +179,6 @@ async fn update(
             .map(|step| checkpoint_name(&step.name).to_owned()),
         checkpoints_done: steps.iter().filter(finished).count(),
         look,
+        progress,
     })
 }

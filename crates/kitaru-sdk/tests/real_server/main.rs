@@ -10,6 +10,7 @@ mod connection_config;
 mod sdk_artifacts;
 mod sdk_compact;
 mod sdk_deployments;
+mod sdk_events;
 mod sdk_executions;
 mod sdk_launch;
 mod sdk_memory;
