@@ -253,7 +253,8 @@ fn a_running_task_says_what_its_checkpoint_reported() {
         "tools/call",
         json!({"name": "kitaru_executions_run",
                "arguments": {"target": format!("{FLOWS}:reports_progress"),
-                             "args": {"pages": 3, "seconds": 3.0}}}),
+                             "args": {"pages": 3, "seconds": 3.0,
+                                      "batch": kitaru_testkit::fresh("task")}}}),
     );
     assert_eq!(created["resultType"], "task", "{created}");
     let task_id = created["taskId"].as_str().unwrap();

@@ -10,9 +10,11 @@ run its flows as ``flows/extra_replay.py:<flow>`` (a file target) or
   first time it runs for a marker path (and creates the file), then succeeds.
 * ``waits_long(topic)``: ``ask``, then a wait ``go`` (bool) with a 600 s
   timeout (its runner keeps polling), then ``publish_answer``.
-* ``reports_progress(pages, seconds)``: ``crawl`` reads ``pages`` pages,
-  ``seconds`` apart, reporting each with ``kitaru.progress`` (kitaru 0.21;
-  silently on 0.10, which has none), then ``tally``.
+* ``reports_progress(pages, seconds, batch)``: ``crawl`` reads ``pages``
+  pages, ``seconds`` apart, reporting each with ``kitaru.progress``
+  (kitaru 0.21; silently on 0.10, which has none), then ``tally``. A fresh
+  ``batch`` keeps both from being cached (a cached checkpoint publishes no
+  events).
 """
 
 # NB: no `from __future__ import annotations`: ZenML needs real annotations
@@ -76,7 +78,7 @@ def waits_long(topic: str) -> str:
 
 
 @checkpoint
-def crawl(pages: int, seconds: float) -> int:
+def crawl(pages: int, seconds: float, batch: str) -> int:
     report = getattr(kitaru, "progress", None)
     for page in range(1, pages + 1):
         time.sleep(seconds)
@@ -86,10 +88,10 @@ def crawl(pages: int, seconds: float) -> int:
 
 
 @checkpoint
-def tally(pages: int) -> str:
-    return f"{pages} pages"
+def tally(pages: int, batch: str) -> str:
+    return f"{pages} pages of {batch}"
 
 
 @flow
-def reports_progress(pages: int, seconds: float) -> str:
-    return tally(crawl(pages, seconds))
+def reports_progress(pages: int, seconds: float, batch: str = "") -> str:
+    return tally(crawl(pages, seconds, batch), batch)

@@ -21,6 +21,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::lookup;
+use super::status::ExecutionStatus;
 use crate::{Error, Kitaru, ServerLine};
 
 /// Kind of the event a checkpoint publishes to report progress.
@@ -34,6 +35,9 @@ const CHECKPOINT_KINDS: &str = "kitaru.checkpoint.";
 /// How long one stream request lasts before it is opened again from its
 /// last event (the HTTP client's request timeout would cut it otherwise).
 const STREAM_LIFETIME: Duration = Duration::from_secs(600);
+/// How long a stream may say nothing before the run is looked at: one that
+/// ended with nothing ever published gets no end marker from the server.
+const SILENCE: Duration = Duration::from_secs(10);
 /// How often a stream that closed early is opened again in a row.
 const REOPENS: u32 = 3;
 /// Looks after an event: at these intervals, then every [`QUIET_LOOK`].
@@ -161,6 +165,10 @@ pub struct Events {
 /// its first one: those already published, then those to come until it
 /// ends. Needs a server that streams them (ZenML 0.98 with a stream broker,
 /// kitaru 0.21's checkpoints publishing); otherwise a state error says so.
+///
+/// A run whose checkpoints published nothing (all of them cached) gets no
+/// end marker from ZenML 0.98.0 while someone listens; its stream ends here
+/// once it has been silent for 10 s and the run no longer runs.
 pub async fn events(kitaru: &Kitaru, exec_id: &str) -> Result<Events, Error> {
     let run = lookup::find_run(kitaru, exec_id).await?;
     let run_id = run.id.to_string();
@@ -205,6 +213,18 @@ impl Events {
         Ok(())
     }
 
+    /// Whether the run no longer runs or waits.
+    async fn run_ended(&self) -> Result<bool, Error> {
+        let run = lookup::reload(&self.kitaru, &self.run_id).await?;
+        let line = self.kitaru.server().await?.line;
+        Ok(run.body.as_ref().is_some_and(|body| {
+            !matches!(
+                ExecutionStatus::from_zenml(&body.status, line),
+                ExecutionStatus::Running | ExecutionStatus::Waiting
+            )
+        }))
+    }
+
     fn failure(&self, error: &EventStreamError) -> Error {
         Error::Unexpected(format!(
             "could not follow execution {}'s events: {error}",
@@ -217,7 +237,17 @@ impl Events {
         let mut reopened = 0;
         while !self.ended {
             let frame = match self.stream.as_mut() {
-                Some(stream) => stream.next().await,
+                Some(stream) => match tokio::time::timeout(SILENCE, stream.next()).await {
+                    Ok(frame) => frame,
+                    Err(_) if self.run_ended().await? => {
+                        // The server sends no end marker where nothing was
+                        // ever published (every checkpoint cached).
+                        self.ended = true;
+                        self.stream = None;
+                        return Ok(Some(Heard::End));
+                    }
+                    Err(_) => continue,
+                },
                 None => Ok(None),
             };
             let frame = match frame {

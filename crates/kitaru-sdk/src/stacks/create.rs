@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::activate;
 use super::flavor::FlavorSchema;
+use super::modal;
 use super::options::{self, StackCreate, StackType};
 use super::remote::{self, Provider, RemotePlan};
 use super::{MANAGED_LABEL, StackCreated, active, all, component_label};
@@ -45,7 +46,20 @@ pub async fn create(connector: &Connector, request: &StackCreate) -> Result<Stac
     let mut created = match options::remote_spec(request, &checked, name) {
         None => create_local(&kitaru, name, &checked, sandboxes).await?,
         Some(spec) => {
-            let plan = remote::plan(&spec)?;
+            let reused = match remote::reuse_targets(&spec)? {
+                Some((provider, store, registry)) => {
+                    modal::existing_connectors(
+                        &kitaru,
+                        provider,
+                        &store,
+                        spec.container_registry,
+                        &registry,
+                    )
+                    .await?
+                }
+                None => None,
+            };
+            let plan = remote::plan_reusing(&spec, reused.as_ref())?;
             create_remote(&kitaru, name, checked.stack_type, request.verify, plan).await?
         }
     };
@@ -260,6 +274,11 @@ async fn create_remote(
         .into_inner();
     let mut components_created = Vec::new();
     let mut connectors = Vec::new();
+    let has_connectors = plan
+        .body
+        .get("service_connectors")
+        .and_then(Value::as_array)
+        .is_some_and(|connectors| !connectors.is_empty());
     if let Some(metadata) = &stack.metadata {
         for target in [
             "orchestrator",
@@ -270,7 +289,25 @@ async fn create_remote(
         ] {
             for component in metadata.components.get(target).into_iter().flatten() {
                 components_created.push(component_label(&component.name, target));
-                let connector = component
+                // A hydrated stack holds its components unhydrated: their
+                // connectors come with each one read in full.
+                let hydrated = match &component.metadata {
+                    None if has_connectors => Some(
+                        kitaru
+                            .client
+                            .get_stack_component()
+                            .component_id(component.id)
+                            .hydrate(true)
+                            .send()
+                            .await
+                            .context(format!("Failed to load the new {target} of '{name}'"))?
+                            .into_inner(),
+                    ),
+                    _ => None,
+                };
+                let connector = hydrated
+                    .as_ref()
+                    .unwrap_or(component)
                     .metadata
                     .as_ref()
                     .and_then(|m| m.connector.as_ref());

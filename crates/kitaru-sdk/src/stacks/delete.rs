@@ -5,7 +5,9 @@ use kitaru_client::CliConfigFile;
 use kitaru_client::types::StackResponse;
 
 use super::activate;
-use super::{DEFAULT_STACK, StackDeleted, active, all, component_label, is_managed};
+use super::{
+    DEFAULT_STACK, StackDeleted, active, all, component_label, is_managed, reuses_connectors,
+};
 use crate::error::ApiContext;
 use crate::server::ServerLine;
 use crate::status::config_files::RawConfig;
@@ -35,7 +37,8 @@ fn kitaru_kinds(line: ServerLine) -> &'static [&'static str] {
 /// `default` stack active. With `recursive`, the stack's components that no
 /// other stack uses are deleted too (reported for Kitaru-managed stacks),
 /// and so are the service connectors of a managed stack that no remaining
-/// stack uses (best effort).
+/// stack uses (best effort) — unless the stack reused connectors the server
+/// already had (a Modal stack made without cloud inputs): those stay.
 pub async fn delete(
     connector: &Connector,
     name_or_id: &str,
@@ -64,6 +67,13 @@ pub async fn delete(
         Vec::new()
     };
     let managed = recursive && is_managed(target);
+    // Connectors a Modal stack found on the server were not its own; the
+    // others are read before their components go.
+    let own_connectors = if managed && !reuses_connectors(target) {
+        linked_connectors(&kitaru, target).await
+    } else {
+        Vec::new()
+    };
     let components_deleted = if managed {
         kitaru_kinds(kitaru.server().await?.line)
             .iter()
@@ -128,9 +138,7 @@ pub async fn delete(
                 component.kind, component.name
             ))?;
     }
-    if managed {
-        delete_unused_connectors(&kitaru, target).await;
-    }
+    delete_unused_connectors(&kitaru, own_connectors).await;
     Ok(StackDeleted {
         deleted_stack: target.name.clone(),
         components_deleted,
@@ -212,35 +220,48 @@ async fn unshared(kitaru: &Kitaru, stack: &StackResponse) -> Result<Vec<Componen
     Ok(free)
 }
 
-/// Deletes the service connectors the deleted stack's components used when
-/// no remaining stack uses them; failures are ignored (the stack is gone
-/// already, and a connector left behind harms nothing).
-async fn delete_unused_connectors(kitaru: &Kitaru, deleted: &StackResponse) {
-    let linked = |stack: &StackResponse| -> Vec<uuid::Uuid> {
-        stack
-            .metadata
-            .iter()
-            .flat_map(|metadata| metadata.components.values().flatten())
-            .filter_map(|component| {
-                component
-                    .metadata
-                    .as_ref()?
-                    .connector
-                    .as_ref()
-                    .map(|c| c.id)
-            })
-            .collect()
-    };
-    let candidates = linked(deleted);
-    if candidates.is_empty() {
-        return;
+/// The service connectors `stack`'s components use. A stack read in full
+/// holds its components in brief, without their connectors: each is read
+/// in full (best effort: one that cannot be read names none).
+async fn linked_connectors(kitaru: &Kitaru, stack: &StackResponse) -> Vec<uuid::Uuid> {
+    let mut linked = Vec::new();
+    let components = stack
+        .metadata
+        .iter()
+        .flat_map(|metadata| metadata.components.values().flatten());
+    for component in components {
+        let connector = match &component.metadata {
+            Some(metadata) => metadata.connector.as_ref().map(|c| c.id),
+            None => kitaru
+                .client
+                .get_stack_component()
+                .component_id(component.id)
+                .hydrate(true)
+                .send()
+                .await
+                .ok()
+                .and_then(|full| full.into_inner().metadata?.connector.map(|c| c.id)),
+        };
+        if let Some(id) = connector.filter(|id| !linked.contains(id)) {
+            linked.push(id);
+        }
     }
-    let Ok(remaining) = all(kitaru).await else {
-        return;
-    };
-    let still_used: Vec<uuid::Uuid> = remaining.iter().flat_map(linked).collect();
+    linked
+}
+
+/// Deletes the service connectors `candidates` (those of a deleted stack)
+/// that no component uses any longer; failures are ignored (the stack is
+/// gone already, and a connector left behind harms nothing).
+async fn delete_unused_connectors(kitaru: &Kitaru, candidates: Vec<uuid::Uuid>) {
     for id in candidates {
-        if !still_used.contains(&id) {
+        let users = kitaru
+            .client
+            .list_stack_components()
+            .connector_id(id.to_string())
+            .size(1)
+            .send()
+            .await;
+        if users.is_ok_and(|page| page.into_inner().items.is_empty()) {
             let _ = kitaru
                 .client
                 .delete_service_connector()

@@ -141,11 +141,22 @@ pub(crate) fn active<'a>(
 
 /// Whether the stack carries Kitaru's `kitaru.managed: true` label.
 fn is_managed(stack: &StackResponse) -> bool {
+    labelled(stack, MANAGED_LABEL)
+}
+
+/// Whether the stack's components reuse service connectors the server
+/// already had (a Modal stack's `kitaru.reused_service_connectors: true`).
+fn reuses_connectors(stack: &StackResponse) -> bool {
+    labelled(stack, remote::REUSED_LABEL)
+}
+
+/// Whether the stack carries label `key` set to true.
+fn labelled(stack: &StackResponse, key: &str) -> bool {
     let label = stack
         .metadata
         .as_ref()
         .and_then(|metadata| metadata.labels.as_ref())
-        .and_then(|labels| labels.get(MANAGED_LABEL));
+        .and_then(|labels| labels.get(key));
     let text = match label {
         Some(serde_json::Value::String(text)) => text.clone(),
         Some(serde_json::Value::Bool(flag)) => flag.to_string(),

@@ -20,6 +20,9 @@ use crate::Error;
 const MANAGED_LABEL: &str = "kitaru.managed";
 /// The value of `MANAGED_LABEL`.
 const MANAGED_VALUE: &str = "true";
+/// The label of a Modal stack whose components reuse service connectors
+/// the server already had: deleting the stack leaves them.
+pub(crate) const REUSED_LABEL: &str = "kitaru.reused_service_connectors";
 
 /// The remote stack kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +147,41 @@ pub(crate) struct RemotePlan {
 
 /// Infers the provider, checks provider/kind compatibility, parses the credentials spec,
 /// reads a GCP service-account key file when the spec names one, and builds the plan.
+#[cfg(test)]
 pub(crate) fn plan(spec: &RemoteSpec<'_>) -> Result<RemotePlan, Error> {
+    plan_reusing(spec, None)
+}
+
+/// What a Modal stack given no cloud connector inputs looks for among the
+/// server's service connectors ([`super::modal::existing_connectors`]):
+/// its provider and the resource ids of its artifact store and container
+/// registry. `None` for other stacks, and for a Modal stack that gets a
+/// new connector. The spec's checks come first.
+pub(crate) fn reuse_targets(
+    spec: &RemoteSpec<'_>,
+) -> Result<Option<(Provider, String, String)>, Error> {
+    if spec.kind != RemoteKind::Modal {
+        return Ok(None);
+    }
+    let provider = provider_for(spec.kind, spec.artifact_store)?;
+    if super::modal::check(spec, provider)? {
+        return Ok(None);
+    }
+    let store = store_resource_id(
+        &store_path(spec.artifact_store),
+        spec.artifact_store,
+        provider,
+    )?;
+    let registry = registry_resource_id(spec.container_registry, provider)?.to_owned();
+    Ok(Some((provider, store, registry)))
+}
+
+/// [`plan`], with a Modal stack's components on the connectors it
+/// `reused`, if any.
+pub(crate) fn plan_reusing(
+    spec: &RemoteSpec<'_>,
+    reused: Option<&super::modal::Reused>,
+) -> Result<RemotePlan, Error> {
     let provider = provider_for(spec.kind, spec.artifact_store)?;
     let linked = if spec.kind == RemoteKind::Modal {
         super::modal::check(spec, provider)?
@@ -169,6 +206,28 @@ pub(crate) fn plan(spec: &RemoteSpec<'_>) -> Result<RemotePlan, Error> {
     if let Some(flavor) = spec.sandbox {
         components["sandbox"] = json!([component(spec, "sandbox", flavor, None, json!({}))]);
     }
+    let mut labels = json!({ MANAGED_LABEL: MANAGED_VALUE });
+    let mut service_connectors: Vec<Value> = connector.iter().cloned().collect();
+    if let Some(reused) = reused.filter(|_| !linked) {
+        // Each reused connector once, in the order the components name them.
+        for (target, reuse) in [
+            ("artifact_store", &reused.artifact_store),
+            ("container_registry", &reused.container_registry),
+        ] {
+            let id = Value::from(reuse.connector_id.as_str());
+            let index = match service_connectors.iter().position(|known| *known == id) {
+                Some(index) => index,
+                None => {
+                    service_connectors.push(id);
+                    service_connectors.len() - 1
+                }
+            };
+            components[target][0]["service_connector_index"] = index.into();
+            components[target][0]["service_connector_resource_id"] =
+                reuse.resource_id.as_str().into();
+        }
+        labels[REUSED_LABEL] = MANAGED_VALUE.into();
+    }
     let body = json!({
         "name": spec.name,
         "description": "",
@@ -176,8 +235,8 @@ pub(crate) fn plan(spec: &RemoteSpec<'_>) -> Result<RemotePlan, Error> {
         "components": components,
         "environment": null,
         "secrets": null,
-        "labels": { MANAGED_LABEL: MANAGED_VALUE },
-        "service_connectors": connector.iter().cloned().collect::<Vec<_>>(),
+        "labels": labels,
+        "service_connectors": service_connectors,
     });
     Ok(RemotePlan {
         provider,

@@ -21,10 +21,15 @@ use kitaru_testkit::{FLOWS, changing_executions, launch_options, server};
 const POLL: Duration = Duration::from_millis(500);
 
 /// Starts `reports_progress` and returns its id at once, while it runs.
+/// A fresh batch: a cached checkpoint publishes nothing.
 async fn start(kitaru: &kitaru_sdk::Kitaru, pages: u32, seconds: f64) -> String {
+    start_batch(kitaru, pages, seconds, &kitaru_testkit::fresh("events")).await
+}
+
+async fn start_batch(kitaru: &kitaru_sdk::Kitaru, pages: u32, seconds: f64, batch: &str) -> String {
     let mut options = launch_options();
     options.settle = Duration::ZERO;
-    let args = json!({"pages": pages, "seconds": seconds});
+    let args = json!({"pages": pages, "seconds": seconds, "batch": batch});
     let started = executions::run(
         kitaru,
         &format!("{FLOWS}:reports_progress"),
@@ -185,7 +190,8 @@ fn an_execution_is_followed_through_its_events() {
 fn the_events_of_an_ended_execution_are_read_to_their_end() {
     changing_executions(async {
         let kitaru = server().kitaru().await;
-        let exec_id = start(&kitaru, 1, 0.0).await;
+        let batch = kitaru_testkit::fresh("ended");
+        let exec_id = start_batch(&kitaru, 1, 0.0, &batch).await;
         let ended = executions::watch(&kitaru, &exec_id, Duration::from_secs(180), None)
             .await
             .expect("watch");
@@ -224,6 +230,27 @@ fn the_events_of_an_ended_execution_are_read_to_their_end() {
         );
         // Nothing after the end.
         assert!(events.next().await.unwrap().is_none());
+
+        // Run again alike, every checkpoint is cached and publishes
+        // nothing: the server sends no end marker to those listening, yet
+        // the stream ends once the run did.
+        let cached = start_batch(&kitaru, 1, 0.0, &batch).await;
+        let mut events = executions::events(&kitaru, &cached)
+            .await
+            .expect("its events");
+        let began = Instant::now();
+        let mut heard = Vec::new();
+        while let Some(one) = events.next().await.expect("the stream reads") {
+            heard.push(one);
+        }
+        assert_eq!(heard, vec![Heard::End]);
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            began.elapsed()
+        );
+        let steps = executions::get(&kitaru, &cached).await.unwrap();
+        assert_eq!(steps.summary.status, ExecutionStatus::Completed);
 
         // An execution that does not exist is not found before any stream.
         let missing = executions::events(&kitaru, "00000000-0000-4000-8000-00000000beef")
