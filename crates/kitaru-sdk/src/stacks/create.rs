@@ -9,14 +9,15 @@ use super::flavor::FlavorSchema;
 use super::modal;
 use super::options::{self, StackCreate, StackType};
 use super::remote::{self, Provider, RemotePlan};
-use super::{MANAGED_LABEL, StackCreated, active, all, component_label};
+use super::{MANAGED_LABEL, StackCreated, active, all, component_connector, component_label};
 use crate::error::ApiContext;
 use crate::server::ServerLine;
 use crate::{Connector, Error, ErrorKind, Kitaru};
 use kitaru_client::types;
 
 /// Creates the stack `request` describes and, if asked, makes it the
-/// active one (in the CLI config; see [`super::activate`]).
+/// active one (where the CLI keeps it: the repository's config, else the
+/// global one).
 ///
 /// A local stack gets a new local orchestrator and a new local artifact
 /// store, both named after it; existing components are never reused, and
@@ -289,32 +290,16 @@ async fn create_remote(
         ] {
             for component in metadata.components.get(target).into_iter().flatten() {
                 components_created.push(component_label(&component.name, target));
-                // A hydrated stack holds its components unhydrated: their
-                // connectors come with each one read in full.
-                let hydrated = match &component.metadata {
-                    None if has_connectors => Some(
-                        kitaru
-                            .client
-                            .get_stack_component()
-                            .component_id(component.id)
-                            .hydrate(true)
-                            .send()
-                            .await
-                            .context(format!("Failed to load the new {target} of '{name}'"))?
-                            .into_inner(),
-                    ),
-                    _ => None,
+                // Best effort: the stack is made whatever this read says.
+                let connector = if has_connectors {
+                    component_connector(kitaru, component).await.ok().flatten()
+                } else {
+                    None
                 };
-                let connector = hydrated
-                    .as_ref()
-                    .unwrap_or(component)
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.connector.as_ref());
-                if let Some(connector) = connector
-                    && !connectors.contains(&connector.name)
+                if let Some((_, connector)) = connector
+                    && !connectors.contains(&connector)
                 {
-                    connectors.push(connector.name.clone());
+                    connectors.push(connector);
                 }
             }
         }

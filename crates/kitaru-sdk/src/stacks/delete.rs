@@ -6,7 +6,8 @@ use kitaru_client::types::StackResponse;
 
 use super::activate;
 use super::{
-    DEFAULT_STACK, StackDeleted, active, all, component_label, is_managed, reuses_connectors,
+    DEFAULT_STACK, StackDeleted, active, all, component_connector, component_label, is_managed,
+    reuses_connectors,
 };
 use crate::error::ApiContext;
 use crate::server::ServerLine;
@@ -220,9 +221,8 @@ async fn unshared(kitaru: &Kitaru, stack: &StackResponse) -> Result<Vec<Componen
     Ok(free)
 }
 
-/// The service connectors `stack`'s components use. A stack read in full
-/// holds its components in brief, without their connectors: each is read
-/// in full (best effort: one that cannot be read names none).
+/// The service connectors `stack`'s components use (best effort: a
+/// component that cannot be read names none).
 async fn linked_connectors(kitaru: &Kitaru, stack: &StackResponse) -> Vec<uuid::Uuid> {
     let mut linked = Vec::new();
     let components = stack
@@ -230,19 +230,9 @@ async fn linked_connectors(kitaru: &Kitaru, stack: &StackResponse) -> Vec<uuid::
         .iter()
         .flat_map(|metadata| metadata.components.values().flatten());
     for component in components {
-        let connector = match &component.metadata {
-            Some(metadata) => metadata.connector.as_ref().map(|c| c.id),
-            None => kitaru
-                .client
-                .get_stack_component()
-                .component_id(component.id)
-                .hydrate(true)
-                .send()
-                .await
-                .ok()
-                .and_then(|full| full.into_inner().metadata?.connector.map(|c| c.id)),
-        };
-        if let Some(id) = connector.filter(|id| !linked.contains(id)) {
+        if let Ok(Some((id, _))) = component_connector(kitaru, component).await
+            && !linked.contains(&id)
+        {
             linked.push(id);
         }
     }

@@ -139,6 +139,32 @@ pub(crate) fn active<'a>(
         .or_else(|| stacks.iter().find(|stack| stack.name == DEFAULT_STACK))
 }
 
+/// The service connector `component` uses (its id and name). A stack read
+/// in full holds its components in brief, without their connectors: such a
+/// component is read in full first.
+async fn component_connector(
+    kitaru: &Kitaru,
+    component: &kitaru_client::types::ComponentResponse,
+) -> Result<Option<(uuid::Uuid, String)>, Error> {
+    let connector = |component: &kitaru_client::types::ComponentResponse| {
+        let connector = component.metadata.as_ref()?.connector.as_ref()?;
+        Some((connector.id, connector.name.clone()))
+    };
+    if component.metadata.is_some() {
+        return Ok(connector(component));
+    }
+    let full = kitaru
+        .client
+        .get_stack_component()
+        .component_id(component.id)
+        .hydrate(true)
+        .send()
+        .await
+        .context(format!("Failed to load the component '{}'", component.name))?
+        .into_inner();
+    Ok(connector(&full))
+}
+
 /// Whether the stack carries Kitaru's `kitaru.managed: true` label.
 fn is_managed(stack: &StackResponse) -> bool {
     labelled(stack, MANAGED_LABEL)

@@ -42,7 +42,7 @@ async fn start_batch(kitaru: &kitaru_sdk::Kitaru, pages: u32, seconds: f64, batc
     started.exec_id
 }
 
-/// Milliseconds from the server's `ended_at` to now.
+/// Milliseconds from a time the server recorded to now.
 fn since_ended(ended_at: &str) -> i64 {
     let ended: kitaru_client::Timestamp = ended_at.parse().expect("a timestamp");
     let now = SystemTime::now()
@@ -257,5 +257,61 @@ fn the_events_of_an_ended_execution_are_read_to_their_end() {
             .await
             .unwrap_err();
         assert_eq!(missing.kind(), ErrorKind::NotFound, "{missing}");
+    });
+}
+
+/// A wait is not an event: after the checkpoint before it returned, watch
+/// looks again at growing intervals, and notices the wait soon after it
+/// began; given input, the execution is followed to its end.
+#[test]
+fn a_wait_is_noticed_soon_after_it_began() {
+    changing_executions(async {
+        let kitaru = server().kitaru().await;
+        let mut options = launch_options();
+        options.settle = Duration::ZERO;
+        // A fresh topic: `ask` must run (and publish), not come from cache.
+        let args = json!({"topic": kitaru_testkit::fresh("wait-delay")});
+        let started = executions::run(
+            &kitaru,
+            &format!("{FLOWS}:waits_long"),
+            args.as_object().unwrap(),
+            None,
+            &options,
+        )
+        .await
+        .unwrap();
+        let waiting = executions::watch(&kitaru, &started.exec_id, Duration::from_secs(180), None)
+            .await
+            .unwrap();
+        assert_eq!(waiting.summary.status, ExecutionStatus::Waiting);
+        let wait = waiting.summary.pending_wait.as_ref().expect("its wait");
+        let late_ms = since_ended(wait.entered_waiting_at.as_deref().expect("when it began"));
+        eprintln!(
+            "noticed the wait of {} {late_ms} ms after it began; streamed: {}",
+            started.exec_id,
+            server().streams_events()
+        );
+        assert!(
+            late_ms < (executions::QUIET_LOOK + Duration::from_secs(3)).as_millis() as i64,
+            "the wait was noticed {late_ms} ms after it began"
+        );
+
+        executions::input(&kitaru, &started.exec_id, "go", json!(true))
+            .await
+            .unwrap();
+        // Until its runner takes the input up, it still reads as waiting.
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let ended = loop {
+            let now = executions::watch(&kitaru, &started.exec_id, Duration::from_secs(60), None)
+                .await
+                .unwrap();
+            if now.summary.status != ExecutionStatus::Waiting || Instant::now() > deadline {
+                break now;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        assert_eq!(ended.summary.status, ExecutionStatus::Completed);
+        let late_ms = since_ended(ended.summary.ended_at.as_deref().expect("it ended"));
+        eprintln!("noticed its end {late_ms} ms after it");
     });
 }
