@@ -50,6 +50,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// The crate's README (its page on crates.io), whose example compiles as a
+/// doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 mod api_error;
 mod artifacts;
 pub mod cli_config;

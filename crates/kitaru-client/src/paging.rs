@@ -4,7 +4,7 @@
 //! The server answers a list request one page at a time (`page` from 1,
 //! `size` items, and the number of pages in `total_pages`). Every list
 //! request builder is [`Paged`]: `.stream()` is a
-//! [`Stream`](futures_util::Stream) of the items that asks for each page
+//! [`futures_util::Stream`] of the items that asks for each page
 //! when it is reached, `.all()` collects them, and `.pages()` gives the
 //! pages themselves, numbered.
 //!

@@ -7,11 +7,19 @@
 //! [`kitaru_client`] (re-exported as [`api`]):
 //!
 //! - [`executions`]: list, find, inspect, cancel executions; answer waits;
-//!   read logs; run flows, replay and retry executions (flow code runs in
-//!   the user's Kitaru Python, through [`bridge`]);
+//!   read logs; follow their live events; group them into statistics and
+//!   cohorts; diff them against their replays; run flows, replay, retry and
+//!   resume executions (flow code runs in the user's Kitaru Python, through
+//!   [`bridge`]);
 //! - [`artifacts`]: an execution's artifacts and their stored values, read
 //!   without Python where the materializer allows;
-//! - [`stacks`]: the server's stacks and the active one;
+//! - [`memory`]: durable, versioned JSON values under keys, shared with the
+//!   Python SDK;
+//! - [`stacks`]: the server's stacks and the active one, created and
+//!   deleted as the CLI does;
+//! - [`projects`] and [`secrets`]: the server's projects (and the active
+//!   one) and secrets (never their values);
+//! - [`server`]: which server line is connected, and what it can do;
 //! - [`status`]: the connection and environment report of `kitaru status` /
 //!   `kitaru info`;
 //! - [`deployments`]: a flow's versioned, tagged deployments, invoked on the
@@ -25,9 +33,13 @@
 //! ```no_run
 //! # async fn example() -> Result<(), kitaru_sdk::Error> {
 //! use kitaru_sdk::executions::{self, ExecutionFilter, ExecutionStatus};
+//! use kitaru_sdk::memory::{self, MemoryScope};
 //! use kitaru_sdk::{Kitaru, artifacts};
 //!
 //! let kitaru = Kitaru::connect().await?;
+//! for execution in executions::list(&kitaru, &ExecutionFilter::default(), Some(5)).await? {
+//!     println!("{} {}", execution.summary.exec_id, execution.summary.status);
+//! }
 //! let failed = ExecutionFilter::default().status(ExecutionStatus::Failed);
 //! if let Some(execution) = executions::latest(&kitaru, &failed).await? {
 //!     let summary = &execution.summary;
@@ -37,6 +49,8 @@
 //!     let value = artifacts::get(&kitaru, &artifact.artifact_id).await?;
 //!     println!("{}: {:?}", artifact.name, value.value);
 //! }
+//! let scope = MemoryScope::namespace("support-bot")?;
+//! memory::set(&kitaru, &scope, "tone", &serde_json::json!("friendly")).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -48,6 +62,12 @@
 //! schemas.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+/// The crate's README (its page on crates.io), whose example compiles as a
+/// doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 pub use kitaru_client as api;
 

@@ -64,7 +64,7 @@ struct Connectors {
 
 impl ConnectorPool {
     /// Connections made with `base` (server URL, project, TLS settings) and
-    /// each credential, keeping up to [`ACCEPTED_KEPT`] accepted ones.
+    /// each credential, keeping up to 1,000 accepted ones.
     pub fn new(base: ConnectionOptions) -> Self {
         Self::with_capacity(base, ACCEPTED_KEPT)
     }

@@ -79,7 +79,7 @@ pub struct ResolvedConnection {
     /// without a limit, and less time than in sequence with one request at a
     /// time). So a server on a loopback address gets one request at a time by
     /// default, any other server 8; `KITARU_MAX_CONCURRENT_REQUESTS` or
-    /// [`ConnectionOptions::max_concurrent_requests`] sets it.
+    /// [`ConnectionOptions::max_concurrent_requests`](crate::ConnectionOptions::max_concurrent_requests) sets it.
     pub max_concurrent_requests: usize,
     /// What the client authenticates with.
     pub credentials: Credentials,

@@ -3,7 +3,7 @@
 //! An execution is a pipeline run, a checkpoint one of its steps, a pending
 //! wait a run wait condition. The functions here are the execution tools:
 //! [`list`], [`latest`], [`get`], [`logs`], [`cancel`], [`input`],
-//! [`replay`], [`retry`], [`run`], [`watch`], [`cohort`], [`diff`] and
+//! [`replay()`], [`retry`], [`run`], [`watch`], [`cohort`], [`diff`] and
 //! [`diff_matrix`]; the payloads they return keep the reference server's
 //! field names and order. Running flow code needs the user's Kitaru Python
 //! ([`crate::bridge`]); nothing else does.
