@@ -17,6 +17,7 @@ pub mod apps;
 pub mod budget;
 pub mod catalog;
 pub mod client_log;
+pub mod client_setup;
 pub mod connections;
 pub mod elicitation;
 pub mod http;

@@ -8,12 +8,21 @@ use clap::Parser;
 use rmcp::ServiceExt;
 
 use kitaru_client::ConnectionOptions;
+use kitaru_mcp::client_setup::{McpClient, Places, Written};
 use kitaru_mcp::server::KitaruServer;
-use kitaru_mcp::settings::Settings;
+use kitaru_mcp::settings::{Command, Settings};
 
 fn main() -> anyhow::Result<()> {
     keep_stderr_away_from_other_files();
     let settings = Settings::parse();
+    if let Some(Command::Config {
+        client,
+        write,
+        name,
+    }) = &settings.command
+    {
+        return configure(*client, *write, name);
+    }
     // Default thread stacks: the generated client boxes the resources that
     // answers embed, so decoding fits them in debug builds too
     // (tests/real_server/small_stack.rs).
@@ -26,6 +35,57 @@ fn main() -> anyhow::Result<()> {
     // signal, say): do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     outcome
+}
+
+/// `kitaru-mcp [server flags] config <client> [--write] [--name N]`: the
+/// client's entry for this binary with those server flags, printed (the
+/// JSON on stdout, where it goes and any install link on stderr) or merged
+/// into the client's file.
+fn configure(client: McpClient, write: bool, name: &str) -> anyhow::Result<()> {
+    let name = name.trim();
+    anyhow::ensure!(!name.is_empty(), "--name cannot be blank");
+    let command = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .context("cannot tell where this binary is")?;
+    let command = command
+        .to_str()
+        .context("this binary's path is not valid UTF-8")?;
+    // The server flags: what came before `config`.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .take_while(|arg| arg != "config")
+        .collect();
+    anyhow::ensure!(
+        !args
+            .iter()
+            .any(|arg| arg == "--http" || arg.starts_with("--http=")),
+        "clients start kitaru-mcp over stdio: leave --http out of the entry"
+    );
+    let entry = client.entry(command, &args);
+    let places = Places::of_this_process().map_err(anyhow::Error::msg)?;
+    let file = client.file(&places);
+    if write {
+        let done = kitaru_mcp::client_setup::write(client, &file, name, &entry)
+            .map_err(anyhow::Error::msg)?;
+        let what = match done {
+            Written::Created => "created it with",
+            Written::Added => "added",
+            Written::Replaced => "replaced",
+            Written::Unchanged => "already had",
+        };
+        eprintln!("{}: {what} the server `{name}`", file.display());
+        return Ok(());
+    }
+    println!("{:#}", client.snippet(name, &entry));
+    eprintln!(
+        "{} reads this from {} (merge it there, or run this again with --write)",
+        client.name(),
+        file.display()
+    );
+    if let Some(link) = client.install_link(name, &entry) {
+        eprintln!("or install it in one click: {link}");
+    }
+    Ok(())
 }
 
 /// A process started with stderr closed would hand file descriptor 2 to

@@ -109,13 +109,13 @@ pub struct Settings {
     #[arg(long, env = "KITARU_MCP_WAIT_SECONDS", value_name = "SECONDS", default_value_t = limits::WAIT_SECONDS)]
     pub wait_seconds: u64,
 
-    /// How often subscribed executions are polled, in seconds (fractions
-    /// allowed).
+    /// How often subscribed executions are polled where the Kitaru server
+    /// does not stream their events, in seconds (fractions allowed).
     #[arg(long, env = "KITARU_MCP_POLL_SECONDS", value_name = "SECONDS", default_value_t = limits::POLL_SECONDS, value_parser = seconds)]
     pub poll_seconds: f64,
 
     /// The most executions one server watches for subscribers at once
-    /// (each costs a request per poll).
+    /// (each is an event stream, or a request per poll).
     #[arg(long, env = "KITARU_MCP_MAX_SUBSCRIPTIONS", value_name = "N", default_value_t = limits::MAX_SUBSCRIPTIONS)]
     pub max_subscriptions: usize,
 
@@ -129,6 +129,32 @@ pub struct Settings {
     /// and reports; by default `$XDG_STATE_HOME/kitaru-mcp/jobs`.
     #[arg(long, env = "KITARU_MCP_JOBS_DIR", value_name = "PATH", value_parser = path)]
     pub jobs_dir: Option<PathBuf>,
+
+    /// Something else than serving MCP.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What kitaru-mcp does instead of serving MCP.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Prints the entry that registers this binary with an MCP client, or
+    /// merges it into the client's configuration file (--write).
+    ///
+    /// The entry starts this binary by its absolute path with the server
+    /// flags given before `config` (`kitaru-mcp --read-only config cursor`);
+    /// writing keeps everything else the file holds.
+    Config {
+        /// The client.
+        client: crate::client_setup::McpClient,
+        /// Merge the entry into the client's configuration file instead of
+        /// printing it.
+        #[arg(long)]
+        write: bool,
+        /// The server's name in the client.
+        #[arg(long, default_value = "kitaru")]
+        name: String,
+    },
 }
 
 impl Settings {

@@ -12,6 +12,7 @@
 mod support;
 
 mod browser;
+mod client_setup;
 mod http_hostile;
 mod mcp_api_tools;
 mod mcp_app;
