@@ -33,6 +33,9 @@ pub struct Kitaru {
     pub connection: ResolvedConnection,
     /// The server's version, asked on first need ([`Kitaru::server`]).
     pub(crate) server: Arc<tokio::sync::OnceCell<crate::server::ServerFacts>>,
+    /// Set once the server said it streams no run events (501, 404): not
+    /// asked again on this connection.
+    pub(crate) no_event_streams: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Kitaru {
@@ -56,6 +59,7 @@ impl Kitaru {
             client,
             connection,
             server: Arc::default(),
+            no_event_streams: Arc::default(),
         }
     }
 

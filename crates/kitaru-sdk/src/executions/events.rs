@@ -13,6 +13,7 @@
 //! execution is looked at again at growing intervals, and at least every
 //! [`QUIET_LOOK`] while nothing is heard.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kitaru_client::events::{EventStreamError, RunEvents, SseFrame};
@@ -186,7 +187,10 @@ impl Events {
     /// Opens the stream of run `run_id`; `None` when the server streams
     /// nothing.
     async fn open(kitaru: &Kitaru, run_id: &str) -> Result<Option<Self>, Error> {
-        if kitaru.server().await?.line == ServerLine::Kitaru010 {
+        let streamless = &kitaru.no_event_streams;
+        if streamless.load(Ordering::Relaxed)
+            || kitaru.server().await?.line == ServerLine::Kitaru010
+        {
             return Ok(None);
         }
         let mut events = Self {
@@ -198,7 +202,14 @@ impl Events {
         };
         match events.connect().await {
             Ok(()) => Ok(Some(events)),
-            Err(error) if error.unsupported() => Ok(None),
+            Err(error) if error.unsupported() => {
+                // 404 may be this run alone (deleted meanwhile); the others
+                // are the server's.
+                if !matches!(error, EventStreamError::Status { status: 404, .. }) {
+                    streamless.store(true, Ordering::Relaxed);
+                }
+                Ok(None)
+            }
             Err(error) => Err(events.failure(&error)),
         }
     }
