@@ -208,8 +208,16 @@ pub fn write(client: McpClient, path: &Path, name: &str, entry: &Value) -> Resul
         std::process::id()
     ));
     let replace = || -> std::io::Result<()> {
-        std::fs::write(&fresh, &text)?;
-        // The file keeps its permissions (it may hold keys in `env`).
+        use std::io::Write as _;
+        // Readable by the user alone until it has the old file's
+        // permissions: it may hold keys (an entry's `env`).
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&fresh)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
         if let Ok(metadata) = std::fs::metadata(&path) {
             std::fs::set_permissions(&fresh, metadata.permissions())?;
         }
@@ -346,6 +354,17 @@ mod tests {
         assert_eq!(document["theme"], "dark");
         assert_eq!(document["mcpServers"]["other"]["command"], "x");
         assert_eq!(document["mcpServers"]["kitaru"], other);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+            write(McpClient::Cursor, &path, "third", &entry).unwrap();
+            assert_eq!(mode(&path), 0o640, "an existing file keeps its mode");
+            let new = dir.path().join("new.json");
+            write(McpClient::Cursor, &new, "kitaru", &entry).unwrap();
+            assert_eq!(mode(&new), 0o600, "a new file is the user's alone");
+        }
         // No temporary file is left beside it.
         assert_eq!(
             std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
