@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["apps", "prompts", "resources", "tasks"],
     // The MCP server, then how it is reached, then how it is started.
     &["server"],
-    &["http", "transport"],
+    &["http", "transport", "client_setup"],
     &["settings"],
 ];
 
