@@ -484,12 +484,7 @@ impl Subscriptions {
             };
             let status = match executions::get(&kitaru, &exec_id).await {
                 Ok(execution) => {
-                    ended = matches!(
-                        execution.summary.status,
-                        executions::ExecutionStatus::Completed
-                            | executions::ExecutionStatus::Failed
-                            | executions::ExecutionStatus::Cancelled
-                    );
+                    ended = execution.summary.status.ended();
                     state_of(&execution)
                 }
                 Err(error) => {

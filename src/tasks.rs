@@ -556,10 +556,7 @@ impl Followed {
             }
         };
         let execution = Arc::new(executions::get(kitaru, exec_id).await?);
-        let running = matches!(
-            execution.summary.status,
-            ExecutionStatus::Running | ExecutionStatus::Waiting
-        );
+        let running = !execution.summary.status.ended();
         let mut followed = self.lock();
         if let Some(seen) = followed.get_mut(&key) {
             seen.execution = Some(Arc::clone(&execution));
@@ -607,10 +604,7 @@ impl Followed {
                     break;
                 }
             };
-            let ended = !matches!(
-                execution.summary.status,
-                ExecutionStatus::Running | ExecutionStatus::Waiting
-            );
+            let ended = execution.summary.status.ended();
             if let Some(seen) = self.lock().get_mut(&key) {
                 seen.execution = Some(Arc::new(execution));
                 seen.progress = pace.progress().map(executions::ExecutionEvent::report);

@@ -22,7 +22,6 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::lookup;
-use super::status::ExecutionStatus;
 use crate::{Error, Kitaru, ServerLine};
 
 /// Kind of the event a checkpoint publishes to report progress.
@@ -228,12 +227,7 @@ impl Events {
     async fn run_ended(&self) -> Result<bool, Error> {
         let run = lookup::reload(&self.kitaru, &self.run_id).await?;
         let line = self.kitaru.server().await?.line;
-        Ok(run.body.as_ref().is_some_and(|body| {
-            !matches!(
-                ExecutionStatus::from_zenml(&body.status, line),
-                ExecutionStatus::Running | ExecutionStatus::Waiting
-            )
-        }))
+        Ok(super::execution::zenml_status(&run, line).ended())
     }
 
     fn failure(&self, error: &EventStreamError) -> Error {

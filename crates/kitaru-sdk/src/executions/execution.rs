@@ -287,7 +287,7 @@ impl Execution {
 }
 
 /// The run's own status mapped to Kitaru's, before any wait is considered.
-fn zenml_status(run: &PipelineRunResponse, line: ServerLine) -> ExecutionStatus {
+pub(crate) fn zenml_status(run: &PipelineRunResponse, line: ServerLine) -> ExecutionStatus {
     run.body
         .as_ref()
         .map(|body| ExecutionStatus::from_zenml(&body.status, line))

@@ -134,8 +134,7 @@ pub(crate) async fn settle(
             (observer.0)(update(kitaru, line, run_id, status, look, progress).await?).await;
         }
         if status != ExecutionStatus::Running || job_ended || Instant::now() >= deadline {
-            let finished = !matches!(status, ExecutionStatus::Running | ExecutionStatus::Waiting);
-            if let Some(job) = job.as_mut().filter(|_| finished && !job_ended) {
+            if let Some(job) = job.as_mut().filter(|_| status.ended() && !job_ended) {
                 // The run is over; its Python process still writes metadata.
                 let wrap_up = Instant::now() + WRAP_UP;
                 while !job.ended() && Instant::now() < wrap_up {
@@ -164,12 +163,9 @@ async fn update(
         .remove(run_id)
         .unwrap_or_default();
     let finished = |step: &&kitaru_client::types::StepRunResponse| {
-        step.body.as_ref().is_some_and(|body| {
-            !matches!(
-                ExecutionStatus::from_zenml(&body.status, line),
-                ExecutionStatus::Running | ExecutionStatus::Waiting
-            )
-        })
+        step.body
+            .as_ref()
+            .is_some_and(|body| ExecutionStatus::from_zenml(&body.status, line).ended())
     };
     Ok(Update {
         exec_id: run_id.to_owned(),

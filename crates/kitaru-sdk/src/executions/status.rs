@@ -87,6 +87,12 @@ impl ExecutionStatus {
         }
     }
 
+    /// Whether an execution in this status has ended (completed, failed or
+    /// cancelled): it no longer runs or waits, and will not change again.
+    pub fn ended(self) -> bool {
+        !matches!(self, Self::Running | Self::Waiting)
+    }
+
     /// Whether an execution in this (pre-override) status may have a pending
     /// wait, so its wait conditions are worth asking for.
     pub(crate) fn may_wait(self) -> bool {
